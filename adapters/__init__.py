@@ -1,0 +1,1 @@
+"""Chat front ends (terminal, Discord, Slack) and the composition root that wires them."""

@@ -1,0 +1,1 @@
+"""The terminal chat: the project's embedded default front end."""

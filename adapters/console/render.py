@@ -1,0 +1,95 @@
+"""Rich renderables for the terminal: the pair of replies, the reveal, the leaderboard, the models."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from bot.domain import Comparison, Matchup, Reveal, Side, Status, Tally
+
+HELP = """\
+[bold]/compare PROMPT[/]   put PROMPT to both models (plain text does the same; \\n starts a new line)
+[bold]/vote a|b|tie|bad[/] vote on the last comparison (or just type a, b, tie or bad)
+[bold]/leaderboard[/] [MATCHUP]   win rate of the fine-tuned model with its 95% interval
+[bold]/export csv|jsonl PATH[/]   write every vote as arena battles
+[bold]/models[/]           list matchups      [bold]/matchup NAME[/]   switch matchup
+[bold]/help[/]             this help          [bold]/quit[/]           leave"""
+
+
+def side_title(comparison: Comparison, side: Side, revealed: bool) -> str:
+    label = side.value.upper()
+    if comparison.blind and not revealed:
+        return f"[bold]{label}[/]"
+    role = "base" if side is comparison.base_side else "fine-tuned"
+    return f"[bold]{label}[/] · {escape(comparison.model_on(side))} ({role})"
+
+
+def reply_panel(comparison: Comparison, side: Side, revealed: bool = False) -> Panel:
+    reply = comparison.reply(side)
+    body: RenderableType = Text(reply.text or "", overflow="fold")
+    if reply.error:
+        body = Group(body, Text(f"⚠ {reply.error}", style="bold red")) if reply.text else \
+            Text(f"⚠ {reply.error}", style="bold red")
+    elif comparison.status is Status.RUNNING:
+        status = f"generating… {reply.tokens} tokens" if reply.tokens else "waiting for the model…"
+        return Panel(body, title=side_title(comparison, side, revealed), subtitle=status, border_style="yellow")
+    elif not reply.text:
+        body = Text("(empty reply)", style="dim")
+    subtitle = f"{reply.tokens} tokens · {reply.latency_ms / 1000:.1f} s"
+    return Panel(body, title=side_title(comparison, side, revealed), subtitle=subtitle, border_style="cyan")
+
+
+def comparison_view(comparison: Comparison, revealed: bool = False) -> RenderableType:
+    grid = Table.grid(expand=True, padding=(0, 1))
+    grid.add_column(ratio=1)
+    grid.add_column(ratio=1)
+    grid.add_row(reply_panel(comparison, Side.A, revealed), reply_panel(comparison, Side.B, revealed))
+    header = Text.assemble(("Prompt: ", "bold"), comparison.prompt)
+    footer = Text("")
+    if comparison.status is Status.DONE:
+        footer = Text(f"Vote: a, b, tie or bad   (comparison {comparison.id})", style="dim")
+    elif comparison.status is Status.FAILED:
+        footer = Text("Both models failed; nothing to vote on.", style="red")
+    return Group(header, grid, footer)
+
+
+def reveal_view(reveal: Reveal) -> RenderableType:
+    def who(side: Side) -> str:
+        name = reveal.model_a if side is Side.A else reveal.model_b
+        return f"{escape(name)} ({'base' if side is reveal.base_side else 'fine-tuned'})"
+
+    verb = f"changed from {reveal.changed_from.value} to" if reveal.changed_from else "recorded:"
+    c = reveal.counts
+    return Text.from_markup(
+        f"Vote {verb} [bold]{reveal.choice.value}[/].  A was {who(Side.A)}, B was {who(Side.B)}.\n"
+        f"Votes on this comparison: A {c.a} · B {c.b} · tie {c.tie} · both bad {c.both_bad}")
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.0f}%"
+
+
+def leaderboard_view(tallies: list[Tally]) -> Table:
+    table = Table(title="Fine-tuned vs base: win rate over decided votes (95% Wilson interval)")
+    for column in ("matchup", "fine-tuned", "base", "wins", "losses", "ties", "both bad", "win rate", "95% CI"):
+        table.add_column(column, justify="right" if column not in ("matchup", "fine-tuned", "base") else "left")
+    for t in tallies:
+        ci = "–" if t.ci_low is None else f"{percent(t.ci_low)}–{percent(t.ci_high)}"
+        table.add_row(escape(t.matchup), escape(t.finetuned), escape(t.base), str(t.wins), str(t.losses),
+                      str(t.ties), str(t.both_bad), percent(t.win_rate), ci)
+    return table
+
+
+def models_view(matchups: list[Matchup], default: str) -> Table:
+    table = Table(title="Matchups")
+    for column in ("matchup", "base", "fine-tuned", "mode"):
+        table.add_column(column)
+    for m in matchups:
+        mark = " (default)" if m.name == default else ""
+        table.add_row(escape(m.name + mark), f"{escape(m.base.name)} [dim]{escape(m.base.provider)}[/]",
+                      f"{escape(m.finetuned.name)} [dim]{escape(m.finetuned.provider)}[/]",
+                      "blind" if m.blind else "named")
+    return table

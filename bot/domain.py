@@ -1,0 +1,162 @@
+"""Domain types: models, matchups, comparisons, replies, votes and tallies. Plain data, no I/O."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Choice(enum.StrEnum):
+    A = "a"
+    B = "b"
+    TIE = "tie"
+    BOTH_BAD = "both_bad"
+
+
+class Side(enum.StrEnum):
+    A = "a"
+    B = "b"
+
+
+class Status(enum.StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    max_tokens: int = 128
+    temperature: float = 0.7
+    top_p: float = 0.95
+    repeat_penalty: float = 1.1
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Model:
+    """One contender. ``template`` is ``completion`` (plain text), ``chat`` (the model's own chat
+    template) or a string holding ``{prompt}``, such as Llama-2's ``[INST] {prompt} [/INST]``."""
+
+    name: str
+    provider: str
+    model: str
+    template: str = "completion"
+    params: GenerationParams = field(default_factory=GenerationParams)
+    timeout_s: float = 120.0
+    options: dict[str, str | int | float | bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Matchup:
+    name: str
+    base: Model
+    finetuned: Model
+    blind: bool = True
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a comparison was asked for."""
+
+    platform: str
+    channel: str = ""
+    server: str = ""
+
+
+@dataclass
+class Reply:
+    text: str = ""
+    tokens: int = 0
+    latency_ms: int = 0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class Comparison:
+    id: str
+    prompt: str
+    matchup: str
+    model_a: str
+    model_b: str
+    base_side: Side
+    blind: bool
+    requester: str
+    place: Place
+    created_at: datetime
+    status: Status = Status.RUNNING
+    reply_a: Reply = field(default_factory=Reply)
+    reply_b: Reply = field(default_factory=Reply)
+
+    def reply(self, side: Side) -> Reply:
+        return self.reply_a if side is Side.A else self.reply_b
+
+    def model_on(self, side: Side) -> str:
+        return self.model_a if side is Side.A else self.model_b
+
+    @property
+    def finetuned_side(self) -> Side:
+        return Side.B if self.base_side is Side.A else Side.A
+
+
+@dataclass(frozen=True)
+class Vote:
+    comparison_id: str
+    voter: str
+    choice: Choice
+    created_at: datetime
+    updated_at: datetime
+    changes: int = 0
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Votes on one comparison, by choice."""
+
+    a: int = 0
+    b: int = 0
+    tie: int = 0
+    both_bad: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.a + self.b + self.tie + self.both_bad
+
+
+@dataclass(frozen=True)
+class Reveal:
+    """What a voter learns after voting."""
+
+    comparison_id: str
+    choice: Choice
+    changed_from: Choice | None
+    model_a: str
+    model_b: str
+    base_side: Side
+    counts: Counts
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Votes on one matchup from the fine-tuned model's point of view."""
+
+    matchup: str
+    base: str
+    finetuned: str
+    wins: int
+    losses: int
+    ties: int
+    both_bad: int
+    win_rate: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+    @property
+    def votes(self) -> int:
+        return self.wins + self.losses + self.ties + self.both_bad

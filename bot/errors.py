@@ -1,0 +1,86 @@
+"""Every error the core raises, so adapters can turn each known one into a friendly message.
+
+    ArenaError                      base; ``user_message`` is safe to show to a chat member
+    ├── InvalidPromptError          empty, too long, or nothing printable
+    ├── UnknownComparisonError      no comparison with that id
+    ├── UnknownMatchupError         no matchup with that name
+    ├── InvalidChoiceError          vote choice not in a / b / tie / both_bad
+    ├── RateLimitedError            a member asked too often; carries ``retry_after``
+    ├── ConfigError                 bad configuration; names the key
+    ├── StorageError                the database failed or is unreachable
+    └── ProviderError               a model could not answer
+        ├── ProviderTimeoutError    it took longer than the model's timeout
+        ├── ProviderAuthError       credentials refused
+        ├── ProviderRateLimitError  the model server asked us to slow down
+        └── ModelUnavailableError   model missing, server down or broken
+"""
+
+from __future__ import annotations
+
+
+class ArenaError(Exception):
+    """Base of all errors the core raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.user_message = message
+
+
+class InvalidPromptError(ArenaError):
+    pass
+
+
+class UnknownComparisonError(ArenaError):
+    def __init__(self, comparison_id: str) -> None:
+        # The id may come from a forged button: show it shortened, never as markup.
+        shown = comparison_id[:40].encode("ascii", "replace").decode()
+        super().__init__(f"No comparison with id {shown!r}.")
+        self.comparison_id = comparison_id
+
+
+class UnknownMatchupError(ArenaError):
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(f"No matchup named {name[:60]!r}. Known matchups: {', '.join(known) or 'none'}.")
+        self.name = name
+
+
+class InvalidChoiceError(ArenaError):
+    def __init__(self, choice: str) -> None:
+        super().__init__(f"Unknown vote {choice[:20]!r}: choose a, b, tie or both_bad.")
+
+
+class RateLimitedError(ArenaError):
+    def __init__(self, retry_after: float) -> None:
+        seconds = max(1, round(retry_after))
+        super().__init__(f"You are comparing too often: try again in {seconds} s.")
+        self.retry_after = retry_after
+
+
+class ConfigError(ArenaError):
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"Config error at {key}: {problem}")
+        self.key = key
+
+
+class StorageError(ArenaError):
+    pass
+
+
+class ProviderError(ArenaError):
+    """A model failed; ``user_message`` is short and generic, details go to the log."""
+
+
+class ProviderTimeoutError(ProviderError):
+    pass
+
+
+class ProviderAuthError(ProviderError):
+    pass
+
+
+class ProviderRateLimitError(ProviderError):
+    pass
+
+
+class ModelUnavailableError(ProviderError):
+    pass

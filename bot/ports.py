@@ -1,0 +1,73 @@
+"""Ports: what the core needs from the outside world, as Protocols. Implementations live elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.domain import Choice, Comparison, Counts, GenerationParams, Reply, Vote
+
+
+class Provider(Protocol):
+    """Serves one configured model. ``stream`` yields text pieces (one per token where the backend
+    allows it) and must stop its work promptly when the consuming task is cancelled."""
+
+    def stream(self, prompt: str, params: GenerationParams) -> AsyncIterator[str]: ...
+
+    async def generate(self, prompt: str, params: GenerationParams) -> Reply: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class OutcomeCount:
+    """Votes on one matchup grouped by outcome for the fine-tuned model:
+    ``finetuned`` (it won), ``base`` (it lost), ``tie`` or ``both_bad``."""
+
+    matchup: str
+    base_model: str
+    finetuned_model: str
+    outcome: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Battle:
+    """One vote joined with its comparison and replies; the unit of every export."""
+
+    comparison: Comparison
+    vote: Vote
+
+
+class Repository(Protocol):
+    """Persistence of comparisons and votes. Async methods must not block the event loop."""
+
+    async def add_comparison(self, comparison: Comparison) -> None: ...
+
+    async def save_result(self, comparison: Comparison) -> None:
+        """Store both replies and the final status of a comparison added earlier."""
+        ...
+
+    async def get_comparison(self, comparison_id: str) -> Comparison | None: ...
+
+    async def record_vote(
+        self, comparison_id: str, voter: str, choice: Choice, at: datetime
+    ) -> tuple[Vote, Choice | None]:
+        """Insert or change one voter's vote; returns it with the previous choice, if any.
+        Raises UnknownComparisonError when the comparison does not exist."""
+        ...
+
+    async def counts(self, comparison_id: str) -> Counts: ...
+
+    async def outcome_counts(self, matchup: str | None = None) -> list[OutcomeCount]: ...
+
+    async def fail_unfinished(self, older_than: datetime | None = None) -> int:
+        """Mark comparisons still running (and created before ``older_than``) as failed, as a
+        restarted process does for work it lost; returns how many."""
+        ...
+
+    def iter_battles(self) -> Iterator[Battle]:
+        """Every vote with its comparison, oldest first, streamed. Blocking: call it in a worker thread."""
+        ...

@@ -1,0 +1,39 @@
+"""Prompt checks and templates: what reaches a model is clean text, wrapped the way the model expects."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from bot.errors import InvalidPromptError
+
+MAX_PROMPT_CHARS = 4000
+# Newlines and tabs are content (the seed lab's dialogue prompt is four lines); other controls are not.
+_KEPT_CONTROLS = {"\n", "\t"}
+# Invisible characters that alone do not make a prompt: zero-width spaces/joiners, BOM, direction marks.
+_INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u200e", "\u200f", "\u202a", "\u202b",
+              "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"}
+
+
+def clean_prompt(raw: str, max_chars: int = MAX_PROMPT_CHARS) -> str:
+    """Return the prompt to store and send, or raise InvalidPromptError saying what is wrong."""
+    if len(raw) > max_chars * 4:
+        raise InvalidPromptError(f"The prompt is too long: {len(raw):,} characters, the limit is {max_chars:,}.")
+    text = raw.replace("\r\n", "\n").replace("\r", "\n")
+    # Lone surrogates cannot be stored or sent as UTF-8; replace them rather than fail later.
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    text = "".join(ch for ch in text if ch in _KEPT_CONTROLS or unicodedata.category(ch) != "Cc").strip()
+    if not text:
+        raise InvalidPromptError("The prompt is empty: write something for both models to answer.")
+    if all(ch.isspace() or ch in _INVISIBLE or unicodedata.category(ch) in ("Cf", "Zs") for ch in text):
+        raise InvalidPromptError("The prompt has no visible text: write something for both models to answer.")
+    if len(text) > max_chars:
+        raise InvalidPromptError(f"The prompt is too long: {len(text):,} characters, the limit is {max_chars:,}.")
+    return text
+
+
+def apply_template(template: str, prompt: str) -> str:
+    """Wrap ``prompt`` for a completion endpoint. ``completion`` and ``chat`` leave it as it is
+    (chat models get their own template from the provider); anything else must hold ``{prompt}``."""
+    if template in ("completion", "chat"):
+        return prompt
+    return template.replace("{prompt}", prompt)

@@ -1,0 +1,41 @@
+"""A deterministic in-process provider: no model, predictable words. For demos, tests and benchmarks.
+
+Options (all optional): ``reply`` (text, ``{prompt}`` is replaced), ``delay_s`` (pause per word),
+``fail`` (fail with this log detail), ``stall`` (never answer, for timeout handling)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from bot.domain import GenerationParams, Model, Reply
+from bot.errors import ModelUnavailableError
+from bot.providers.common import collect_reply
+
+
+class EchoProvider:
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.calls = 0
+
+    async def stream(self, prompt: str, params: GenerationParams) -> AsyncIterator[str]:
+        self.calls += 1
+        options = self.model.options
+        if options.get("fail"):
+            raise ModelUnavailableError("The model is unavailable right now.")
+        if options.get("stall"):
+            await asyncio.Event().wait()
+        text = str(options.get("reply", "{model} says: {prompt}"))
+        text = text.replace("{prompt}", prompt).replace("{model}", self.model.name)
+        delay = float(options.get("delay_s", 0.0))
+        words = text.split(" ")
+        for i, word in enumerate(words[: params.max_tokens]):
+            if delay:
+                await asyncio.sleep(delay)
+            yield word if i == 0 else " " + word
+
+    async def generate(self, prompt: str, params: GenerationParams) -> Reply:
+        return await collect_reply(self.stream(prompt, params))
+
+    async def aclose(self) -> None:
+        return None

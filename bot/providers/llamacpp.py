@@ -1,0 +1,119 @@
+"""Local GGUF models through llama-cpp-python.
+
+Each model gets one worker thread: the model loads there lazily, once, and serves one generation
+at a time (later requests queue on the executor), so the event loop never waits on llama.cpp."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from bot.domain import GenerationParams, Model, Reply
+from bot.errors import ModelUnavailableError
+from bot.providers.common import collect_reply
+from bot.providers.embedded import resolve_model_path
+
+log = logging.getLogger(__name__)
+
+N_CTX = 2048
+_END = object()
+
+
+class _Failure:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+class LlamaCppProvider:
+    """Options: ``n_ctx``, ``n_threads``, ``lora_path`` and ``lora_scale``."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llamacpp-{model.name}")
+        self._llm: Any = None
+
+    def _load(self) -> Any:
+        if self._llm is None:
+            from llama_cpp import Llama
+
+            opts = self.model.options
+            path = resolve_model_path(self.model.model)
+            kwargs: dict[str, Any] = {"model_path": str(path), "n_ctx": int(opts.get("n_ctx", N_CTX)),
+                                      "verbose": False}
+            if "n_threads" in opts:
+                kwargs["n_threads"] = int(opts["n_threads"])
+            if "lora_path" in opts:
+                kwargs["lora_path"] = str(resolve_model_path(str(opts["lora_path"])))
+                kwargs["lora_scale"] = float(opts.get("lora_scale", 1.0))
+            log.info("loading %s from %s", self.model.name, path)
+            self._llm = Llama(**kwargs)
+        return self._llm
+
+    def _pieces(self, prompt: str, params: GenerationParams) -> Iterator[str]:
+        llm = self._load()
+        common: dict[str, Any] = {
+            "max_tokens": params.max_tokens, "temperature": params.temperature, "top_p": params.top_p,
+            "repeat_penalty": params.repeat_penalty, "stop": list(params.stop) or None, "stream": True,
+        }
+        if params.seed is not None:
+            common["seed"] = params.seed
+        if self.model.template == "chat":
+            for chunk in llm.create_chat_completion(messages=[{"role": "user", "content": prompt}], **common):
+                piece = chunk["choices"][0]["delta"].get("content")
+                if piece:
+                    yield piece
+        else:
+            for chunk in llm.create_completion(prompt, **common):
+                piece = chunk["choices"][0]["text"]
+                if piece:
+                    yield piece
+
+    async def stream(self, prompt: str, params: GenerationParams) -> AsyncIterator[str]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        stop = threading.Event()
+
+        def put(item: object) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:
+                stop.set()  # the loop is gone: nobody is listening any more
+
+        def work() -> None:
+            try:
+                for piece in self._pieces(prompt, params):
+                    if stop.is_set():
+                        break
+                    put(piece)
+            except Exception as exc:
+                put(_Failure(exc))
+            finally:
+                put(_END)
+
+        loop.run_in_executor(self._executor, work)
+        try:
+            while (item := await queue.get()) is not _END:
+                if isinstance(item, _Failure):
+                    if isinstance(item.exc, ModelUnavailableError):
+                        raise item.exc
+                    log.error("llama.cpp failed for %s: %r", self.model.name, item.exc)
+                    raise ModelUnavailableError("The local model could not generate a reply.") from item.exc
+                yield str(item)
+        finally:
+            # Cancelled or finished: tell the worker to stop after its current token.
+            stop.set()
+
+    async def generate(self, prompt: str, params: GenerationParams) -> Reply:
+        return await collect_reply(self.stream(prompt, params))
+
+    async def aclose(self) -> None:
+        # Wait for a generation in progress (its consumer is gone, so it stops after one token)
+        # before freeing the model under it.
+        await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
+        if self._llm is not None and hasattr(self._llm, "close"):
+            llm, self._llm = self._llm, None
+            await asyncio.to_thread(llm.close)

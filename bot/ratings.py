@@ -1,0 +1,42 @@
+"""Tallies and confidence intervals for a base-vs-fine-tuned matchup."""
+
+from __future__ import annotations
+
+import math
+
+from bot.domain import Tally
+from bot.ports import OutcomeCount
+
+Z_95 = 1.959963984540054
+
+
+def wilson_interval(successes: float, n: int, z: float = Z_95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion; (0, 1) when there is no data."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def tallies(rows: list[OutcomeCount]) -> list[Tally]:
+    """One Tally per matchup: the fine-tuned model's win rate over decided votes (ties and
+    both-bad are reported but not counted as decided), with its 95% Wilson interval."""
+    grouped: dict[tuple[str, str, str], dict[str, int]] = {}
+    for row in rows:
+        key = (row.matchup, row.base_model, row.finetuned_model)
+        outcomes = grouped.setdefault(key, {})
+        outcomes[row.outcome] = outcomes.get(row.outcome, 0) + row.count
+    result = []
+    for (matchup, base, finetuned), outcomes in sorted(grouped.items()):
+        wins, losses = outcomes.get("finetuned", 0), outcomes.get("base", 0)
+        decided = wins + losses
+        low, high = wilson_interval(wins, decided) if decided else (None, None)
+        result.append(Tally(
+            matchup=matchup, base=base, finetuned=finetuned, wins=wins, losses=losses,
+            ties=outcomes.get("tie", 0), both_bad=outcomes.get("both_bad", 0),
+            win_rate=wins / decided if decided else None, ci_low=low, ci_high=high,
+        ))
+    return result

@@ -1,0 +1,234 @@
+"""The arena service: compare a prompt on a matchup, record votes, tally and export.
+
+Adapters call this and nothing below it; storage and model backends come in as ports."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import IO
+
+from bot import export
+from bot.domain import (
+    Choice,
+    Comparison,
+    Matchup,
+    Model,
+    Place,
+    Reply,
+    Reveal,
+    Side,
+    Status,
+    Tally,
+)
+from bot.errors import (
+    ArenaError,
+    InvalidChoiceError,
+    ProviderError,
+    UnknownComparisonError,
+    UnknownMatchupError,
+)
+from bot.ports import Provider, Repository
+from bot.prompts import MAX_PROMPT_CHARS, apply_template, clean_prompt
+from bot.ratelimit import RateLimiter
+from bot.ratings import tallies
+
+log = logging.getLogger(__name__)
+
+STREAM_INTERVAL_S = 1.0
+_CHOICE_ALIASES = {
+    "a": Choice.A, "b": Choice.B, "tie": Choice.TIE, "t": Choice.TIE, "=": Choice.TIE,
+    "both_bad": Choice.BOTH_BAD, "bad": Choice.BOTH_BAD, "both-bad": Choice.BOTH_BAD,
+    "both bad": Choice.BOTH_BAD, "x": Choice.BOTH_BAD,
+}
+
+UpdateCallback = Callable[[Comparison], Awaitable[None]]
+
+
+def parse_choice(raw: str) -> Choice:
+    choice = _CHOICE_ALIASES.get(raw.strip().lower())
+    if choice is None:
+        raise InvalidChoiceError(raw)
+    return choice
+
+
+def new_comparison_id() -> str:
+    return secrets.token_hex(8)
+
+
+class ArenaService:
+    def __init__(
+        self,
+        matchups: Mapping[str, Matchup],
+        providers: Mapping[str, Provider],
+        repository: Repository,
+        *,
+        default_matchup: str | None = None,
+        max_prompt_chars: int = MAX_PROMPT_CHARS,
+        rate_limiter: RateLimiter | None = None,
+        rng: random.Random | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        if not matchups:
+            raise ArenaError("No matchup is configured.")
+        self.matchups = dict(matchups)
+        self.providers = dict(providers)
+        self.repository = repository
+        self.default_matchup = default_matchup or next(iter(self.matchups))
+        self.max_prompt_chars = max_prompt_chars
+        self.rate_limiter = rate_limiter
+        self._rng = rng or random.SystemRandom()
+        self._clock = clock
+
+    def matchup(self, name: str | None = None) -> Matchup:
+        key = name or self.default_matchup
+        try:
+            return self.matchups[key]
+        except KeyError:
+            raise UnknownMatchupError(key, sorted(self.matchups)) from None
+
+    async def compare(
+        self,
+        prompt: str,
+        requester: str,
+        place: Place,
+        matchup: str | None = None,
+        *,
+        on_update: UpdateCallback | None = None,
+        update_interval: float = STREAM_INTERVAL_S,
+    ) -> Comparison:
+        """Run both models of a matchup on ``prompt`` concurrently and store the result.
+
+        ``on_update`` is called once the comparison exists (before any token) and then as replies
+        grow, at most once per ``update_interval`` seconds, never after this returns."""
+        text = clean_prompt(prompt, self.max_prompt_chars)
+        chosen = self.matchup(matchup)
+        if self.rate_limiter is not None:
+            self.rate_limiter.check(requester)
+        base_side = Side.B if chosen.blind and self._rng.random() < 0.5 else Side.A
+        left, right = (chosen.base, chosen.finetuned) if base_side is Side.A else (chosen.finetuned, chosen.base)
+        comparison = Comparison(
+            id=new_comparison_id(), prompt=text, matchup=chosen.name, model_a=left.name, model_b=right.name,
+            base_side=base_side, blind=chosen.blind, requester=requester, place=place, created_at=self._clock(),
+        )
+        await self.repository.add_comparison(comparison)
+        changed = asyncio.Event()
+        finished = asyncio.Event()
+        pump = asyncio.create_task(self._pump(on_update, comparison, changed, finished, update_interval))
+        try:
+            await asyncio.gather(
+                self._run_side(left, text, comparison.reply_a, changed),
+                self._run_side(right, text, comparison.reply_b, changed),
+            )
+        finally:
+            finished.set()
+            await pump
+        comparison.status = Status.FAILED if not (comparison.reply_a.ok or comparison.reply_b.ok) else Status.DONE
+        await self.repository.save_result(comparison)
+        log.info("comparison %s on %s done: a=%s b=%s", comparison.id, chosen.name,
+                 comparison.reply_a.error or "ok", comparison.reply_b.error or "ok")
+        return comparison
+
+    async def _run_side(self, model: Model, prompt: str, reply: Reply, changed: asyncio.Event) -> None:
+        provider = self.providers.get(model.name)
+        started = time.perf_counter()
+        try:
+            if provider is None:
+                raise ProviderError("This model is not set up.")
+            async with asyncio.timeout(model.timeout_s):
+                async for piece in provider.stream(apply_template(model.template, prompt), model.params):
+                    reply.text += piece
+                    reply.tokens += 1
+                    changed.set()
+        except TimeoutError:
+            log.warning("model %s timed out after %.0f s", model.name, model.timeout_s)
+            reply.error = f"The model timed out after {model.timeout_s:g} s."
+        except ProviderError as exc:
+            log.warning("model %s failed: %s", model.name, exc)
+            reply.error = exc.user_message
+        except Exception:
+            # A broken backend must not lose the other side's reply: record, log, carry on.
+            log.exception("model %s failed unexpectedly", model.name)
+            reply.error = "The model failed unexpectedly."
+        reply.latency_ms = round((time.perf_counter() - started) * 1000)
+        changed.set()
+
+    @staticmethod
+    async def _pump(
+        callback: UpdateCallback | None,
+        comparison: Comparison,
+        changed: asyncio.Event,
+        finished: asyncio.Event,
+        interval: float,
+    ) -> None:
+        if callback is None:
+            return
+        while True:
+            try:
+                await callback(comparison)
+            except Exception:
+                # Rendering progress is best effort; the comparison itself must go on.
+                log.exception("progress update for comparison %s failed", comparison.id)
+            try:
+                await asyncio.wait_for(finished.wait(), interval)
+                return
+            except TimeoutError:
+                pass
+            waiter = asyncio.create_task(changed.wait())
+            done_waiter = asyncio.create_task(finished.wait())
+            await asyncio.wait({waiter, done_waiter}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            done_waiter.cancel()
+            if finished.is_set():
+                return
+            changed.clear()
+
+    async def get(self, comparison_id: str) -> Comparison:
+        comparison = await self.repository.get_comparison(comparison_id)
+        if comparison is None:
+            raise UnknownComparisonError(comparison_id)
+        return comparison
+
+    async def vote(self, comparison_id: str, voter: str, choice: str | Choice) -> Reveal:
+        """Record ``voter``'s vote (a later vote replaces an earlier one) and return the reveal."""
+        picked = choice if isinstance(choice, Choice) else parse_choice(choice)
+        comparison = await self.get(comparison_id)
+        if comparison.status is Status.RUNNING:
+            raise ArenaError("The models are still answering: vote once both replies are in.")
+        if comparison.status is Status.FAILED:
+            raise ArenaError("Both models failed on this prompt, so there is nothing to vote on.")
+        vote, previous = await self.repository.record_vote(comparison_id, voter, picked, self._clock())
+        counts = await self.repository.counts(comparison_id)
+        return Reveal(
+            comparison_id=comparison_id, choice=vote.choice,
+            changed_from=previous if previous is not None and previous != vote.choice else None,
+            model_a=comparison.model_a, model_b=comparison.model_b, base_side=comparison.base_side,
+            counts=counts,
+        )
+
+    async def leaderboard(self, matchup: str | None = None) -> list[Tally]:
+        """Tallies for every configured matchup (or one), including those with no votes yet."""
+        names = [self.matchup(matchup).name] if matchup else sorted(self.matchups)
+        found = {t.matchup: t for t in tallies(await self.repository.outcome_counts(matchup))}
+        result = []
+        for name in names:
+            m = self.matchups[name]
+            result.append(found.get(name) or Tally(
+                matchup=name, base=m.base.name, finetuned=m.finetuned.name, wins=0, losses=0, ties=0,
+                both_bad=0, win_rate=None, ci_low=None, ci_high=None,
+            ))
+        return result
+
+    async def export(self, fmt: str, out: IO[str]) -> int:
+        """Write every vote as an arena battle in ``fmt`` (csv or jsonl) to ``out``; returns rows written."""
+        writer = export.writer_for(fmt)
+        return await asyncio.to_thread(writer, self.repository.iter_battles(), out)
+
+    async def aclose(self) -> None:
+        for provider in self.providers.values():
+            await provider.aclose()

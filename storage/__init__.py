@@ -1,0 +1,1 @@
+"""SQLAlchemy storage for Finetune Arena: tables, migrations and the repository the core uses."""

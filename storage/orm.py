@@ -1,0 +1,94 @@
+"""Tables: comparisons, their two replies, and votes (one per voter per comparison)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ID_LEN = 32
+NAME_LEN = 200
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ComparisonRow(Base):
+    __tablename__ = "comparisons"
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    prompt: Mapped[str] = mapped_column(Text)
+    matchup: Mapped[str] = mapped_column(String(NAME_LEN))
+    model_a: Mapped[str] = mapped_column(String(NAME_LEN))
+    model_b: Mapped[str] = mapped_column(String(NAME_LEN))
+    base_side: Mapped[str] = mapped_column(String(1))
+    blind: Mapped[bool] = mapped_column(Boolean)
+    requester: Mapped[str] = mapped_column(String(NAME_LEN))
+    platform: Mapped[str] = mapped_column(String(32))
+    server: Mapped[str] = mapped_column(String(NAME_LEN), default="")
+    channel: Mapped[str] = mapped_column(String(NAME_LEN), default="")
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ix_comparisons_matchup", "matchup"), Index("ix_comparisons_status", "status"))
+
+
+class ReplyRow(Base):
+    __tablename__ = "replies"
+
+    comparison_id: Mapped[str] = mapped_column(
+        String(ID_LEN), ForeignKey("comparisons.id", ondelete="CASCADE"), primary_key=True)
+    side: Mapped[str] = mapped_column(String(1), primary_key=True)
+    model: Mapped[str] = mapped_column(String(NAME_LEN))
+    text: Mapped[str] = mapped_column(Text)
+    tokens: Mapped[int] = mapped_column(Integer)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class VoteRow(Base):
+    __tablename__ = "votes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    comparison_id: Mapped[str] = mapped_column(
+        String(ID_LEN), ForeignKey("comparisons.id", ondelete="CASCADE"))
+    voter: Mapped[str] = mapped_column(String(NAME_LEN))
+    choice: Mapped[str] = mapped_column(String(16))
+    previous_choice: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    changes: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (UniqueConstraint("comparison_id", "voter", name="uq_votes_comparison_voter"),)

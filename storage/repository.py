@@ -1,0 +1,196 @@
+"""SqlAlchemyRepository: the core's Repository port on SQLite or PostgreSQL.
+
+Each call runs its blocking database work in a worker thread with a short-lived session."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from bot.domain import Choice, Comparison, Counts, Place, Reply, Side, Status, Vote
+from bot.errors import StorageError, UnknownComparisonError
+from bot.ports import Battle, OutcomeCount
+from storage.orm import ComparisonRow, ReplyRow, VoteRow
+
+log = logging.getLogger(__name__)
+
+RETRIES = 4
+RETRY_BASE_DELAY_S = 0.2
+EXPORT_BATCH = 1000
+T = TypeVar("T")
+
+
+class SqlAlchemyRepository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    async def _run(self, work: Callable[[Session], T]) -> T:
+        return await asyncio.to_thread(self._with_retry, work)
+
+    def _with_retry(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in one transaction; a locked or briefly unreachable database is retried
+        with backoff, and only then reported, so no vote is silently dropped."""
+        for attempt in range(RETRIES):
+            try:
+                with self._sessions.begin() as session:
+                    return work(session)
+            except OperationalError as exc:
+                if attempt == RETRIES - 1:
+                    log.error("database unavailable after %d tries: %s", RETRIES, exc.orig.__class__.__name__)
+                    raise StorageError("The database is busy or unreachable; please try again.") from exc
+                time.sleep(RETRY_BASE_DELAY_S * 2**attempt)
+            except IntegrityError:
+                raise
+            except SQLAlchemyError as exc:
+                log.error("database error: %s", type(exc).__name__)
+                raise StorageError("The database failed; please try again.") from exc
+        raise AssertionError("unreachable")
+
+    async def add_comparison(self, comparison: Comparison) -> None:
+        c = comparison
+
+        def work(session: Session) -> None:
+            session.add(ComparisonRow(
+                id=c.id, prompt=c.prompt, matchup=c.matchup, model_a=c.model_a, model_b=c.model_b,
+                base_side=c.base_side.value, blind=c.blind, requester=c.requester, platform=c.place.platform,
+                server=c.place.server, channel=c.place.channel, status=c.status.value, created_at=c.created_at,
+            ))
+
+        await self._run(work)
+
+    async def save_result(self, comparison: Comparison) -> None:
+        c = comparison
+
+        def work(session: Session) -> None:
+            session.execute(update(ComparisonRow).where(ComparisonRow.id == c.id).values(status=c.status.value))
+            for side in Side:
+                reply = c.reply(side)
+                session.merge(ReplyRow(comparison_id=c.id, side=side.value, model=c.model_on(side),
+                                       text=reply.text, tokens=reply.tokens, latency_ms=reply.latency_ms,
+                                       error=reply.error))
+
+        await self._run(work)
+
+    async def get_comparison(self, comparison_id: str) -> Comparison | None:
+        def work(session: Session) -> Comparison | None:
+            row = session.get(ComparisonRow, comparison_id)
+            if row is None:
+                return None
+            replies = session.scalars(select(ReplyRow).where(ReplyRow.comparison_id == comparison_id)).all()
+            by_side = {r.side: r for r in replies}
+            return _comparison(row, by_side.get("a"), by_side.get("b"))
+
+        return await self._run(work)
+
+    async def record_vote(
+        self, comparison_id: str, voter: str, choice: Choice, at: datetime
+    ) -> tuple[Vote, Choice | None]:
+        def work(session: Session) -> tuple[Vote, Choice | None]:
+            insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+            stmt = insert(VoteRow).values(comparison_id=comparison_id, voter=voter, choice=choice.value,
+                                          previous_choice=None, changes=0, created_at=at, updated_at=at)
+            # One atomic statement on both backends: no read-then-write race between voters' clicks.
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[VoteRow.comparison_id, VoteRow.voter],
+                set_={
+                    "previous_choice": VoteRow.choice,
+                    "choice": stmt.excluded.choice,
+                    "changes": VoteRow.changes + case((VoteRow.choice != stmt.excluded.choice, 1), else_=0),
+                    "updated_at": stmt.excluded.updated_at,
+                },
+            ).returning(VoteRow.choice, VoteRow.previous_choice, VoteRow.changes, VoteRow.created_at,
+                        VoteRow.updated_at)
+            row = session.execute(stmt).one()
+            created, updated = _aware(row.created_at), _aware(row.updated_at)
+            vote = Vote(comparison_id=comparison_id, voter=voter, choice=Choice(row.choice),
+                        created_at=created, updated_at=updated, changes=row.changes)
+            return vote, Choice(row.previous_choice) if row.previous_choice else None
+
+        try:
+            return await self._run(work)
+        except IntegrityError:
+            raise UnknownComparisonError(comparison_id) from None
+
+    async def counts(self, comparison_id: str) -> Counts:
+        def work(session: Session) -> Counts:
+            rows = session.execute(
+                select(VoteRow.choice, func.count()).where(VoteRow.comparison_id == comparison_id)
+                .group_by(VoteRow.choice)).all()
+            found: dict[str, int] = {choice: n for choice, n in rows}
+            return Counts(a=found.get("a", 0), b=found.get("b", 0), tie=found.get("tie", 0),
+                          both_bad=found.get("both_bad", 0))
+
+        return await self._run(work)
+
+    async def outcome_counts(self, matchup: str | None = None) -> list[OutcomeCount]:
+        c, v = ComparisonRow, VoteRow
+        base_model = case((c.base_side == "a", c.model_a), else_=c.model_b)
+        finetuned_model = case((c.base_side == "a", c.model_b), else_=c.model_a)
+        outcome = case(
+            (v.choice == "tie", "tie"), (v.choice == "both_bad", "both_bad"),
+            (v.choice == c.base_side, "base"), else_="finetuned")
+        query = (select(c.matchup, base_model, finetuned_model, outcome, func.count())
+                 .join(v, v.comparison_id == c.id).group_by(c.matchup, base_model, finetuned_model, outcome))
+        if matchup is not None:
+            query = query.where(c.matchup == matchup)
+
+        def work(session: Session) -> list[OutcomeCount]:
+            return [OutcomeCount(matchup=m, base_model=b, finetuned_model=f, outcome=o, count=n)
+                    for m, b, f, o, n in session.execute(query).all()]
+
+        return await self._run(work)
+
+    async def fail_unfinished(self, older_than: datetime | None = None) -> int:
+        def work(session: Session) -> int:
+            stmt = update(ComparisonRow).where(ComparisonRow.status == Status.RUNNING.value)
+            if older_than is not None:
+                stmt = stmt.where(ComparisonRow.created_at < older_than)
+            result: Any = session.execute(stmt.values(status=Status.FAILED.value))
+            return int(result.rowcount or 0)
+
+        return await self._run(work)
+
+    def iter_battles(self) -> Iterator[Battle]:
+        ra, rb = aliased(ReplyRow), aliased(ReplyRow)
+        query = (select(VoteRow, ComparisonRow, ra, rb)
+                 .join(ComparisonRow, ComparisonRow.id == VoteRow.comparison_id)
+                 .outerjoin(ra, (ra.comparison_id == ComparisonRow.id) & (ra.side == "a"))
+                 .outerjoin(rb, (rb.comparison_id == ComparisonRow.id) & (rb.side == "b"))
+                 .order_by(VoteRow.id)
+                 .execution_options(yield_per=EXPORT_BATCH))
+        with self._sessions() as session:
+            for vote, row, reply_a, reply_b in session.execute(query):
+                yield Battle(comparison=_comparison(row, reply_a, reply_b), vote=Vote(
+                    comparison_id=vote.comparison_id, voter=vote.voter, choice=Choice(vote.choice),
+                    created_at=vote.created_at, updated_at=vote.updated_at, changes=vote.changes))
+                session.expunge_all()
+
+
+def _aware(value: datetime) -> datetime:
+    # Values from RETURNING on SQLite come back naive; they are UTC like every stored time.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _reply(row: ReplyRow | None) -> Reply:
+    if row is None:
+        return Reply()
+    return Reply(text=row.text, tokens=row.tokens, latency_ms=row.latency_ms, error=row.error)
+
+
+def _comparison(row: ComparisonRow, reply_a: ReplyRow | None, reply_b: ReplyRow | None) -> Comparison:
+    return Comparison(
+        id=row.id, prompt=row.prompt, matchup=row.matchup, model_a=row.model_a, model_b=row.model_b,
+        base_side=Side(row.base_side), blind=row.blind, requester=row.requester,
+        place=Place(platform=row.platform, channel=row.channel, server=row.server),
+        created_at=row.created_at, status=Status(row.status), reply_a=_reply(reply_a), reply_b=_reply(reply_b),
+    )

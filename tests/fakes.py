@@ -1,0 +1,129 @@
+"""In-memory implementations of the core's ports, for unit tests (real implementations, not mocks)."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+
+from bot.domain import (
+    Choice,
+    Comparison,
+    Counts,
+    GenerationParams,
+    Matchup,
+    Model,
+    Reply,
+    Status,
+    Vote,
+)
+from bot.errors import ModelUnavailableError, UnknownComparisonError
+from bot.ports import Battle, OutcomeCount
+from bot.providers.common import collect_reply
+
+
+class InMemoryRepository:
+    def __init__(self) -> None:
+        self.comparisons: dict[str, Comparison] = {}
+        self.votes: dict[tuple[str, str], Vote] = {}
+
+    async def add_comparison(self, comparison: Comparison) -> None:
+        self.comparisons[comparison.id] = copy.deepcopy(comparison)
+
+    async def save_result(self, comparison: Comparison) -> None:
+        self.comparisons[comparison.id] = copy.deepcopy(comparison)
+
+    async def get_comparison(self, comparison_id: str) -> Comparison | None:
+        found = self.comparisons.get(comparison_id)
+        return copy.deepcopy(found) if found else None
+
+    async def record_vote(self, comparison_id: str, voter: str, choice: Choice,
+                          at: datetime) -> tuple[Vote, Choice | None]:
+        if comparison_id not in self.comparisons:
+            raise UnknownComparisonError(comparison_id)
+        old = self.votes.get((comparison_id, voter))
+        if old is None:
+            vote = Vote(comparison_id, voter, choice, at, at, 0)
+        else:
+            vote = Vote(comparison_id, voter, choice, old.created_at, at, old.changes + (old.choice != choice))
+        self.votes[(comparison_id, voter)] = vote
+        return vote, old.choice if old else None
+
+    async def counts(self, comparison_id: str) -> Counts:
+        choices = [v.choice for (cid, _), v in self.votes.items() if cid == comparison_id]
+        return Counts(a=choices.count(Choice.A), b=choices.count(Choice.B), tie=choices.count(Choice.TIE),
+                      both_bad=choices.count(Choice.BOTH_BAD))
+
+    async def outcome_counts(self, matchup: str | None = None) -> list[OutcomeCount]:
+        grouped: dict[tuple[str, str, str, str], int] = {}
+        for (cid, _), vote in self.votes.items():
+            c = self.comparisons[cid]
+            if matchup and c.matchup != matchup:
+                continue
+            if vote.choice in (Choice.TIE, Choice.BOTH_BAD):
+                outcome = vote.choice.value
+            else:
+                outcome = "base" if vote.choice.value == c.base_side.value else "finetuned"
+            key = (c.matchup, c.model_on(c.base_side), c.model_on(c.finetuned_side), outcome)
+            grouped[key] = grouped.get(key, 0) + 1
+        return [OutcomeCount(*key, count=n) for key, n in grouped.items()]
+
+    async def fail_unfinished(self, older_than: datetime | None = None) -> int:
+        stale = [c for c in self.comparisons.values() if c.status is Status.RUNNING
+                 and (older_than is None or c.created_at < older_than)]
+        for c in stale:
+            c.status = Status.FAILED
+        return len(stale)
+
+    def iter_battles(self) -> Iterator[Battle]:
+        for (cid, _), vote in sorted(self.votes.items(), key=lambda kv: kv[1].created_at):
+            yield Battle(self.comparisons[cid], vote)
+
+
+class ScriptedProvider:
+    """Yields fixed words; can wait on an event before starting, fail, or stall forever."""
+
+    def __init__(self, words: list[str], *, fail: bool = False, stall: bool = False,
+                 wait_for: asyncio.Event | None = None, started: asyncio.Event | None = None) -> None:
+        self.words = words
+        self.fail = fail
+        self.stall = stall
+        self.wait_for = wait_for
+        self.started = started or asyncio.Event()
+        self.prompts: list[str] = []
+        self.cancelled = False
+
+    async def stream(self, prompt: str, params: GenerationParams) -> AsyncIterator[str]:
+        self.prompts.append(prompt)
+        self.started.set()
+        try:
+            if self.wait_for is not None:
+                await self.wait_for.wait()
+            if self.fail:
+                raise ModelUnavailableError("The model is unavailable right now.")
+            if self.stall:
+                await asyncio.Event().wait()
+            for word in self.words:
+                await asyncio.sleep(0)
+                yield word
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+
+    async def generate(self, prompt: str, params: GenerationParams) -> Reply:
+        return await collect_reply(self.stream(prompt, params))
+
+    async def aclose(self) -> None:
+        return None
+
+
+def model(name: str, template: str = "completion", timeout_s: float = 5.0) -> Model:
+    return Model(name=name, provider="echo", model=name, template=template, timeout_s=timeout_s)
+
+
+def matchup(name: str = "pair", blind: bool = True, base: str = "base-m", tuned: str = "tuned-m",
+            timeout_s: float = 5.0) -> Matchup:
+    return Matchup(name=name, base=model(base, timeout_s=timeout_s),
+                   finetuned=model(tuned, "[INST] {prompt} [/INST]", timeout_s), blind=blind)
+

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.errors import InvalidPromptError
+from bot.prompts import apply_template, clean_prompt
+from bot.seed import SEED_PROMPTS
+
+
+def test_seed_dialogue_keeps_its_lines() -> None:
+    assert clean_prompt(SEED_PROMPTS[3]) == SEED_PROMPTS[3]
+    assert SEED_PROMPTS[3].count("\n") == 4 and SEED_PROMPTS[3].endswith("Agent:")
+
+
+def test_controls_are_removed_but_text_kept() -> None:
+    assert clean_prompt("  hi\x00 there\x1b\r\nnext\t ") == "hi there\nnext"
+
+
+def test_lone_surrogates_become_replacement_characters() -> None:
+    assert clean_prompt("a\ud800b") == "a?b"
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ("", "empty"), (" \n\t", "empty"), ("\x00\x07", "empty"),
+    ("\u200b\u200e\u2067", "no visible text"), ("y" * 4001, "4,001 characters, the limit is 4,000"),
+    ("z" * 50_000, "50,000 characters"),
+])
+def test_bad_prompts_say_what_is_wrong(raw: str, message: str) -> None:
+    with pytest.raises(InvalidPromptError, match=message):
+        clean_prompt(raw)
+
+
+def test_limit_is_configurable() -> None:
+    assert clean_prompt("abc", max_chars=3) == "abc"
+    with pytest.raises(InvalidPromptError):
+        clean_prompt("abcd", max_chars=3)
+
+
+def test_templates() -> None:
+    assert apply_template("completion", "hi") == "hi"
+    assert apply_template("chat", "hi") == "hi"
+    assert apply_template("[INST]{prompt}[/INST]", "hi") == "[INST]hi[/INST]"
