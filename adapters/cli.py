@@ -81,16 +81,17 @@ async def _compare(service: ArenaService, console: Console, prompt: str, matchup
         console.out(json.dumps(dataclasses.asdict(comparison), default=str, ensure_ascii=False, indent=2),
                     highlight=False)
     else:
-        console.print(render.comparison_view(comparison, revealed=True))
+        console.print(render.comparison_view(comparison, revealed=True, vote_hint=False))
 
 
 async def _demo(service: ArenaService, console: Console, matchup: str | None) -> None:
     chosen = service.matchup(matchup)
-    console.print(f"[bold]The seed lab's four prompts[/]: base {chosen.base.name} vs fine-tuned {chosen.finetuned.name}")
+    console.print(f"[bold]The seed lab's four prompts[/]: base {escape(chosen.base.name)} "
+                  f"vs fine-tuned {escape(chosen.finetuned.name)}")
     for number, prompt in enumerate(SEED_PROMPTS, 1):
         console.rule(f"Prompt {number}")
         comparison = await service.compare(prompt, getpass.getuser(), Place(platform="demo"), matchup)
-        console.print(render.comparison_view(comparison, revealed=True))
+        console.print(render.comparison_view(comparison, revealed=True, vote_hint=False))
 
 
 async def _leaderboard(service: ArenaService, console: Console, matchup: str | None, as_json: bool) -> None:
@@ -139,3 +140,7 @@ def run(argv: list[str] | None = None) -> int:
 
 def main() -> None:
     sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()

@@ -242,7 +242,7 @@ def _matchup(name: str, spec: Any, models: Mapping[str, Model], blind_default: b
     picked = {}
     for role in ("base", "finetuned"):
         model_name = spec.get(role)
-        if model_name not in models:
+        if not isinstance(model_name, str) or model_name not in models:
             raise ConfigError(f"{where}.{role}", f"no model named {model_name!r}; known: {', '.join(models)}")
         picked[role] = models[model_name]
     extra = set(spec) - {"base", "finetuned", "blind"}

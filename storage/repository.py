@@ -100,7 +100,7 @@ class SqlAlchemyRepository:
             stmt = insert(VoteRow).values(comparison_id=comparison_id, voter=voter, choice=choice.value,
                                           previous_choice=None, changes=0, created_at=at, updated_at=at)
             # One atomic statement on both backends: no read-then-write race between voters' clicks.
-            stmt = stmt.on_conflict_do_update(
+            upsert = stmt.on_conflict_do_update(
                 index_elements=[VoteRow.comparison_id, VoteRow.voter],
                 set_={
                     "previous_choice": VoteRow.choice,
@@ -110,7 +110,7 @@ class SqlAlchemyRepository:
                 },
             ).returning(VoteRow.choice, VoteRow.previous_choice, VoteRow.changes, VoteRow.created_at,
                         VoteRow.updated_at)
-            row = session.execute(stmt).one()
+            row = session.execute(upsert).one()
             created, updated = _aware(row.created_at), _aware(row.updated_at)
             vote = Vote(comparison_id=comparison_id, voter=voter, choice=Choice(row.choice),
                         created_at=created, updated_at=updated, changes=row.changes)

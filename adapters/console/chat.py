@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
@@ -33,7 +33,7 @@ class ChatSession:
     voter: str
     matchup: str | None = None
     last: Comparison | None = None
-    place: Place = Place(platform="console", channel="terminal")
+    place: Place = field(default_factory=lambda: Place(platform="console", channel="terminal"))
 
     async def handle(self, line: str) -> bool:
         """Run one input line; returns False when the user asked to quit."""

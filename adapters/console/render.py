@@ -42,14 +42,14 @@ def reply_panel(comparison: Comparison, side: Side, revealed: bool = False) -> P
     return Panel(body, title=side_title(comparison, side, revealed), subtitle=subtitle, border_style="cyan")
 
 
-def comparison_view(comparison: Comparison, revealed: bool = False) -> RenderableType:
+def comparison_view(comparison: Comparison, revealed: bool = False, vote_hint: bool = True) -> RenderableType:
     grid = Table.grid(expand=True, padding=(0, 1))
     grid.add_column(ratio=1)
     grid.add_column(ratio=1)
     grid.add_row(reply_panel(comparison, Side.A, revealed), reply_panel(comparison, Side.B, revealed))
     header = Text.assemble(("Prompt: ", "bold"), comparison.prompt)
     footer = Text("")
-    if comparison.status is Status.DONE:
+    if comparison.status is Status.DONE and vote_hint:
         footer = Text(f"Vote: a, b, tie or bad   (comparison {comparison.id})", style="dim")
     elif comparison.status is Status.FAILED:
         footer = Text("Both models failed; nothing to vote on.", style="red")
@@ -73,9 +73,12 @@ def percent(value: float | None) -> str:
 
 
 def leaderboard_view(tallies: list[Tally]) -> Table:
-    table = Table(title="Fine-tuned vs base: win rate over decided votes (95% Wilson interval)")
-    for column in ("matchup", "fine-tuned", "base", "wins", "losses", "ties", "both bad", "win rate", "95% CI"):
-        table.add_column(column, justify="right" if column not in ("matchup", "fine-tuned", "base") else "left")
+    table = Table(title="Fine-tuned vs base: win rate over decided votes, 95% Wilson interval",
+                  caption="W/L: fine-tuned won/lost · T: tie · bad: both bad")
+    for column in ("matchup", "fine-tuned", "base"):
+        table.add_column(column, overflow="fold")
+    for column in ("W", "L", "T", "bad", "win rate", "95% CI"):
+        table.add_column(column, justify="right", no_wrap=True)
     for t in tallies:
         ci = "–" if t.ci_low is None else f"{percent(t.ci_low)}–{percent(t.ci_high)}"
         table.add_row(escape(t.matchup), escape(t.finetuned), escape(t.base), str(t.wins), str(t.losses),

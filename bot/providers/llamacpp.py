@@ -21,6 +21,25 @@ log = logging.getLogger(__name__)
 
 N_CTX = 2048
 _END = object()
+_native_log = logging.getLogger("llama_cpp.native")
+_log_hook: Any = None
+
+
+def _route_native_logs() -> None:
+    """Send llama.cpp's own messages to logging at debug level instead of straight to stderr."""
+    global _log_hook
+    if _log_hook is not None:
+        return
+    import ctypes
+
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+    def hook(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        _native_log.debug("%s", text.decode("utf-8", "replace").rstrip())
+
+    _log_hook = hook  # keep a reference: ctypes must not free the callback
+    llama_cpp.llama_log_set(hook, ctypes.c_void_p(0))
 
 
 class _Failure:
@@ -40,6 +59,7 @@ class LlamaCppProvider:
         if self._llm is None:
             from llama_cpp import Llama
 
+            _route_native_logs()
             opts = self.model.options
             path = resolve_model_path(self.model.model)
             kwargs: dict[str, Any] = {"model_path": str(path), "n_ctx": int(opts.get("n_ctx", N_CTX)),

@@ -1,0 +1,55 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when reachable) and proxy-free environments."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+POSTGRES_ENV = "FTARENA_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(autouse=True)
+def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Test peers live on 127.0.0.1; HTTP clients that honour proxy variables must not detour.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+def _postgres_base_url() -> str | None:
+    return os.environ.get(POSTGRES_ENV)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL with a schema of its own for this test session, dropped afterwards."""
+    base = _postgres_base_url()
+    if not base:
+        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/test)")
+    url = make_url(base).set(drivername="postgresql+psycopg")
+    schema = f"ftarena_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = create_engine(url)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # any failure to connect means "not reachable" here
+        pytest.skip(f"PostgreSQL unreachable at {url.render_as_string(hide_password=True)}: {type(exc).__name__}")
+    scoped = url.update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield scoped.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'arena.db'}"
+    return str(request.getfixturevalue("postgres_url"))

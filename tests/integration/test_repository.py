@@ -1,0 +1,148 @@
+"""SqlAlchemyRepository on real SQLite and PostgreSQL (unique ids per test, so tests share a database)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from adapters.bootstrap import open_repository
+from bot.domain import Choice, Comparison, Place, Reply, Side, Status
+from bot.errors import UnknownComparisonError
+from storage.database import make_engine, migrate
+from storage.repository import SqlAlchemyRepository
+
+NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+
+
+def new_comparison(matchup: str, base_side: Side = Side.A, status: Status = Status.RUNNING,
+                   created_at: datetime = NOW) -> Comparison:
+    return Comparison(
+        id=uuid.uuid4().hex[:16], prompt="Tell me how to train my dog to sit\nplease ✓", matchup=matchup,
+        model_a="base" if base_side is Side.A else "tuned", model_b="tuned" if base_side is Side.A else "base",
+        base_side=base_side, blind=True, requester="req", place=Place("discord", "chan", "guild"),
+        created_at=created_at, status=status)
+
+
+async def finished(repo: SqlAlchemyRepository, matchup: str, base_side: Side = Side.A) -> Comparison:
+    c = new_comparison(matchup, base_side)
+    await repo.add_comparison(c)
+    c.reply_a = Reply("reply A", 3, 150)
+    c.reply_b = Reply("", 0, 2000, "The model timed out after 2 s.")
+    c.status = Status.DONE
+    await repo.save_result(c)
+    return c
+
+
+@pytest.fixture
+async def repo(database_url: str) -> SqlAlchemyRepository:
+    repository = await open_repository(database_url)
+    assert isinstance(repository, SqlAlchemyRepository)
+    return repository
+
+
+@pytest.mark.asyncio
+async def test_comparison_round_trip(repo: SqlAlchemyRepository) -> None:
+    c = await finished(repo, f"m-{uuid.uuid4().hex}")
+    loaded = await repo.get_comparison(c.id)
+    assert loaded is not None
+    assert loaded.prompt == c.prompt and loaded.place == c.place and loaded.base_side is Side.A
+    assert loaded.reply_a == Reply("reply A", 3, 150) and loaded.reply_b.error == "The model timed out after 2 s."
+    assert loaded.status is Status.DONE and loaded.created_at == NOW
+    assert await repo.get_comparison("missing") is None
+
+
+@pytest.mark.asyncio
+async def test_vote_insert_change_and_counts(repo: SqlAlchemyRepository) -> None:
+    c = await finished(repo, f"m-{uuid.uuid4().hex}")
+    vote, previous = await repo.record_vote(c.id, "alice", Choice.A, NOW)
+    assert previous is None and vote.changes == 0 and vote.created_at == NOW
+    later = NOW + timedelta(minutes=1)
+    vote, previous = await repo.record_vote(c.id, "alice", Choice.TIE, later)
+    assert previous is Choice.A and vote.choice is Choice.TIE and vote.changes == 1
+    assert vote.created_at == NOW and vote.updated_at == later
+    vote, previous = await repo.record_vote(c.id, "alice", Choice.TIE, later)
+    assert previous is Choice.TIE and vote.changes == 1  # same click again is not a change
+    await repo.record_vote(c.id, "bob", Choice.B, NOW)
+    counts = await repo.counts(c.id)
+    assert (counts.a, counts.b, counts.tie, counts.both_bad) == (0, 1, 1, 0)
+
+
+@pytest.mark.asyncio
+async def test_vote_on_unknown_comparison(repo: SqlAlchemyRepository) -> None:
+    with pytest.raises(UnknownComparisonError):
+        await repo.record_vote("no-such-id", "alice", Choice.A, NOW)
+
+
+@pytest.mark.asyncio
+async def test_outcomes_follow_the_base_side(repo: SqlAlchemyRepository) -> None:
+    name = f"m-{uuid.uuid4().hex}"
+    left = await finished(repo, name, Side.A)   # base on A
+    right = await finished(repo, name, Side.B)  # base on B
+    await repo.record_vote(left.id, "v1", Choice.B, NOW)   # fine-tuned wins
+    await repo.record_vote(right.id, "v1", Choice.A, NOW)  # fine-tuned wins
+    await repo.record_vote(right.id, "v2", Choice.B, NOW)  # base wins
+    await repo.record_vote(left.id, "v3", Choice.BOTH_BAD, NOW)
+    rows = {(r.base_model, r.finetuned_model, r.outcome): r.count for r in await repo.outcome_counts(name)}
+    assert rows == {("base", "tuned", "finetuned"): 2, ("base", "tuned", "base"): 1,
+                    ("base", "tuned", "both_bad"): 1}
+
+
+@pytest.mark.asyncio
+async def test_concurrent_votes_are_neither_lost_nor_doubled(repo: SqlAlchemyRepository) -> None:
+    c = await finished(repo, f"m-{uuid.uuid4().hex}")
+    voters = [f"voter-{i}" for i in range(40)]
+    final = {v: (Choice.TIE if i % 3 else Choice.B) for i, v in enumerate(voters)}
+
+    async def clicks(voter: str) -> None:
+        for choice in (Choice.A, Choice.B, final[voter]):
+            await repo.record_vote(c.id, voter, choice, NOW)
+
+    async def racer(voter: str) -> None:
+        # Many simultaneous clicks by one member: still one row.
+        await asyncio.gather(*(repo.record_vote(c.id, voter, Choice.A, NOW) for _ in range(5)))
+
+    await asyncio.gather(*(clicks(v) for v in voters), *(racer(f"racer-{i}") for i in range(5)))
+    counts = await repo.counts(c.id)
+    assert counts.total == 45
+    assert counts.a == 5 and counts.b == sum(1 for ch in final.values() if ch is Choice.B)
+    battles = [b for b in await asyncio.to_thread(lambda: list(repo.iter_battles())) if b.comparison.id == c.id]
+    assert {b.vote.voter: b.vote.choice for b in battles if b.vote.voter.startswith("voter")} == final
+
+
+@pytest.mark.asyncio
+async def test_iter_battles_joins_replies(repo: SqlAlchemyRepository) -> None:
+    c = await finished(repo, f"m-{uuid.uuid4().hex}")
+    await repo.record_vote(c.id, "alice", Choice.A, NOW)
+    [b] = [b for b in await asyncio.to_thread(lambda: list(repo.iter_battles())) if b.comparison.id == c.id]
+    assert b.comparison.reply_a.text == "reply A" and b.comparison.reply_b.error and b.vote.voter == "alice"
+
+
+@pytest.mark.asyncio
+async def test_unfinished_comparisons_are_failed_on_restart(repo: SqlAlchemyRepository) -> None:
+    old = new_comparison("m", created_at=datetime.now(UTC) - timedelta(hours=2))
+    fresh = new_comparison("m", created_at=datetime.now(UTC))
+    await repo.add_comparison(old)
+    await repo.add_comparison(fresh)
+    assert await repo.fail_unfinished(older_than=datetime.now(UTC) - timedelta(minutes=5)) >= 1
+    assert (await repo.get_comparison(old.id)).status is Status.FAILED  # type: ignore[union-attr]
+    assert (await repo.get_comparison(fresh.id)).status is Status.RUNNING  # type: ignore[union-attr]
+
+
+def test_migrations_are_idempotent(database_url: str) -> None:
+    engine = make_engine(database_url)
+    migrate(engine)
+    migrate(engine)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0001"
+    engine.dispose()
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: object) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/x/arena.db")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
