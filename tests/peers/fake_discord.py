@@ -7,11 +7,15 @@ interactions::
     async with FakeDiscord() as fake:
         restore = point_discord_py_at(fake.api_base_url, fake.gateway_url)
         try:
-            ...  # start a discord.Client with any token, then:
+            ...  # start a discord.Client (guild_ready_timeout=0.05 makes READY quick), then:
             interaction = await fake.dispatch_slash_command("ping")
             callback = await fake.wait_for_callback(interaction)
+            assert callback.json["type"] == 5
         finally:
             restore()
+
+Snowflakes are strings, as on the wire. The gateway also answers heartbeats, RESUME (after
+:meth:`FakeDiscord.request_reconnect`) and lets a new client IDENTIFY after the previous one closed.
 
 What is faithful to Discord (so that bugs in a bot show up here rather than in production):
 
@@ -42,7 +46,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import BodyPartReader, WSMsgType, web
 
 _log = logging.getLogger(__name__)
 
@@ -59,6 +63,7 @@ OP_DISPATCH = 0
 OP_HEARTBEAT = 1
 OP_IDENTIFY = 2
 OP_RESUME = 6
+OP_RECONNECT = 7
 OP_INVALID_SESSION = 9
 OP_HELLO = 10
 OP_HEARTBEAT_ACK = 11
@@ -217,7 +222,9 @@ async def _read_multipart(request: web.Request) -> _Body:
     files: list[UploadedFile] = []
     reader = await request.multipart()
     async for part in reader:
-        data = await part.read()  # type: ignore[union-attr]
+        if not isinstance(part, BodyPartReader):
+            continue  # nested multipart: Discord does not use it
+        data = await part.read()
         if part.name == "payload_json":
             body.json = json.loads(data)
         else:
@@ -232,7 +239,7 @@ def _zstd_stream() -> Callable[[bytes], bytes]:
     try:
         import zstandard
     except ImportError:
-        from compression import zstd  # type: ignore[import-not-found]  # Python >= 3.14
+        from compression import zstd  # Python >= 3.14
 
         compressor = zstd.ZstdCompressor()
         return lambda data: compressor.compress(data, mode=zstd.ZstdCompressor.FLUSH_BLOCK)
@@ -299,6 +306,7 @@ class FakeDiscord:
         self.guild_name = guild_name
         self.bot_user: dict[str, Any] = self.make_user(self.application_id, bot_username, bot=True)
         self.owner_user: dict[str, Any] = self.make_user(username="owner")
+        self.default_user: dict[str, Any] = self.make_user(username="tester")
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.interaction_deadline = interaction_deadline
         self._token = token
@@ -311,7 +319,7 @@ class FakeDiscord:
 
         self._attachment_data: dict[str, bytes] = {}
         self._command_ids: dict[tuple[str | None, str, int], str] = {}
-        self._sessions: dict[str, int] = {}
+        self._sessions: dict[str, _GatewayConnection] = {}  # session id -> its latest connection
         self._connections: set[_GatewayConnection] = set()
         self._active: _GatewayConnection | None = None
         self._changed = asyncio.Condition()
@@ -371,20 +379,19 @@ class FakeDiscord:
     def heartbeat_count(self) -> int:
         return sum(1 for frame in self.gateway_frames if frame.op == OP_HEARTBEAT)
 
-    async def wait_for(
-        self, predicate: Callable[[RecordedRequest], bool], timeout: float = 5.0
-    ) -> RecordedRequest:
+    async def wait_for(self, predicate: Callable[[RecordedRequest], bool], timeout: float = 5.0) -> RecordedRequest:
         """Return the first recorded request (past or future) matching ``predicate``."""
 
-        def first_match() -> RecordedRequest | None:
-            return next((request for request in self.requests if predicate(request)), None)
+        def seen_match() -> bool:
+            return any(map(predicate, self.requests))
 
         async with self._changed:
             try:
-                return await asyncio.wait_for(self._changed.wait_for(first_match), timeout)
+                await asyncio.wait_for(self._changed.wait_for(seen_match), timeout)
             except TimeoutError:
                 seen = ", ".join(f"{r.method} {r.path} -> {r.status}" for r in self.requests)
                 raise TimeoutError(f"no matching request within {timeout}s; seen: {seen}") from None
+            return next(request for request in self.requests if predicate(request))
 
     async def wait_for_callback(self, interaction: DispatchedInteraction, timeout: float = 5.0) -> RecordedRequest:
         """Wait for the client's ``POST /interactions/{id}/{token}/callback`` for ``interaction``."""
@@ -401,6 +408,14 @@ class FakeDiscord:
         await self.wait_until_connected(timeout)
         assert self._active is not None
         await self._active.dispatch(event, data)
+
+    async def request_reconnect(self, timeout: float = 5.0) -> None:
+        """Send op 7 RECONNECT: the client should come back with a RESUME of the same session."""
+        await self.wait_until_connected(timeout)
+        async with self._changed:
+            connection, self._active = self._active, None
+        assert connection is not None
+        await connection.send({"op": OP_RECONNECT, "d": None})
 
     async def dispatch_slash_command(
         self,
@@ -444,9 +459,7 @@ class FakeDiscord:
         data: dict[str, Any] = {"custom_id": custom_id, "component_type": component_type}
         if values is not None:
             data["values"] = values
-        return await self._dispatch_interaction(
-            MESSAGE_COMPONENT, data, user, permissions, locale, message=message
-        )
+        return await self._dispatch_interaction(MESSAGE_COMPONENT, data, user, permissions, locale, message=message)
 
     def make_user(self, user_id: str | None = None, username: str = "tester", *, bot: bool = False) -> dict[str, Any]:
         """A user object as Discord sends it."""
@@ -518,7 +531,14 @@ class FakeDiscord:
     async def _record(self, request: web.Request, path: str, body: _Body, status: int) -> None:
         headers = {k: v for k, v in request.headers.items() if k.lower() != "authorization"}
         record = RecordedRequest(
-            request.method, path, dict(request.query), body.json, body.files, headers, status, time.monotonic()
+            method=request.method,
+            path=path,
+            query=dict(request.query),
+            json=body.json,
+            files=body.files,
+            headers=headers,
+            status=status,
+            at=time.monotonic(),
         )
         _log.debug("%s %s -> %s", record.method, record.path, record.status)
         async with self._changed:
@@ -598,15 +618,17 @@ class FakeDiscord:
 
     async def _post_callback(self, request: web.Request, body: _Body) -> web.Response:
         interaction = self.interactions.get(request.match_info["id"])
-        if interaction is None or interaction.token != request.match_info["token"] or self._expired(interaction):
+        known = interaction is not None and interaction.token == request.match_info["token"]
+        if interaction is None or not known or self._expired(interaction):
             raise _DiscordError(404, "Unknown interaction", 10062)
         if interaction.response_type is not None:
             raise _DiscordError(400, "Interaction has already been acknowledged.", 40060)
-        callback_type = int(body.json["type"])
+        payload = body.json or {}
+        callback_type = int(payload.get("type", 0))
         if callback_type not in _ALLOWED_CALLBACKS[interaction.type]:
             raise _DiscordError(400, "Invalid Form Body", 50035)
         interaction.response_type = callback_type
-        message = self._apply_callback(interaction, callback_type, body.json.get("data") or {}, body.files)
+        message = self._apply_callback(interaction, callback_type, payload.get("data") or {}, body.files)
         if not _is_truthy(request.query.get("with_response")):
             return web.Response(status=204)
         return _json_response(self._callback_response(interaction, callback_type, message))
@@ -709,7 +731,8 @@ class FakeDiscord:
         files: tuple[UploadedFile, ...],
         flags: int,
     ) -> dict[str, Any]:
-        message_type = 20 if interaction.type == APPLICATION_COMMAND and interaction.original_id is None else 0
+        is_command_reply = interaction.type == APPLICATION_COMMAND and interaction.original_id is None
+        message_type = 20 if is_command_reply else 0  # CHAT_INPUT_COMMAND, else DEFAULT
         message = {
             **self._message_skeleton(interaction.channel_id, message_type),
             "content": payload.get("content") or "",
@@ -815,7 +838,7 @@ class FakeDiscord:
             message_id=message["id"] if message else None,
         )
         self.interactions[interaction.id] = interaction
-        payload = self._interaction_payload(interaction, data, user or self.make_user(), permissions, locale)
+        payload = self._interaction_payload(interaction, data, user or self.default_user, permissions, locale)
         if message is not None:
             payload["message"] = message
         await self.dispatch("INTERACTION_CREATE", payload)
@@ -968,23 +991,23 @@ class FakeDiscord:
         await self._activate(connection)
 
     async def _resume(self, connection: _GatewayConnection, resume: dict[str, Any]) -> None:
-        seq = self._sessions.get(resume.get("session_id") or "")
-        if seq is None:
+        previous = self._sessions.get(resume.get("session_id") or "")
+        if previous is None:
             await connection.send({"op": OP_INVALID_SESSION, "d": False})
             return
-        connection.session_id, connection.seq = resume["session_id"], seq
+        connection.session_id, connection.seq = previous.session_id, previous.seq
         await connection.dispatch("RESUMED", {})
         await self._activate(connection)
 
     async def _activate(self, connection: _GatewayConnection) -> None:
+        assert connection.session_id is not None
+        self._sessions[connection.session_id] = connection
         async with self._changed:
             self._active = connection
             self._changed.notify_all()
 
     async def _forget(self, connection: _GatewayConnection) -> None:
         self._connections.discard(connection)
-        if connection.session_id is not None:
-            self._sessions[connection.session_id] = connection.seq
         async with self._changed:
             if self._active is connection:
                 self._active = None
