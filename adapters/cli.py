@@ -20,6 +20,7 @@ from rich.markup import escape
 from adapters.bootstrap import open_service
 from adapters.console import render
 from adapters.console.chat import run_chat
+from adapters.serve import serve
 from bot.config import Settings, load_settings
 from bot.domain import Place
 from bot.errors import ArenaError
@@ -57,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", default="-", help="file to write ('-' for standard output)")
 
     sub.add_parser("models", help="list the configured matchups and models")
+
+    serve = sub.add_parser("serve", help="run the chat bots: discord, slack or both")
+    serve.add_argument("platforms", nargs="+", choices=("discord", "slack"))
+    serve.add_argument("--http", action="store_true", help="Slack over HTTP (signed requests) instead of Socket Mode")
+    serve.add_argument("--port", type=int, default=3000, help="HTTP port for --http (default 3000)")
     return parser
 
 
@@ -112,8 +118,10 @@ async def _export(service: ArenaService, console: Console, fmt: str, output: str
 
 def run(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    level = logging.WARNING - 10 * min(args.verbose, 2)
+    quiet = logging.INFO if args.command == "serve" else logging.WARNING
+    level = quiet - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
     console = Console()
     errors = Console(stderr=True)
     try:
@@ -129,7 +137,10 @@ def run(argv: list[str] | None = None) -> int:
             "leaderboard": lambda s: _leaderboard(s, console, args.matchup, args.json),
             "export": lambda s: _export(s, console, args.format, args.output),
         }
-        asyncio.run(_with_service(settings, jobs[args.command]))
+        if args.command == "serve":
+            asyncio.run(serve(settings, args.platforms, http_port=args.port if args.http else None))
+        else:
+            asyncio.run(_with_service(settings, jobs[args.command]))
     except ArenaError as exc:
         errors.print(f"[bold red]error:[/] {escape(exc.user_message)}")
         return 2

@@ -102,28 +102,45 @@ class ArenaService:
         on_update: UpdateCallback | None = None,
         update_interval: float = STREAM_INTERVAL_S,
     ) -> Comparison:
-        """Run both models of a matchup on ``prompt`` concurrently and store the result.
+        """Check the request, then run both models on it: ``prepare`` followed by ``run``."""
+        comparison = self.prepare(prompt, requester, place, matchup)
+        return await self.run(comparison, on_update=on_update, update_interval=update_interval)
 
-        ``on_update`` is called once the comparison exists (before any token) and then as replies
-        grow, at most once per ``update_interval`` seconds, never after this returns."""
+    def prepare(self, prompt: str, requester: str, place: Place, matchup: str | None = None) -> Comparison:
+        """Validate the prompt, pick the matchup, apply the rate limit and draw the sides, without any I/O,
+        so a chat adapter can refuse bad requests at once and acknowledge good ones before the slow part."""
         text = clean_prompt(prompt, self.max_prompt_chars)
         chosen = self.matchup(matchup)
         if self.rate_limiter is not None:
             self.rate_limiter.check(requester)
         base_side = Side.B if chosen.blind and self._rng.random() < 0.5 else Side.A
         left, right = (chosen.base, chosen.finetuned) if base_side is Side.A else (chosen.finetuned, chosen.base)
-        comparison = Comparison(
+        return Comparison(
             id=new_comparison_id(), prompt=text, matchup=chosen.name, model_a=left.name, model_b=right.name,
             base_side=base_side, blind=chosen.blind, requester=requester, place=place, created_at=self._clock(),
         )
+
+    async def run(
+        self,
+        comparison: Comparison,
+        *,
+        on_update: UpdateCallback | None = None,
+        update_interval: float = STREAM_INTERVAL_S,
+    ) -> Comparison:
+        """Store a prepared comparison, run both models concurrently and store the result.
+
+        ``on_update`` is called once the comparison is stored (before any token) and then as replies
+        grow, at most once per ``update_interval`` seconds, never after this returns."""
+        chosen = self.matchup(comparison.matchup)
+        models = {m.name: m for m in (chosen.base, chosen.finetuned)}
         await self.repository.add_comparison(comparison)
         changed = asyncio.Event()
         finished = asyncio.Event()
         pump = asyncio.create_task(self._pump(on_update, comparison, changed, finished, update_interval))
         try:
             await asyncio.gather(
-                self._run_side(left, text, comparison.reply_a, changed),
-                self._run_side(right, text, comparison.reply_b, changed),
+                self._run_side(models[comparison.model_a], comparison.prompt, comparison.reply_a, changed),
+                self._run_side(models[comparison.model_b], comparison.prompt, comparison.reply_b, changed),
             )
         finally:
             finished.set()

@@ -188,6 +188,30 @@ def point_discord_py_at(api_base_url: str, gateway_url: str) -> Callable[[], Non
     return restore
 
 
+def _check_message_limits(payload: Mapping[str, Any]) -> None:
+    """Reject what Discord rejects: content over 2,000 characters, an embed description over 4,096,
+    more than 10 embeds or 6,000 characters across them, more than 5 rows of components."""
+    problems = []
+    if len(payload.get("content") or "") > 2000:
+        problems.append("content: Must be 2000 or fewer in length.")
+    embeds = payload.get("embeds") or []
+    if len(embeds) > 10:
+        problems.append("embeds: Must be 10 or fewer in length.")
+    total = 0
+    for embed in embeds:
+        if len(embed.get("description") or "") > 4096:
+            problems.append("embeds.description: Must be 4096 or fewer in length.")
+        total += sum(len(embed.get(key) or "") for key in ("title", "description"))
+        total += len((embed.get("footer") or {}).get("text") or "")
+        total += sum(len(f.get("name", "")) + len(f.get("value", "")) for f in embed.get("fields") or [])
+    if total > 6000:
+        problems.append("embeds: Embed size exceeds maximum size of 6000")
+    if len(payload.get("components") or []) > 5:
+        problems.append("components: Must be 5 or fewer in length.")
+    if problems:
+        raise _DiscordError(400, "Invalid Form Body: " + "; ".join(problems), 50035)
+
+
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -627,6 +651,7 @@ class FakeDiscord:
         callback_type = int(payload.get("type", 0))
         if callback_type not in _ALLOWED_CALLBACKS[interaction.type]:
             raise _DiscordError(400, "Invalid Form Body", 50035)
+        _check_message_limits(payload.get("data") or {})
         interaction.response_type = callback_type
         message = self._apply_callback(interaction, callback_type, payload.get("data") or {}, body.files)
         if not _is_truthy(request.query.get("with_response")):
@@ -677,6 +702,7 @@ class FakeDiscord:
     async def _post_followup(self, request: web.Request, body: _Body) -> web.Response:
         interaction = self._webhook_interaction(request)
         payload = body.json or {}
+        _check_message_limits(payload)
         original = self.messages.get(interaction.original_id or "")
         if original is not None and original["flags"] & LOADING:
             message = self._edit_message(original, payload, body.files)  # replaces the "thinking" message
@@ -691,6 +717,7 @@ class FakeDiscord:
         return _json_response(self._webhook_message(request))
 
     async def _patch_webhook_message(self, request: web.Request, body: _Body) -> web.Response:
+        _check_message_limits(body.json or {})
         return _json_response(self._edit_message(self._webhook_message(request), body.json or {}, body.files))
 
     async def _delete_webhook_message(self, request: web.Request, body: _Body) -> web.Response:

@@ -1,0 +1,60 @@
+"""Persistent vote buttons: the comparison id lives in the ``custom_id``, so clicks on old
+messages still work after a restart (``DynamicItem``; nothing is kept in memory)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from adapters import ids
+from adapters.discord import render
+from bot import display
+from bot.domain import Choice, Comparison
+from bot.errors import ArenaError
+
+if TYPE_CHECKING:
+    from adapters.discord.client import ArenaClient
+
+log = logging.getLogger(__name__)
+
+STYLES = {Choice.A: discord.ButtonStyle.primary, Choice.B: discord.ButtonStyle.primary,
+          Choice.TIE: discord.ButtonStyle.secondary, Choice.BOTH_BAD: discord.ButtonStyle.danger}
+
+
+class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ids.VOTE_PATTERN):
+    def __init__(self, comparison_id: str, choice: Choice) -> None:
+        super().__init__(discord.ui.Button(label=display.CHOICE_LABELS[choice], style=STYLES[choice],
+                                           custom_id=ids.vote_id(comparison_id, choice)))
+        self.comparison_id = comparison_id
+        self.choice = choice
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> VoteButton:
+        return cls(match["id"], ids.choice_from_code(match["choice"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        client: ArenaClient = interaction.client  # type: ignore[assignment]
+        # Acknowledge at once without changing the message; the reveal follows privately.
+        await interaction.response.defer()
+        try:
+            reveal = await client.service.vote(self.comparison_id, client.voter(interaction.user), self.choice)
+        except ArenaError as exc:
+            await interaction.followup.send(render.safe(exc.user_message), ephemeral=True,
+                                            allowed_mentions=render.NO_MENTIONS)
+            return
+        await interaction.followup.send(render.safe(display.reveal_text(reveal)), ephemeral=True,
+                                        allowed_mentions=render.NO_MENTIONS)
+        comparison = await client.service.get(self.comparison_id)
+        await interaction.edit_original_response(content=render.header(comparison, reveal.counts.total),
+                                                 allowed_mentions=render.NO_MENTIONS)
+
+
+def vote_view(comparison: Comparison) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for choice in Choice:
+        view.add_item(VoteButton(comparison.id, choice))
+    return view

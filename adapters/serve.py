@@ -1,0 +1,56 @@
+"""``ftarena serve``: run the chat-platform bots (Discord, Slack or both) in one process and one loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Coroutine, Mapping
+from typing import Any
+
+from adapters.bootstrap import open_service
+from bot.config import Settings
+from bot.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+PLATFORMS = ("discord", "slack")
+
+
+def secret(env: Mapping[str, str], section: str, key: str, variable: str) -> str:
+    """A secret from the environment, or a ConfigError naming the variable (never its value)."""
+    value = env.get(variable, "").strip()
+    if not value:
+        raise ConfigError(f"{section}.{key}", f"the environment variable {variable} is not set")
+    return value
+
+
+async def serve(settings: Settings, platforms: list[str], *, http_port: int | None = None,
+                env: Mapping[str, str] | None = None) -> None:
+    env = os.environ if env is None else env
+    unknown = sorted(set(platforms) - set(PLATFORMS))
+    if unknown or not platforms:
+        raise ConfigError("serve", f"choose from {', '.join(PLATFORMS)}")
+    # Every secret is checked before anything starts, so a missing one costs nothing.
+    discord_token = secret(env, "discord", "token_env", settings.discord.token_env) if "discord" in platforms else ""
+    if "slack" in platforms:
+        from adapters.slack.app import slack_credentials
+
+        slack = slack_credentials(settings.slack, env, http=http_port is not None)
+    service = await open_service(settings, rate_limited=True)
+    runners: list[Coroutine[Any, Any, None]] = []
+    try:
+        if "discord" in platforms:
+            from adapters.discord.client import serve_discord
+
+            runners.append(serve_discord(service, settings, discord_token))
+        if "slack" in platforms:
+            from adapters.slack.app import serve_slack
+
+            runners.append(serve_slack(service, settings, slack, http_port=http_port))
+        log.info("serving %s", ", ".join(platforms))
+        await asyncio.gather(*runners)
+    finally:
+        for runner in runners:
+            runner.close()
+        await service.aclose()

@@ -1,0 +1,62 @@
+"""Platform-neutral wording for what members see; each adapter adds only its own markup and limits."""
+
+from __future__ import annotations
+
+from bot.domain import Choice, Comparison, Counts, Reveal, Side, Status, Tally
+
+CHOICE_LABELS = {Choice.A: "A is better", Choice.B: "B is better", Choice.TIE: "Tie", Choice.BOTH_BAD: "Both bad"}
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, with a marker saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    # The marker's length depends on the count it shows; 80 characters always hold it.
+    keep = max(0, limit - 80)
+    marker = f"\n… [{len(text) - keep:,} more characters cut; the export has the full reply]"
+    return text[:keep] + marker[: limit - keep]
+
+
+def role(comparison: Comparison, side: Side) -> str:
+    return "base" if side is comparison.base_side else "fine-tuned"
+
+
+def side_label(comparison: Comparison, side: Side, revealed: bool = False) -> str:
+    label = side.value.upper()
+    if comparison.blind and not revealed:
+        return label
+    return f"{label} · {comparison.model_on(side)} ({role(comparison, side)})"
+
+
+def reply_status(comparison: Comparison, side: Side) -> str:
+    reply = comparison.reply(side)
+    if reply.error:
+        return f"⚠ {reply.error}"
+    if comparison.status is Status.RUNNING:
+        return f"generating… {reply.tokens} tokens" if reply.tokens else "waiting for the model…"
+    return f"{reply.tokens} tokens · {reply.latency_ms / 1000:.1f} s"
+
+
+def counts_text(counts: Counts) -> str:
+    return f"A {counts.a} · B {counts.b} · tie {counts.tie} · both bad {counts.both_bad}"
+
+
+def reveal_text(reveal: Reveal) -> str:
+    def who(side: Side) -> str:
+        name = reveal.model_a if side is Side.A else reveal.model_b
+        return f"{name} ({'base' if side is reveal.base_side else 'fine-tuned'})"
+
+    verb = f"changed from “{CHOICE_LABELS[reveal.changed_from]}” to" if reveal.changed_from else "recorded:"
+    return (f"Your vote {verb} “{CHOICE_LABELS[reveal.choice]}”.\n"
+            f"A was {who(Side.A)}; B was {who(Side.B)}.\n"
+            f"Votes on this comparison: {counts_text(reveal.counts)}")
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.0f}%"
+
+
+def tally_text(t: Tally) -> str:
+    interval = "no decided votes yet" if t.ci_low is None else f"95% CI {percent(t.ci_low)}–{percent(t.ci_high)}"
+    return (f"{t.finetuned} vs {t.base}: won {t.wins} · lost {t.losses} · tie {t.ties} · both bad {t.both_bad}\n"
+            f"win rate {percent(t.win_rate)} ({interval})")
