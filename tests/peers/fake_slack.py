@@ -479,6 +479,23 @@ def _require(args: Mapping[str, Any], name: str, error: str) -> Any:
 def _require_content(args: Mapping[str, Any]) -> None:
     if not any(args.get(name) for name in ("text", "blocks", "attachments")):
         raise _ApiError("no_text")
+    if len(args.get("text") or "") > 40_000:
+        raise _ApiError("msg_too_long")
+    _check_blocks(args.get("blocks") or [])
+
+
+def _check_blocks(blocks: list[Any]) -> None:
+    """Slack's Block Kit limits: 50 blocks; section text 3,000; button value 2,000; 25 actions."""
+    if len(blocks) > 50:
+        raise _ApiError("invalid_blocks")
+    for block in blocks:
+        texts = [block.get("text")] if block.get("type") == "section" else []
+        texts += [e for e in block.get("elements", []) if block.get("type") == "context"]
+        if any(len((t or {}).get("text", "")) > 3000 for t in texts):
+            raise _ApiError("invalid_blocks")
+        elements = block.get("elements", []) if block.get("type") == "actions" else []
+        if len(elements) > 25 or any(len(e.get("value", "")) > 2000 for e in elements):
+            raise _ApiError("invalid_blocks")
 
 
 def _bot_message(args: Mapping[str, Any], ts: str) -> dict[str, Any]:

@@ -40,3 +40,13 @@ def test_templates() -> None:
     assert apply_template("completion", "hi") == "hi"
     assert apply_template("chat", "hi") == "hi"
     assert apply_template("[INST]{prompt}[/INST]", "hi") == "[INST]hi[/INST]"
+
+
+@pytest.mark.parametrize("limit", [100, 2000, 3000])
+def test_truncate_keeps_within_limit_and_says_so(limit: int) -> None:
+    from bot.display import truncate
+
+    long = "x" * 10_000
+    cut = truncate(long, limit)
+    assert len(cut) <= limit and "more characters cut" in cut
+    assert truncate("short", limit) == "short"
