@@ -16,6 +16,7 @@ from typing import IO
 
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from adapters.bootstrap import open_service
 from adapters.console import render
@@ -57,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv", "jsonl"), default="jsonl")
     export.add_argument("-o", "--output", default="-", help="file to write ('-' for standard output)")
 
-    sub.add_parser("models", help="list the configured matchups and models")
+    models = sub.add_parser("models", help="list the configured matchups and models")
+    models.add_argument("--check", action="store_true", help="ping each model with a one-token request")
 
     serve = sub.add_parser("serve", help="run the chat bots: discord, slack or both")
     serve.add_argument("platforms", nargs="+", choices=("discord", "slack"))
@@ -116,6 +118,16 @@ async def _export(service: ArenaService, console: Console, fmt: str, output: str
         console.print(f"Wrote {rows} vote(s) to {output}.")
 
 
+async def _check(service: ArenaService, console: Console) -> None:
+    table = Table(title="Model check (one-token request each)")
+    for column in ("model", "provider", "model id", "status"):
+        table.add_column(column)
+    for model, status in await service.check_models():
+        style = "green" if status == "reachable" else "red"
+        table.add_row(escape(model.name), model.provider, escape(model.model), f"[{style}]{status}[/]")
+    console.print(table)
+
+
 def run(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     quiet = logging.INFO if args.command == "serve" else logging.WARNING
@@ -126,6 +138,9 @@ def run(argv: list[str] | None = None) -> int:
     errors = Console(stderr=True)
     try:
         settings = _settings(args)
+        if args.command == "models" and args.check:
+            asyncio.run(_with_service(settings, lambda s: _check(s, console)))
+            return 0
         if args.command == "models":
             matchups = [settings.matchups[n] for n in sorted(settings.matchups)]
             console.print(render.models_view(matchups, settings.arena.default_matchup))

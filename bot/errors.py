@@ -12,7 +12,8 @@
         ├── ProviderTimeoutError    it took longer than the model's timeout
         ├── ProviderAuthError       credentials refused
         ├── ProviderRateLimitError  the model server asked us to slow down
-        └── ModelUnavailableError   model missing, server down or broken
+        └── ModelUnavailableError   server down or broken
+            └── ModelNotFoundError  the server does not know the model
 """
 
 from __future__ import annotations
@@ -84,3 +85,13 @@ class ProviderRateLimitError(ProviderError):
 
 class ModelUnavailableError(ProviderError):
     pass
+
+
+class ModelNotFoundError(ModelUnavailableError):
+    pass
+
+
+AUTH_FAILED = "The model server refused our credentials."
+RATE_LIMITED = "The model server is rate-limiting us; try again shortly."
+NOT_FOUND = "The model was not found on its server."
+UNAVAILABLE = "The model is unavailable right now."

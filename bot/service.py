@@ -9,6 +9,7 @@ import logging
 import random
 import secrets
 import time
+from dataclasses import replace
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import IO
@@ -46,6 +47,9 @@ _CHOICE_ALIASES = {
     "both_bad": Choice.BOTH_BAD, "bad": Choice.BOTH_BAD, "both-bad": Choice.BOTH_BAD,
     "both bad": Choice.BOTH_BAD, "x": Choice.BOTH_BAD,
 }
+
+_CHECK_STATUS = {"ProviderAuthError": "auth failed", "ModelNotFoundError": "not found",
+                 "ProviderRateLimitError": "rate limited", "ProviderTimeoutError": "timed out"}
 
 UpdateCallback = Callable[[Comparison], Awaitable[None]]
 
@@ -245,6 +249,26 @@ class ArenaService:
         """Write every vote as an arena battle in ``fmt`` (csv or jsonl) to ``out``; returns rows written."""
         writer = export.writer_for(fmt)
         return await asyncio.to_thread(writer, self.repository.iter_battles(), out)
+
+    async def check_models(self, timeout_s: float = 30.0) -> list[tuple[Model, str]]:
+        """Ping every model in a matchup with a one-token request, all at once; returns each model
+        with ``reachable``, ``auth failed``, ``not found``, ``rate limited``, ``unavailable`` or ``timed out``."""
+        models = {m.name: m for mu in self.matchups.values() for m in (mu.base, mu.finetuned)}
+
+        async def ping(model: Model) -> tuple[Model, str]:
+            provider = self.providers.get(model.name)
+            if provider is None:
+                return model, "unavailable"
+            try:
+                async with asyncio.timeout(min(timeout_s, model.timeout_s)):
+                    await provider.generate(apply_template(model.template, "Hi"), replace(model.params, max_tokens=1))
+            except TimeoutError:
+                return model, "timed out"
+            except ProviderError as exc:
+                return model, _CHECK_STATUS.get(type(exc).__name__, "unavailable")
+            return model, "reachable"
+
+        return list(await asyncio.gather(*(ping(m) for m in models.values())))
 
     async def aclose(self) -> None:
         for provider in self.providers.values():

@@ -13,6 +13,14 @@ def build_provider(model: Model) -> Provider:
         from bot.providers.llamacpp import LlamaCppProvider
 
         return LlamaCppProvider(model)
+    if model.provider == "openai":
+        from bot.providers.openai_compat import OpenAICompatibleProvider
+
+        return OpenAICompatibleProvider(model)
+    if model.provider == "lamini":
+        from bot.providers.lamini import LaminiProvider
+
+        return LaminiProvider(model)
     if model.provider == "echo":
         from bot.providers.echo import EchoProvider
 

@@ -1,11 +1,23 @@
-"""Helpers shared by providers."""
+"""Helpers shared by providers: draining a stream into a Reply, bounded retries with backoff."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
 
 from bot.domain import Reply
+from bot.errors import ModelUnavailableError, ProviderError, ProviderRateLimitError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RETRIES = 3
+BACKOFF_S = 0.5
+# Worth another try: the server asked us to slow down, or failed in a way that may pass.
+RETRYABLE: tuple[type[ProviderError], ...] = (ProviderRateLimitError, ModelUnavailableError)
 
 
 async def collect_reply(pieces: AsyncIterator[str]) -> Reply:
@@ -17,3 +29,21 @@ async def collect_reply(pieces: AsyncIterator[str]) -> Reply:
         reply.tokens += 1
     reply.latency_ms = round((time.perf_counter() - started) * 1000)
     return reply
+
+
+async def with_retries(attempt: Callable[[], Awaitable[T]], *, name: str, retries: int = RETRIES,
+                       backoff_s: float = BACKOFF_S, never: tuple[type[Exception], ...] = ()) -> T:
+    """Run ``attempt``; retry rate limits and server failures up to ``retries`` more times with
+    exponential backoff. Errors in ``never`` (and auth failures, which are not retryable) go straight up."""
+    for number in range(retries + 1):
+        try:
+            return await attempt()
+        except never:
+            raise
+        except RETRYABLE as exc:
+            if number == retries:
+                raise
+            delay = backoff_s * 2**number
+            log.warning("model %s: %s; retry %d/%d in %.1f s", name, type(exc).__name__, number + 1, retries, delay)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")

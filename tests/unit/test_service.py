@@ -208,3 +208,12 @@ async def test_rate_limit_refuses_with_time_to_wait() -> None:
     now[0] += 46
     await service.compare("later", "u1", PLACE)
     assert len(repo.comparisons) == 4
+
+
+async def test_check_models_reports_each_model() -> None:
+    service, _ = make_service(ScriptedProvider(["ok"]), ScriptedProvider([], fail=True))
+    statuses = {model.name: status for model, status in await service.check_models()}
+    assert statuses == {"base-m": "reachable", "tuned-m": "unavailable"}
+    stalled, _ = make_service(ScriptedProvider([], stall=True))
+    statuses = {model.name: status for model, status in await stalled.check_models(timeout_s=0.1)}
+    assert statuses["base-m"] == "timed out"
