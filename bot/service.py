@@ -9,8 +9,8 @@ import logging
 import random
 import secrets
 import time
-from dataclasses import replace
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import IO
 
