@@ -31,7 +31,7 @@ SCORES: Mapping[str, float] = {MODEL_A: 1.0, MODEL_B: 0.0, TIE: 0.5, TIE_BOTHBAD
 
 # L2 strength on the per-battle mean log-loss, in log-base units. lmarena's arena-rank (FastChat's successor)
 # regularises with 1e-5 per battle; here it is in the objective so a model that never loses (or never wins) gets a
-# finite rating, about 2000 points from the rest after 10 straight wins, while real data moves by < 0.01 point.
+# finite rating, about 2000 points from the rest after 10 straight wins, while real data moves by ~0.01 point.
 L2 = 1e-5
 # Tight enough that the flat likelihood of an unbeaten model still converges to within ~0.01 point.
 GTOL = 1e-10
@@ -169,7 +169,8 @@ def bradley_terry(
     """Bradley-Terry ratings by maximum likelihood (L-BFGS, analytic gradient), ``scale * theta + init_rating``.
 
     Each connected group of models has mean ``init_rating``; with ``anchor=(model, rating)`` every rating is then
-    shifted by the same amount so that ``model`` gets ``rating`` (FastChat: ``("mixtral-8x7b-instruct-v0.1", 1114)``).
+    shifted by the same amount so that ``model`` gets ``rating`` (FastChat: ``("mixtral-8x7b-instruct-v0.1", 1114)``),
+    and left alone when that model has no battles.
     """
     cells = _cells(counts)
     if not cells.models:
@@ -188,7 +189,10 @@ def bootstrap_intervals(
     init_rating: float = 1000,
     anchor: tuple[str, float] | None = None,
 ) -> dict[str, tuple[float, float]]:
-    """95% percentile intervals: resample the grouped counts (multinomial, as FastChat does) and refit each round."""
+    """95% percentile intervals: resample the grouped counts (multinomial, as FastChat does) and refit each round.
+
+    Anchoring is applied to every round as in ``bradley_terry``, so an ``anchor`` model's interval is a single point.
+    """
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, got {rounds}")
     cells = _cells(counts)

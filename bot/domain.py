@@ -93,6 +93,12 @@ class Comparison:
     status: Status = Status.RUNNING
     reply_a: Reply = field(default_factory=Reply)
     reply_b: Reply = field(default_factory=Reply)
+    identity_leak: bool = False
+
+    @property
+    def reply_problem(self) -> bool:
+        """A side failed or said nothing: such votes say little about quality."""
+        return any(not r.ok or not r.text.strip() for r in (self.reply_a, self.reply_b))
 
     def reply(self, side: Side) -> Reply:
         return self.reply_a if side is Side.A else self.reply_b

@@ -1,16 +1,22 @@
-"""Stream votes out as arena battles (lmsys ``chatbot_arena_conversations`` columns plus ours).
+"""Stream votes out, row by row (memory stays flat however many there are):
 
-Rows are written one at a time, so memory stays flat however many votes there are."""
+- arena battles (``csv``, ``jsonl``, ``parquet``) in lmsys ``chatbot_arena_conversations`` columns plus ours;
+- preference data for the next fine-tune: TRL DPO (``dpo``: prompt, chosen, rejected) and KTO
+  (``kto``: prompt, completion, label).
+
+Voters are pseudonymised (a salted hash) unless ``raw_voters`` is set by an admin."""
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import IO, Any
 
-from bot.domain import Choice
+from bot.domain import Choice, Comparison, Side
 from bot.errors import ArenaError
 from bot.ports import Battle
 
@@ -22,6 +28,17 @@ COLUMNS = [
 ]
 _WINNER = {Choice.A: "model_a", Choice.B: "model_b", Choice.TIE: "tie", Choice.BOTH_BAD: "tie (bothbad)"}
 SALT = "finetune-arena"
+PARQUET_BATCH = 1000
+PREFERENCE_FORMATS = ("dpo", "kto")
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    salt: str = SALT
+    raw_voters: bool = False
+    # Preference data: one row per comparison once it has this many decided votes and a strict majority.
+    min_votes: int = 1
+    majority: bool = False
 
 
 def pseudonym(voter: str, salt: str = SALT) -> str:
@@ -29,14 +46,15 @@ def pseudonym(voter: str, salt: str = SALT) -> str:
     return "judge_" + hashlib.sha256(f"{salt}:{voter}".encode()).hexdigest()[:16]
 
 
-def battle_row(battle: Battle, salt: str = SALT) -> dict[str, Any]:
+def battle_row(battle: Battle, options: ExportOptions | None = None) -> dict[str, Any]:
+    options = options or ExportOptions()
     c, v = battle.comparison, battle.vote
     return {
         "question_id": c.id,
         "model_a": c.model_a,
         "model_b": c.model_b,
         "winner": _WINNER[v.choice],
-        "judge": pseudonym(v.voter, salt),
+        "judge": v.voter if options.raw_voters else pseudonym(v.voter, options.salt),
         "conversation_a": [{"role": "user", "content": c.prompt},
                            {"role": "assistant", "content": c.reply_a.text}],
         "conversation_b": [{"role": "user", "content": c.prompt},
@@ -58,21 +76,21 @@ def battle_row(battle: Battle, salt: str = SALT) -> dict[str, Any]:
     }
 
 
-def write_jsonl(battles: Iterable[Battle], out: IO[str]) -> int:
+def write_jsonl(battles: Iterable[Battle], out: IO[str], options: ExportOptions | None = None) -> int:
     n = 0
     for battle in battles:
-        out.write(json.dumps(battle_row(battle), ensure_ascii=False) + "\n")
+        out.write(json.dumps(battle_row(battle, options), ensure_ascii=False) + "\n")
         n += 1
     return n
 
 
-def write_csv(battles: Iterable[Battle], out: IO[str]) -> int:
+def write_csv(battles: Iterable[Battle], out: IO[str], options: ExportOptions | None = None) -> int:
     """CSV with the message lists as JSON text, the way the public arena CSVs carry them."""
     writer = csv.DictWriter(out, fieldnames=COLUMNS)
     writer.writeheader()
     n = 0
     for battle in battles:
-        row = battle_row(battle)
+        row = battle_row(battle, options)
         row["conversation_a"] = json.dumps(row["conversation_a"], ensure_ascii=False)
         row["conversation_b"] = json.dumps(row["conversation_b"], ensure_ascii=False)
         writer.writerow(row)
@@ -80,11 +98,81 @@ def write_csv(battles: Iterable[Battle], out: IO[str]) -> int:
     return n
 
 
-FORMATS: dict[str, Callable[[Iterable[Battle], IO[str]], int]] = {"csv": write_csv, "jsonl": write_jsonl}
+def write_parquet(battles: Iterable[Battle], out: IO[bytes], options: ExportOptions | None = None) -> int:
+    """Parquet in batches (needs the ``parquet`` extra: pyarrow)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ArenaError("Parquet export needs pyarrow: pip install 'finetune-arena[parquet]'.") from None
+    message = pa.struct([("role", pa.string()), ("content", pa.string())])
+    types = {"conversation_a": pa.list_(message), "conversation_b": pa.list_(message), "turn": pa.int64(),
+             "anony": pa.bool_(), "tstamp": pa.float64(), "vote_changes": pa.int64(),
+             "latency_a_ms": pa.int64(), "latency_b_ms": pa.int64()}
+    schema = pa.schema([(name, types.get(name, pa.string())) for name in COLUMNS])
+    n = 0
+    with pq.ParquetWriter(out, schema) as writer:
+        rows = (battle_row(b, options) for b in battles)
+        while batch := list(itertools.islice(rows, PARQUET_BATCH)):
+            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+            n += len(batch)
+    return n
 
 
-def writer_for(fmt: str) -> Callable[[Iterator[Battle], IO[str]], int]:
+def _usable(c: Comparison) -> bool:
+    return not c.reply_problem
+
+
+def _decisions(battles: Iterable[Battle], options: ExportOptions) -> Iterator[tuple[Comparison, Side]]:
+    """(comparison, winning side) per decided vote, or per comparison when aggregating voters."""
+    aggregate = options.majority or options.min_votes > 1
+    for _, group in itertools.groupby(battles, key=lambda b: b.comparison.id):
+        votes = [b for b in group if _usable(b.comparison)]
+        decided = [b for b in votes if b.vote.choice in (Choice.A, Choice.B)]
+        if not aggregate:
+            yield from ((b.comparison, Side(b.vote.choice.value)) for b in decided)
+            continue
+        a = sum(b.vote.choice is Choice.A for b in decided)
+        if len(decided) >= options.min_votes and a * 2 != len(decided):
+            yield decided[0].comparison, Side.A if a * 2 > len(decided) else Side.B
+
+
+def write_dpo(battles: Iterable[Battle], out: IO[str], options: ExportOptions | None = None) -> int:
+    """TRL DPO rows ``{prompt, chosen, rejected}``; ties, both-bad and failed replies are left out."""
+    options = options or ExportOptions()
+    n = 0
+    for comparison, winner in _decisions(battles, options):
+        loser = Side.B if winner is Side.A else Side.A
+        out.write(json.dumps({"prompt": comparison.prompt, "chosen": comparison.reply(winner).text,
+                              "rejected": comparison.reply(loser).text}, ensure_ascii=False) + "\n")
+        n += 1
+    return n
+
+
+def write_kto(battles: Iterable[Battle], out: IO[str], options: ExportOptions | None = None) -> int:
+    """TRL KTO rows ``{prompt, completion, label}``: a win gives the winner True and the loser False,
+    both-bad gives two False, a tie says nothing absolute and is left out."""
+    n = 0
+    for battle in battles:
+        c, choice = battle.comparison, battle.vote.choice
+        if not _usable(c) or choice is Choice.TIE:
+            continue
+        for side in Side:
+            label = choice is not Choice.BOTH_BAD and side.value == choice.value
+            out.write(json.dumps({"prompt": c.prompt, "completion": c.reply(side).text, "label": label},
+                                 ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+Writer = Callable[[Iterable[Battle], Any, ExportOptions], int]
+FORMATS: dict[str, Writer] = {"csv": write_csv, "jsonl": write_jsonl, "parquet": write_parquet,
+                              "dpo": write_dpo, "kto": write_kto}
+BINARY_FORMATS = ("parquet",)
+
+
+def writer_for(fmt: str) -> Writer:
     try:
         return FORMATS[fmt.lower()]
     except KeyError:
-        raise ArenaError(f"Unknown export format {fmt[:20]!r}: use csv or jsonl.") from None
+        raise ArenaError(f"Unknown export format {fmt[:20]!r}: use {', '.join(FORMATS)}.") from None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from bot.analysis import BattleQuery, BattleSet
 from bot.domain import Choice, Comparison, Counts, GenerationParams, Reply, Vote
 
 
@@ -68,6 +69,13 @@ class Repository(Protocol):
         restarted process does for work it lost; returns how many."""
         ...
 
-    def iter_battles(self) -> Iterator[Battle]:
-        """Every vote with its comparison, oldest first, streamed. Blocking: call it in a worker thread."""
+    async def battle_set(self, query: BattleQuery) -> BattleSet:
+        """Grouped battle counts for a slice after its quality filters, with what each filter removed."""
+        ...
+
+    async def votes_per_voter(self, query: BattleQuery) -> list[int]: ...
+
+    def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:
+        """Votes with their comparisons, oldest first (or grouped by comparison), streamed; ``query``
+        slices and filters them (no query: every vote). Blocking: call it in a worker thread."""
         ...

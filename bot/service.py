@@ -14,7 +14,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import IO
 
-from bot import export
+from bot import arena_ratings, export
+from bot.analysis import ArenaReport, BattleQuery, bias_report, identity_leak
 from bot.domain import (
     Choice,
     Comparison,
@@ -150,6 +151,9 @@ class ArenaService:
             finished.set()
             await pump
         comparison.status = Status.FAILED if not (comparison.reply_a.ok or comparison.reply_b.ok) else Status.DONE
+        comparison.identity_leak = identity_leak(
+            comparison.prompt, [comparison.reply_a.text, comparison.reply_b.text],
+            [name for m in models.values() for name in (m.name, m.model)])
         await self.repository.save_result(comparison)
         log.info("comparison %s on %s done: a=%s b=%s", comparison.id, chosen.name,
                  comparison.reply_a.error or "ok", comparison.reply_b.error or "ok")
@@ -245,10 +249,24 @@ class ArenaService:
             ))
         return result
 
-    async def export(self, fmt: str, out: IO[str]) -> int:
-        """Write every vote as an arena battle in ``fmt`` (csv or jsonl) to ``out``; returns rows written."""
+    async def report(self, query: BattleQuery | None = None, *, rounds: int = 100, seed: int = 0) -> ArenaReport:
+        """Bradley-Terry ratings with bootstrap intervals, win rates, bias checks and filter tolls for a slice.
+        Counting happens in the database; the fitting runs in a worker thread."""
+        query = query or BattleQuery()
+        battles = await self.repository.battle_set(query)
+        board = await asyncio.to_thread(arena_ratings.leaderboard, battles.counts, rounds, seed)
+        matrix = arena_ratings.win_rate_matrix(battles.counts)
+        bias = bias_report(battles.counts, await self.repository.votes_per_voter(query))
+        return ArenaReport(query=query, leaderboard=board, battles=battles, win_rates=matrix, bias=bias)
+
+    async def export(self, fmt: str, out: IO[str], query: BattleQuery | None = None,
+                     options: export.ExportOptions | None = None) -> int:
+        """Write the votes of a slice (all by default) in ``fmt`` to ``out``; returns rows written."""
         writer = export.writer_for(fmt)
-        return await asyncio.to_thread(writer, self.repository.iter_battles(), out)
+        options = options or export.ExportOptions()
+        by_comparison = fmt in export.PREFERENCE_FORMATS
+        return await asyncio.to_thread(
+            writer, self.repository.iter_battles(query, by_comparison=by_comparison), out, options)
 
     async def check_models(self, timeout_s: float = 30.0) -> list[tuple[Model, str]]:
         """Ping every model in a matchup with a one-token request, all at once; returns each model

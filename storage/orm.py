@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -60,6 +61,8 @@ class ComparisonRow(Base):
     channel: Mapped[str] = mapped_column(String(NAME_LEN), default="")
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    identity_leak: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    reply_problem: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (Index("ix_comparisons_matchup", "matchup"), Index("ix_comparisons_status", "status"))
 
@@ -90,4 +93,5 @@ class VoteRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
-    __table_args__ = (UniqueConstraint("comparison_id", "voter", name="uq_votes_comparison_voter"),)
+    __table_args__ = (UniqueConstraint("comparison_id", "voter", name="uq_votes_comparison_voter"),
+                      Index("ix_votes_updated_at", "updated_at"), Index("ix_votes_voter", "voter"))

@@ -11,11 +11,13 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, case, func, select, update
+from sqlalchemy import ColumnElement, Engine, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from bot.analysis import BattleQuery, BattleSet, FilterStep
+from bot.arena_ratings import BattleCount
 from bot.domain import Choice, Comparison, Counts, Place, Reply, Side, Status, Vote
 from bot.errors import StorageError, UnknownComparisonError
 from bot.ports import Battle, OutcomeCount
@@ -72,7 +74,8 @@ class SqlAlchemyRepository:
         c = comparison
 
         def work(session: Session) -> None:
-            session.execute(update(ComparisonRow).where(ComparisonRow.id == c.id).values(status=c.status.value))
+            session.execute(update(ComparisonRow).where(ComparisonRow.id == c.id).values(
+                status=c.status.value, identity_leak=c.identity_leak, reply_problem=c.reply_problem))
             for side in Side:
                 reply = c.reply(side)
                 session.merge(ReplyRow(comparison_id=c.id, side=side.value, model=c.model_on(side),
@@ -160,20 +163,95 @@ class SqlAlchemyRepository:
 
         return await self._run(work)
 
-    def iter_battles(self) -> Iterator[Battle]:
+    async def battle_set(self, query: BattleQuery) -> BattleSet:
+        """Grouped (model_a, model_b, outcome) counts, aggregated in SQL, with each filter's toll."""
+        c, v = ComparisonRow, VoteRow
+
+        def count(conditions: list[ColumnElement[bool]], session: Session) -> int:
+            stmt = select(func.count()).select_from(v).join(c, c.id == v.comparison_id).where(*conditions)
+            return int(session.execute(stmt).scalar_one())
+
+        def work(session: Session) -> BattleSet:
+            conditions = _slice(query)
+            sliced = count(conditions, session)
+            before, steps = sliced, []
+            for name, wanted, condition in (
+                    ("identity leak", query.drop_identity_leaks, c.identity_leak.is_(False)),
+                    ("failed or empty reply", query.drop_failed, c.reply_problem.is_(False))):
+                if wanted:
+                    conditions = [*conditions, condition]
+                    after = count(conditions, session)
+                    steps.append(FilterStep(name, before - after))
+                    before = after
+            if query.daily_cap is not None:
+                day = func.date(v.updated_at)
+                numbered = (select(v.id.label("id"), func.row_number().over(
+                    partition_by=(v.voter, day), order_by=v.id).label("n"))
+                    .join(c, c.id == v.comparison_id).where(*conditions).subquery())
+                conditions = [*conditions, v.id.in_(select(numbered.c.id).where(numbered.c.n <= query.daily_cap))]
+                after = count(conditions, session)
+                steps.append(FilterStep(f"more than {query.daily_cap} votes per voter per day", before - after))
+            grouped = session.execute(
+                select(c.model_a, c.model_b, _OUTCOME, func.count()).select_from(v)
+                .join(c, c.id == v.comparison_id).where(*conditions)
+                .group_by(c.model_a, c.model_b, _OUTCOME)).all()
+            counts = tuple(BattleCount(a, b, outcome, n) for a, b, outcome, n in grouped)
+            return BattleSet(counts=counts, sliced=sliced, steps=tuple(steps))
+
+        return await self._run(work)
+
+    async def votes_per_voter(self, query: BattleQuery) -> list[int]:
+        c, v = ComparisonRow, VoteRow
+        stmt = (select(func.count()).select_from(v).join(c, c.id == v.comparison_id)
+                .where(*_conditions(query)).group_by(v.voter))
+
+        def work(session: Session) -> list[int]:
+            return [int(n) for n in session.execute(stmt).scalars()]
+
+        return await self._run(work)
+
+    def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:
         ra, rb = aliased(ReplyRow), aliased(ReplyRow)
-        query = (select(VoteRow, ComparisonRow, ra, rb)
+        order = (VoteRow.comparison_id, VoteRow.id) if by_comparison else (VoteRow.id,)
+        statement = (select(VoteRow, ComparisonRow, ra, rb)
                  .join(ComparisonRow, ComparisonRow.id == VoteRow.comparison_id)
                  .outerjoin(ra, (ra.comparison_id == ComparisonRow.id) & (ra.side == "a"))
                  .outerjoin(rb, (rb.comparison_id == ComparisonRow.id) & (rb.side == "b"))
-                 .order_by(VoteRow.id)
+                 .where(*_conditions(query or RAW, filters=bool(query)))
+                 .order_by(*order)
                  .execution_options(yield_per=EXPORT_BATCH))
         with self._sessions() as session:
-            for vote, row, reply_a, reply_b in session.execute(query):
+            for vote, row, reply_a, reply_b in session.execute(statement):
                 yield Battle(comparison=_comparison(row, reply_a, reply_b), vote=Vote(
                     comparison_id=vote.comparison_id, voter=vote.voter, choice=Choice(vote.choice),
                     created_at=vote.created_at, updated_at=vote.updated_at, changes=vote.changes))
                 session.expunge_all()
+
+
+RAW = BattleQuery(drop_identity_leaks=False, drop_failed=False)
+_OUTCOME = case((VoteRow.choice == "a", "model_a"), (VoteRow.choice == "b", "model_b"),
+                (VoteRow.choice == "tie", "tie"), else_="tie (bothbad)")
+
+
+def _slice(query: BattleQuery) -> list[ColumnElement[bool]]:
+    c, v = ComparisonRow, VoteRow
+    wanted: list[tuple[Any, Any]] = [(c.matchup, query.matchup), (c.platform, query.platform),
+                                     (c.server, query.server), (c.channel, query.channel), (v.voter, query.voter)]
+    conditions = [column == value for column, value in wanted if value is not None]
+    if query.since is not None:
+        conditions.append(v.updated_at >= query.since)
+    if query.until is not None:
+        conditions.append(v.updated_at < query.until)
+    return conditions
+
+
+def _conditions(query: BattleQuery, filters: bool = True) -> list[ColumnElement[bool]]:
+    conditions = _slice(query)
+    if filters and query.drop_identity_leaks:
+        conditions.append(ComparisonRow.identity_leak.is_(False))
+    if filters and query.drop_failed:
+        conditions.append(ComparisonRow.reply_problem.is_(False))
+    return conditions
 
 
 def _aware(value: datetime) -> datetime:
@@ -193,4 +271,5 @@ def _comparison(row: ComparisonRow, reply_a: ReplyRow | None, reply_b: ReplyRow 
         base_side=Side(row.base_side), blind=row.blind, requester=row.requester,
         place=Place(platform=row.platform, channel=row.channel, server=row.server),
         created_at=row.created_at, status=Status(row.status), reply_a=_reply(reply_a), reply_b=_reply(reply_b),
+        identity_leak=row.identity_leak,
     )

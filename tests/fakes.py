@@ -7,6 +7,8 @@ import copy
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 
+from bot.analysis import BattleQuery, BattleSet
+from bot.arena_ratings import BattleCount
 from bot.domain import (
     Choice,
     Comparison,
@@ -76,9 +78,37 @@ class InMemoryRepository:
             c.status = Status.FAILED
         return len(stale)
 
-    def iter_battles(self) -> Iterator[Battle]:
-        for (cid, _), vote in sorted(self.votes.items(), key=lambda kv: kv[1].created_at):
-            yield Battle(self.comparisons[cid], vote)
+    def _selected(self, query: BattleQuery | None) -> list[Battle]:
+        battles = [Battle(self.comparisons[cid], vote) for (cid, _), vote in self.votes.items()]
+        if query is None:
+            return battles
+        return [b for b in battles if (query.matchup in (None, b.comparison.matchup))
+                and (query.platform in (None, b.comparison.place.platform)) and (query.voter in (None, b.vote.voter))
+                and not (query.drop_identity_leaks and b.comparison.identity_leak)
+                and not (query.drop_failed and b.comparison.reply_problem)]
+
+    async def battle_set(self, query: BattleQuery) -> BattleSet:
+        kept = self._selected(query)
+        grouped: dict[tuple[str, str, str], int] = {}
+        for b in kept:
+            key = (b.comparison.model_a, b.comparison.model_b, _WINNER[b.vote.choice])
+            grouped[key] = grouped.get(key, 0) + 1
+        return BattleSet(counts=tuple(BattleCount(*k, n) for k, n in grouped.items()), sliced=len(kept), steps=())
+
+    async def votes_per_voter(self, query: BattleQuery) -> list[int]:
+        voters: dict[str, int] = {}
+        for b in self._selected(query):
+            voters[b.vote.voter] = voters.get(b.vote.voter, 0) + 1
+        return list(voters.values())
+
+    def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:
+        battles = sorted(self._selected(query), key=lambda b: b.vote.created_at)
+        if by_comparison:
+            battles.sort(key=lambda b: b.comparison.id)
+        yield from battles
+
+
+_WINNER = {Choice.A: "model_a", Choice.B: "model_b", Choice.TIE: "tie", Choice.BOTH_BAD: "tie (bothbad)"}
 
 
 class ScriptedProvider:

@@ -30,7 +30,9 @@ def resolve_model_path(model: str) -> Path:
     if not model.startswith(PREFIX):
         path = Path(model).expanduser()
         if not path.is_file():
-            raise ModelUnavailableError(f"No GGUF file at {path}.")
+            # The path is for the operator's log; members only learn that the model file is missing.
+            log.error("no GGUF file at %s", path)
+            raise ModelUnavailableError("The model file is missing on the server.")
         return path
     name = model[len(PREFIX):]
     if name == "gemma-3-270m":

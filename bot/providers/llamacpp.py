@@ -70,7 +70,14 @@ class LlamaCppProvider:
                 kwargs["lora_path"] = str(resolve_model_path(str(opts["lora_path"])))
                 kwargs["lora_scale"] = float(opts.get("lora_scale", 1.0))
             log.info("loading %s from %s", self.model.name, path)
-            self._llm = Llama(**kwargs)
+            llm = Llama(**kwargs)
+            # llama-cpp-python checks a failed adapter load with "is None", but ctypes hands back a
+            # NULL pointer that is never None; generating with it crashes the process, so check here.
+            if "lora_path" in kwargs and not getattr(llm, "_lora_adapter", True):
+                llm.close()
+                log.error("model %s: LoRA adapter %s could not be loaded", self.model.name, kwargs["lora_path"])
+                raise ModelUnavailableError(f"The LoRA adapter of {self.model.name} could not be loaded.")
+            self._llm = llm
         return self._llm
 
     def _pieces(self, prompt: str, params: GenerationParams) -> Iterator[str]:

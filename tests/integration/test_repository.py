@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.bootstrap import open_repository
+from bot.analysis import BattleQuery
 from bot.domain import Choice, Comparison, Place, Reply, Side, Status
 from bot.errors import UnknownComparisonError
 from storage.database import make_engine, migrate
@@ -136,7 +137,7 @@ def test_migrations_are_idempotent(database_url: str) -> None:
     migrate(engine)
     migrate(engine)
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0001"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
     engine.dispose()
 
 
@@ -146,3 +147,40 @@ def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: object) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+@pytest.mark.asyncio
+async def test_battle_set_slices_filters_and_reports_what_it_removed(repo: SqlAlchemyRepository) -> None:
+    name = f"m-{uuid.uuid4().hex}"
+
+    async def comparison(leak: bool = False, broken: bool = False) -> Comparison:
+        c = await finished(repo, name)  # reply B failed
+        if not broken:
+            c.reply_b = Reply("fine", 1, 10)
+        c.identity_leak = leak
+        await repo.save_result(c)
+        return c
+
+    c1, c2, c3 = await comparison(), await comparison(), await comparison()
+    leaky, broken = await comparison(leak=True), await comparison(broken=True)
+    day, heavy = datetime(2026, 11, 20, 10, tzinfo=UTC), f"heavy-{name}"
+    for c, choice in ((c1, Choice.A), (c2, Choice.A), (c3, Choice.B)):  # three in a day: a cap of 2 drops one
+        await repo.record_vote(c.id, heavy, choice, day)
+    await repo.record_vote(c1.id, "v2", Choice.A, day)
+    await repo.record_vote(leaky.id, "v2", Choice.B, day)
+    await repo.record_vote(broken.id, "v2", Choice.TIE, day)
+    await repo.record_vote(c3.id, "other", Choice.BOTH_BAD, day + timedelta(days=1))
+
+    everything = await repo.battle_set(BattleQuery(matchup=name, drop_identity_leaks=False, drop_failed=False))
+    assert everything.sliced == everything.kept == 7 and everything.steps == ()
+    filtered = await repo.battle_set(BattleQuery(matchup=name, daily_cap=2))
+    assert [(s.name, s.removed) for s in filtered.steps] == [
+        ("identity leak", 1), ("failed or empty reply", 1), ("more than 2 votes per voter per day", 1)]
+    assert filtered.sliced == 7 and filtered.kept == 4
+    outcomes = {(c.model_a, c.model_b, c.outcome): c.count for c in filtered.counts}
+    assert outcomes == {("base", "tuned", "model_a"): 3, ("base", "tuned", "tie (bothbad)"): 1}
+    assert (await repo.battle_set(BattleQuery(matchup=name, since=day + timedelta(hours=12)))).kept == 1
+    assert (await repo.battle_set(BattleQuery(matchup=name, until=day + timedelta(hours=12)))).kept == 4
+    mine = await repo.battle_set(BattleQuery(matchup=name, voter=heavy))
+    assert mine.kept == 3
+    assert sorted(await repo.votes_per_voter(BattleQuery(matchup=name))) == [1, 1, 3]

@@ -44,5 +44,5 @@ def test_csv_round_trips_messages_as_json() -> None:
 
 
 def test_unknown_format() -> None:
-    with pytest.raises(ArenaError, match="use csv or jsonl"):
+    with pytest.raises(ArenaError, match="use csv, jsonl, parquet, dpo, kto"):
         writer_for("xml")
