@@ -35,6 +35,7 @@ def build_service(
     return ArenaService(
         settings.matchups, providers, repository, default_matchup=settings.arena.default_matchup,
         max_prompt_chars=settings.arena.max_prompt_chars, rate_limiter=limiter,
+        sample_matchups=settings.arena.sample_matchups,
     )
 
 
@@ -55,4 +56,7 @@ async def open_repository(database_url: str, stale_after: timedelta = STALE_MARG
 async def open_service(settings: Settings, *, rate_limited: bool = False) -> ArenaService:
     slowest = max((m.timeout_s for m in settings.models.values()), default=0.0)
     repository = await open_repository(settings.database_url, timedelta(seconds=slowest) + STALE_MARGIN)
-    return build_service(settings, repository, rate_limited=rate_limited)
+    service = build_service(settings, repository, rate_limited=rate_limited)
+    if settings.arena.sample_matchups:
+        await service.refresh_matchup_votes()
+    return service

@@ -1,4 +1,4 @@
-"""The ``ftarena`` command: parse arguments, open the service, run one front end."""
+"""The ``ftarena`` command: parse arguments, open the service, run one front end or job."""
 
 from __future__ import annotations
 
@@ -6,29 +6,55 @@ import argparse
 import asyncio
 import dataclasses
 import getpass
-import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from contextlib import nullcontext
-from pathlib import Path
-from typing import IO
+from datetime import UTC, datetime
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from adapters.bootstrap import open_service
-from adapters.console import render
+from adapters.console import jobs, render
 from adapters.console.chat import run_chat
 from adapters.serve import serve
+from bot import export
+from bot.analysis import BattleQuery
 from bot.config import Settings, load_settings
-from bot.domain import Place
 from bot.errors import ArenaError
-from bot.seed import SEED_PROMPTS
 from bot.service import ArenaService
 
 log = logging.getLogger("ftarena")
+
+
+def _when(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO date or time: {text!r} (e.g. 2026-11-01 or 2026-11-01T09:00)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _add_slice(parser: argparse.ArgumentParser, filters: bool = True) -> None:
+    parser.add_argument("--matchup", default=None)
+    parser.add_argument("--platform", default=None, help="console, discord, slack, …")
+    parser.add_argument("--server", default=None, help="Discord guild id or Slack team id")
+    parser.add_argument("--channel", default=None)
+    parser.add_argument("--voter", default=None, help="one voter's own votes (a personal leaderboard)")
+    parser.add_argument("--since", type=_when, default=None, help="votes at or after this UTC time")
+    parser.add_argument("--until", type=_when, default=None, help="votes before this UTC time")
+    if filters:
+        parser.add_argument("--keep-all", action="store_true",
+                            help="keep identity-leak prompts and failed or empty replies")
+        parser.add_argument("--daily-cap", type=int, default=None, help="count at most N votes per voter per day")
+
+
+def _query(args: argparse.Namespace) -> BattleQuery:
+    keep = getattr(args, "keep_all", False)
+    return BattleQuery(matchup=args.matchup, platform=args.platform, server=args.server, channel=args.channel,
+                       voter=args.voter, since=args.since, until=args.until, drop_identity_leaks=not keep,
+                       drop_failed=not keep, daily_cap=getattr(args, "daily_cap", None))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,21 +76,32 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the seed lab's four prompts through the matchup")
     demo.add_argument("--matchup", default=None)
 
-    board = sub.add_parser("leaderboard", help="win rate of each fine-tuned model with its interval")
-    board.add_argument("--matchup", default=None)
-    board.add_argument("--json", action="store_true")
+    board = sub.add_parser("leaderboard", help="arena ratings with intervals, win rates and bias checks")
+    _add_slice(board)
+    board.add_argument("--json", action="store_true", help="machine-readable ratings with intervals")
+    board.add_argument("--battles", metavar="FILE", help="rate a battle file (arena schema) instead of the database")
+    board.add_argument("--rounds", type=int, default=100, help="bootstrap rounds (default 100)")
 
-    export = sub.add_parser("export", help="write every vote as arena battles")
-    export.add_argument("--format", choices=("csv", "jsonl"), default="jsonl")
-    export.add_argument("-o", "--output", default="-", help="file to write ('-' for standard output)")
+    report = sub.add_parser("report", help="write a PNG chart and a self-contained HTML page")
+    _add_slice(report)
+    report.add_argument("-o", "--output", default="report", help="folder to write (default ./report)")
+
+    exporter = sub.add_parser("export", help="write votes as arena battles or preference data")
+    _add_slice(exporter, filters=False)
+    exporter.add_argument("--format", choices=tuple(export.FORMATS), default="jsonl",
+                          help="csv/jsonl/parquet: arena battles; dpo/kto: TRL preference data")
+    exporter.add_argument("-o", "--output", default="-", help="file to write ('-' for standard output)")
+    exporter.add_argument("--raw-voters", action="store_true", help="write voter ids instead of pseudonyms")
+    exporter.add_argument("--min-votes", type=int, default=1, help="dpo: one row per comparison with N+ votes")
+    exporter.add_argument("--majority", action="store_true", help="dpo: one row per comparison, its majority")
 
     models = sub.add_parser("models", help="list the configured matchups and models")
     models.add_argument("--check", action="store_true", help="ping each model with a one-token request")
 
-    serve = sub.add_parser("serve", help="run the chat bots: discord, slack or both")
-    serve.add_argument("platforms", nargs="+", choices=("discord", "slack"))
-    serve.add_argument("--http", action="store_true", help="Slack over HTTP (signed requests) instead of Socket Mode")
-    serve.add_argument("--port", type=int, default=3000, help="HTTP port for --http (default 3000)")
+    serve_cmd = sub.add_parser("serve", help="run the chat bots: discord, slack or both")
+    serve_cmd.add_argument("platforms", nargs="+", choices=("discord", "slack"))
+    serve_cmd.add_argument("--http", action="store_true", help="Slack over HTTP (signed requests), not Socket Mode")
+    serve_cmd.add_argument("--port", type=int, default=3000, help="HTTP port for --http (default 3000)")
     return parser
 
 
@@ -83,49 +120,24 @@ async def _with_service(settings: Settings, job: Callable[[ArenaService], Awaita
         await service.aclose()
 
 
-async def _compare(service: ArenaService, console: Console, prompt: str, matchup: str | None, as_json: bool) -> None:
-    comparison = await service.compare(prompt, getpass.getuser(), Place(platform="cli"), matchup)
-    if as_json:
-        console.out(json.dumps(dataclasses.asdict(comparison), default=str, ensure_ascii=False, indent=2),
-                    highlight=False)
-    else:
-        console.print(render.comparison_view(comparison, revealed=True, vote_hint=False))
-
-
-async def _demo(service: ArenaService, console: Console, matchup: str | None) -> None:
-    chosen = service.matchup(matchup)
-    console.print(f"[bold]The seed lab's four prompts[/]: base {escape(chosen.base.name)} "
-                  f"vs fine-tuned {escape(chosen.finetuned.name)}")
-    for number, prompt in enumerate(SEED_PROMPTS, 1):
-        console.rule(f"Prompt {number}")
-        comparison = await service.compare(prompt, getpass.getuser(), Place(platform="demo"), matchup)
-        console.print(render.comparison_view(comparison, revealed=True, vote_hint=False))
-
-
-async def _leaderboard(service: ArenaService, console: Console, matchup: str | None, as_json: bool) -> None:
-    tallies = await service.leaderboard(matchup)
-    if as_json:
-        console.out(json.dumps([dataclasses.asdict(t) for t in tallies], indent=2), highlight=False)
-    else:
-        console.print(render.leaderboard_view(tallies))
-
-
-async def _export(service: ArenaService, console: Console, fmt: str, output: str) -> None:
-    target: IO[str]
-    with (nullcontext(sys.stdout) if output == "-" else Path(output).open("w", encoding="utf-8", newline="")) as target:
-        rows = await service.export(fmt, target)
-    if output != "-":
-        console.print(f"Wrote {rows} vote(s) to {output}.")
-
-
-async def _check(service: ArenaService, console: Console) -> None:
-    table = Table(title="Model check (one-token request each)")
-    for column in ("model", "provider", "model id", "status"):
-        table.add_column(column)
-    for model, status in await service.check_models():
-        style = "green" if status == "reachable" else "red"
-        table.add_row(escape(model.name), model.provider, escape(model.model), f"[{style}]{status}[/]")
-    console.print(table)
+def _job(args: argparse.Namespace, console: Console, settings: Settings) -> Callable[[ArenaService], Awaitable[None]]:
+    if args.command == "chat":
+        return lambda s: run_chat(s, console, args.user or getpass.getuser(), args.matchup)
+    if args.command == "compare":
+        return lambda s: jobs.compare(s, console, args.prompt, args.matchup, args.json)
+    if args.command == "demo":
+        return lambda s: jobs.demo(s, console, args.matchup)
+    if args.command == "leaderboard":
+        return lambda s: jobs.leaderboard(s, console, _query(args), args.json, rounds=args.rounds)
+    if args.command == "report":
+        return lambda s: jobs.write_report(s, console, _query(args), args.output)
+    if args.command == "models":
+        return lambda s: jobs.check(s, console)
+    options = export.ExportOptions(salt=settings.arena.export_salt, raw_voters=args.raw_voters,
+                                   min_votes=args.min_votes, majority=args.majority)
+    sliced = any(getattr(args, k) for k in ("matchup", "platform", "server", "channel", "voter", "since", "until"))
+    query = dataclasses.replace(_query(args), drop_identity_leaks=False, drop_failed=False) if sliced else None
+    return lambda s: jobs.export_votes(s, console, args.format, args.output, query, options)
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -137,25 +149,17 @@ def run(argv: list[str] | None = None) -> int:
     console = Console()
     errors = Console(stderr=True)
     try:
-        settings = _settings(args)
-        if args.command == "models" and args.check:
-            asyncio.run(_with_service(settings, lambda s: _check(s, console)))
+        if args.command == "leaderboard" and args.battles:
+            asyncio.run(jobs.leaderboard(None, console, BattleQuery(), args.json, args.battles, args.rounds))
             return 0
-        if args.command == "models":
+        settings = _settings(args)
+        if args.command == "models" and not args.check:
             matchups = [settings.matchups[n] for n in sorted(settings.matchups)]
             console.print(render.models_view(matchups, settings.arena.default_matchup))
-            return 0
-        jobs: dict[str, Callable[[ArenaService], Awaitable[None]]] = {
-            "chat": lambda s: run_chat(s, console, args.user or getpass.getuser(), args.matchup),
-            "compare": lambda s: _compare(s, console, args.prompt, args.matchup, args.json),
-            "demo": lambda s: _demo(s, console, args.matchup),
-            "leaderboard": lambda s: _leaderboard(s, console, args.matchup, args.json),
-            "export": lambda s: _export(s, console, args.format, args.output),
-        }
-        if args.command == "serve":
+        elif args.command == "serve":
             asyncio.run(serve(settings, args.platforms, http_port=args.port if args.http else None))
         else:
-            asyncio.run(_with_service(settings, jobs[args.command]))
+            asyncio.run(_with_service(settings, _job(args, console, settings)))
     except ArenaError as exc:
         errors.print(f"[bold red]error:[/] {escape(exc.user_message)}")
         return 2

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.arena_ratings import BattleCount, Leaderboard
 
@@ -101,3 +102,21 @@ class ArenaReport:
     battles: BattleSet
     win_rates: dict[str, dict[str, float]]
     bias: BiasReport
+
+
+WINNERS = ("model_a", "model_b", "tie", "tie (bothbad)")
+
+
+def count_battles(rows: Iterable[Mapping[str, Any]]) -> tuple[list[BattleCount], int]:
+    """Group arena-schema rows (ours or the public lmsys ones) into counts; returns them and how many
+    rows were skipped for lacking a known ``winner`` or either model."""
+    grouped: dict[tuple[str, str, str], int] = {}
+    skipped = 0
+    for row in rows:
+        a, b, winner = row.get("model_a"), row.get("model_b"), row.get("winner")
+        if not a or not b or winner not in WINNERS:
+            skipped += 1
+            continue
+        key = (str(a), str(b), str(winner))
+        grouped[key] = grouped.get(key, 0) + 1
+    return [BattleCount(a, b, w, n) for (a, b, w), n in grouped.items()], skipped

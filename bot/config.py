@@ -46,6 +46,9 @@ class ArenaSettings:
     rate_window_s: float = 60.0
     export_salt: str = "finetune-arena"
     stream_interval_s: float = 1.0
+    # With two or more names here, a /compare that names no matchup draws one of them, favouring
+    # those with fewer votes (weight 1 / (1 + votes)), as arenas do to balance under-voted pairs.
+    sample_matchups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,9 @@ def parse_settings(data: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
                 for name, spec in _table(merged, "matchups").items()}
     if arena.default_matchup not in matchups:
         raise ConfigError("arena.default_matchup", f"no matchup named {arena.default_matchup!r}")
+    for name in arena.sample_matchups:
+        if name not in matchups:
+            raise ConfigError("arena.sample_matchups", f"no matchup named {name!r}")
     return Settings(
         database_url=url, arena=arena, models=models, matchups=matchups,
         discord=_dataclass_from(DiscordSettings, _table(merged, "discord"), "discord"),

@@ -76,6 +76,7 @@ class ArenaService:
         default_matchup: str | None = None,
         max_prompt_chars: int = MAX_PROMPT_CHARS,
         rate_limiter: RateLimiter | None = None,
+        sample_matchups: tuple[str, ...] = (),
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -87,6 +88,8 @@ class ArenaService:
         self.default_matchup = default_matchup or next(iter(self.matchups))
         self.max_prompt_chars = max_prompt_chars
         self.rate_limiter = rate_limiter
+        self.sample_matchups = tuple(sample_matchups)
+        self._matchup_votes: dict[str, int] = {}
         self._rng = rng or random.SystemRandom()
         self._clock = clock
 
@@ -115,7 +118,7 @@ class ArenaService:
         """Validate the prompt, pick the matchup, apply the rate limit and draw the sides, without any I/O,
         so a chat adapter can refuse bad requests at once and acknowledge good ones before the slow part."""
         text = clean_prompt(prompt, self.max_prompt_chars)
-        chosen = self.matchup(matchup)
+        chosen = self.matchup(matchup) if matchup or len(self.sample_matchups) < 2 else self._draw_matchup()
         if self.rate_limiter is not None:
             self.rate_limiter.check(requester)
         base_side = Side.B if chosen.blind and self._rng.random() < 0.5 else Side.A
@@ -213,6 +216,19 @@ class ArenaService:
                 return
             changed.clear()
 
+    def _draw_matchup(self) -> Matchup:
+        """Weight 1 / (1 + votes so far): a pair nobody has voted on is drawn most often."""
+        pool = [self.matchups[name] for name in self.sample_matchups]
+        weights = [1 / (1 + self._matchup_votes.get(m.name, 0)) for m in pool]
+        return self._rng.choices(pool, weights)[0]
+
+    async def refresh_matchup_votes(self) -> None:
+        """Reload the vote counts that matchup sampling uses (at start; votes keep them current)."""
+        counts: dict[str, int] = {}
+        for row in await self.repository.outcome_counts():
+            counts[row.matchup] = counts.get(row.matchup, 0) + row.count
+        self._matchup_votes = counts
+
     async def get(self, comparison_id: str) -> Comparison:
         comparison = await self.repository.get_comparison(comparison_id)
         if comparison is None:
@@ -228,6 +244,8 @@ class ArenaService:
         if comparison.status is Status.FAILED:
             raise ArenaError("Both models failed on this prompt, so there is nothing to vote on.")
         vote, previous = await self.repository.record_vote(comparison_id, voter, picked, self._clock())
+        if previous is None:
+            self._matchup_votes[comparison.matchup] = self._matchup_votes.get(comparison.matchup, 0) + 1
         counts = await self.repository.counts(comparison_id)
         return Reveal(
             comparison_id=comparison_id, choice=vote.choice,

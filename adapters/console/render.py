@@ -8,6 +8,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from bot.analysis import ArenaReport
 from bot.domain import Comparison, Matchup, Reveal, Side, Status, Tally
 
 HELP = """\
@@ -95,4 +96,14 @@ def models_view(matchups: list[Matchup], default: str) -> Table:
         table.add_row(escape(m.name + mark), f"{escape(m.base.name)} [dim]{escape(m.base.provider)}[/]",
                       f"{escape(m.finetuned.name)} [dim]{escape(m.finetuned.provider)}[/]",
                       "blind" if m.blind else "named")
+    return table
+
+
+def standings_view(report: ArenaReport) -> Table:
+    table = Table(title="Arena ratings (Bradley-Terry, 95% bootstrap interval)")
+    for column in ("rank", "model", "rating", "95% CI", "votes"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for s in report.leaderboard.standings:
+        table.add_row(str(s.rank), escape(s.model), f"{s.rating:.0f}", f"{s.ci_low:.0f}–{s.ci_high:.0f}",
+                      f"{s.votes:,}")
     return table

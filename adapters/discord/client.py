@@ -4,7 +4,9 @@ Each handler parses the interaction, calls the service, renders, replies. No pri
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import io
 import logging
 import tempfile
 from pathlib import Path
@@ -14,8 +16,10 @@ import discord
 import yarl
 from discord import app_commands
 
+from adapters import report as charts
 from adapters.discord import render
 from adapters.discord.buttons import VoteButton, vote_view
+from bot.analysis import BattleQuery
 from bot.config import DiscordSettings, Settings
 from bot.domain import Comparison, Place, Status
 from bot.errors import ArenaError
@@ -24,6 +28,7 @@ from bot.service import ArenaService
 log = logging.getLogger(__name__)
 
 DISCORD_API = "https://discord.com/api/v10"
+CHART_NAME = "leaderboard.png"
 
 
 def configure_endpoints(settings: DiscordSettings) -> None:
@@ -126,7 +131,12 @@ def add_commands(tree: app_commands.CommandTree[ArenaClient], client: ArenaClien
             return
         await interaction.response.defer(thinking=True)
         tallies = await service.leaderboard(matchup)
-        await interaction.followup.send(embed=render.leaderboard_embed(tallies), allowed_mentions=render.NO_MENTIONS)
+        report = await service.report(BattleQuery(matchup=matchup))
+        png = await asyncio.to_thread(charts.chart_png, report)
+        embed = render.leaderboard_embed(tallies, report)
+        embed.set_image(url=f"attachment://{CHART_NAME}")
+        await interaction.followup.send(embed=embed, file=discord.File(io.BytesIO(png), filename=CHART_NAME),
+                                        allowed_mentions=render.NO_MENTIONS)
 
     @tree.command(name="models", description="List the matchups this bot compares")
     async def models(interaction: discord.Interaction) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import discord
 
 from bot import display
+from bot.analysis import ArenaReport
 from bot.domain import Comparison, Matchup, Side, Status, Tally
 
 CONTENT_LIMIT = 2000
@@ -55,11 +56,15 @@ def comparison_message(comparison: Comparison, votes: int = 0) -> dict[str, Any]
     }
 
 
-def leaderboard_embed(tallies: list[Tally]) -> discord.Embed:
-    embed = discord.Embed(title="Leaderboard: fine-tuned vs base",
-                          description="Win rate over decided votes (ties and both-bad aside), 95% Wilson interval.",
-                          colour=discord.Colour.green())
-    for tally in tallies[:25]:
+def leaderboard_embed(tallies: list[Tally], report: ArenaReport) -> discord.Embed:
+    standings = "\n".join(
+        f"{s.rank}. {safe(s.model)} — {s.rating:.0f} ({s.ci_low:.0f}–{s.ci_high:.0f}), {s.votes} votes"
+        for s in report.leaderboard.standings[:15]) or "No votes yet."
+    description = ("**Arena ratings** (Bradley-Terry, 95% interval)\n" + standings + "\n\nBelow: each fine-tune's "
+                   "win rate over decided votes (ties and both-bad aside), 95% Wilson interval.")
+    embed = discord.Embed(title="Leaderboard: fine-tuned vs base", colour=discord.Colour.green(),
+                          description=display.truncate(description, 4000))
+    for tally in tallies[:20]:
         embed.add_field(name=display.truncate(safe(tally.matchup), 256),
                         value=display.truncate(safe(display.tally_text(tally)), 1024), inline=False)
     return embed

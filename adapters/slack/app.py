@@ -21,8 +21,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters import ids
+from adapters import report as charts
 from adapters.slack import render
 from bot import display
+from bot.analysis import BattleQuery
 from bot.config import Settings, SlackSettings
 from bot.domain import Comparison, Place
 from bot.errors import ArenaError, ConfigError
@@ -108,7 +110,8 @@ def build_app(service: ArenaService, settings: Settings, credentials: SlackCrede
                                  blocks=render.comparison_blocks(comparison, reveal.counts.total))
 
     @app.command(slack.leaderboard_command)
-    async def leaderboard(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def leaderboard(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
+                          client: AsyncWebClient) -> None:
         name = command.get("text", "").strip() or None
         try:
             service.matchup(name)
@@ -117,7 +120,12 @@ def build_app(service: ArenaService, settings: Settings, credentials: SlackCrede
             return
         await ack()
         tallies = await service.leaderboard(name)
-        await respond(blocks=render.leaderboard_blocks(tallies), text="Leaderboard", response_type="in_channel")
+        report = await service.report(BattleQuery(matchup=name))
+        await respond(blocks=render.leaderboard_blocks(tallies, report), text="Leaderboard",
+                      response_type="in_channel")
+        png = await asyncio.to_thread(charts.chart_png, report)
+        await client.files_upload_v2(channel=command["channel_id"], content=png, filename="leaderboard.png",
+                                     title="Arena ratings and win rates")
 
     @app.command(slack.models_command)
     async def models(ack: AsyncAck) -> None:

@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
 
 from adapters import ids
 from bot import display
+from bot.analysis import ArenaReport
 from bot.domain import Choice, Comparison, Matchup, Side, Status, Tally
 
 SECTION_LIMIT = 3000
@@ -80,9 +81,12 @@ def fallback_text(comparison: Comparison) -> str:
     return display.truncate(f"Compare: {escape(comparison.prompt)}", FALLBACK_LIMIT)
 
 
-def leaderboard_blocks(tallies: list[Tally]) -> list[Block]:
-    blocks: list[Block] = [_section("*Leaderboard: fine-tuned vs base* (win rate over decided votes, "
-                                    "95% Wilson interval)")]
+def leaderboard_blocks(tallies: list[Tally], report: ArenaReport) -> list[Block]:
+    standings = "\n".join(f"{s.rank}. {escape(s.model)}: {s.rating:.0f} ({s.ci_low:.0f}–{s.ci_high:.0f}), "
+                          f"{s.votes} votes" for s in report.leaderboard.standings[:15]) or "No votes yet."
+    blocks: list[Block] = [_section(display.truncate("*Arena ratings* (Bradley-Terry, 95% interval)\n" + standings,
+                                                     SECTION_LIMIT)),
+                           _section("*Fine-tuned vs base* (win rate over decided votes, 95% Wilson interval)")]
     for tally in tallies[:40]:
         blocks.append(_section(f"*{escape(tally.matchup)}*\n{escape(display.tally_text(tally))}"))
     return blocks

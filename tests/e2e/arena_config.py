@@ -11,15 +11,15 @@ LONG_REPLY = " ".join(f"word{i:04d}" for i in range(1100))  # about 10,000 chara
 HOSTILE_REPLY = "@everyone look <@123> <!channel> **bold** [link](http://evil.example) `code`"
 
 
-def arena_settings(tmp_path: Path, **sections: dict[str, Any]) -> Settings:
+def arena_settings(tmp_path: Path, delay_s: float = 0.05, **sections: dict[str, Any]) -> Settings:
     data: dict[str, Any] = {
         "database": {"url": f"sqlite:///{tmp_path / 'arena.db'}"},
         "arena": {"default_matchup": "pair", "stream_interval_s": 0.2, "rate_limit": 50},
         "models": {
             "base-echo": {"provider": "echo", "model": "base", "reply": "{prompt} and then it rambles on and on",
-                          "delay_s": 0.05},
+                          "delay_s": delay_s},
             "tuned-echo": {"provider": "echo", "model": "tuned", "reply": "Here is a clear answer to: {prompt}",
-                           "delay_s": 0.05},
+                           "delay_s": delay_s},
             "broken": {"provider": "echo", "model": "broken", "fail": True},
             "long": {"provider": "echo", "model": "long", "reply": LONG_REPLY, "max_tokens": 5000},
             "long-base": {"provider": "echo", "model": "long-base", "reply": "base: " + LONG_REPLY, "max_tokens": 5000},

@@ -206,6 +206,9 @@ async def test_bad_input_rate_limit_and_forged_buttons(fake: FakeDiscord, tmp_pa
         path = f"/webhooks/{fake.application_id}/{board.token}"
         posted = await fake.wait_for(lambda r: r.method == "POST" and r.path == path)
         assert posted.json["embeds"][0]["title"].startswith("Leaderboard")
+        assert posted.json["embeds"][0]["image"]["url"] == "attachment://leaderboard.png"
+        [chart] = posted.files
+        assert chart.filename == "leaderboard.png" and chart.data.startswith(b"\x89PNG")
         models = await slash(fake, bot, "models")
         assert "pair (default)" in str((await fake.wait_for_callback(models)).json["data"]["embeds"])
     assert len(db_rows(tmp_path, "SELECT id FROM comparisons")) == 2  # refused requests stored nothing

@@ -194,7 +194,10 @@ async def test_bad_input_and_rate_limit_answer_privately(fake: FakeSlack, tmp_pa
         assert "pair (default)" in body
         _, body, _ = await command(fake, url, "/leaderboard", "")
         posted = await fake.wait_for_response_post()
-        assert "Leaderboard" in str(posted.body["blocks"]) and posted.body["response_type"] == "in_channel"
+        assert "Arena ratings" in str(posted.body["blocks"]) and posted.body["response_type"] == "in_channel"
+        await fake.wait_for_call("files.completeUploadExternal")
+        [chart] = [f for f in fake.files.values() if f.filename == "leaderboard.png"]
+        assert (chart.content or b"").startswith(b"\x89PNG")
         forged = block_actions_payload(action_id="vote_a", value="cmp:deadbeef:vote:a", message_ts="1.1",
                                        response_url=fake.response_url(), user_id="U9")
         await post_signed(url, interactive_body(forged), SECRET)

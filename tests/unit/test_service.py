@@ -217,3 +217,22 @@ async def test_check_models_reports_each_model() -> None:
     stalled, _ = make_service(ScriptedProvider([], stall=True))
     statuses = {model.name: status for model, status in await stalled.check_models(timeout_s=0.1)}
     assert statuses["base-m"] == "timed out"
+
+
+async def test_sampling_favours_matchups_with_fewer_votes() -> None:
+    repo = InMemoryRepository()
+    busy, quiet = matchup("busy"), matchup("quiet")
+    providers = {"base-m": ScriptedProvider(["x"]), "tuned-m": ScriptedProvider(["y"])}
+    service = ArenaService({"busy": busy, "quiet": quiet}, providers, repo, rng=random.Random(5),
+                           sample_matchups=("busy", "quiet"))
+    for i in range(9):
+        c = await service.compare(f"p{i}", "u", PLACE, matchup="busy")
+        await service.vote(c.id, "voter", "a")
+    picks = [service.prepare("hi", "u", PLACE).matchup for _ in range(400)]
+    # weights 1/(1+9) vs 1/(1+0): "quiet" should be drawn about 10 times in 11
+    assert 330 <= picks.count("quiet") <= 390
+    assert service.prepare("hi", "u", PLACE, matchup="busy").matchup == "busy"
+    restarted = ArenaService({"busy": busy, "quiet": quiet}, providers, repo, rng=random.Random(5),
+                             sample_matchups=("busy", "quiet"))
+    await restarted.refresh_matchup_votes()  # a new process learns the counts from the database
+    assert [restarted.prepare("hi", "u", PLACE).matchup for _ in range(400)].count("quiet") >= 330

@@ -1,0 +1,153 @@
+"""One-shot terminal jobs behind ``ftarena compare|demo|leaderboard|report|export|models --check``."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import dataclasses
+import getpass
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO, Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from adapters import report as charts
+from adapters.console import render
+from bot import arena_ratings, export
+from bot.analysis import ArenaReport, BattleQuery, count_battles
+from bot.domain import Place
+from bot.errors import ArenaError
+from bot.seed import SEED_PROMPTS
+from bot.service import ArenaService
+
+
+async def compare(service: ArenaService, console: Console, prompt: str, matchup: str | None, as_json: bool) -> None:
+    comparison = await service.compare(prompt, getpass.getuser(), Place(platform="cli"), matchup)
+    if as_json:
+        console.out(json.dumps(dataclasses.asdict(comparison), default=str, ensure_ascii=False, indent=2),
+                    highlight=False)
+    else:
+        console.print(render.comparison_view(comparison, revealed=True, vote_hint=False))
+
+
+async def demo(service: ArenaService, console: Console, matchup: str | None) -> None:
+    chosen = service.matchup(matchup)
+    console.print(f"[bold]The seed lab's four prompts[/]: base {escape(chosen.base.name)} "
+                  f"vs fine-tuned {escape(chosen.finetuned.name)}")
+    for number, prompt in enumerate(SEED_PROMPTS, 1):
+        console.rule(f"Prompt {number}")
+        comparison = await service.compare(prompt, getpass.getuser(), Place(platform="demo"), chosen.name)
+        console.print(render.comparison_view(comparison, revealed=True, vote_hint=False))
+
+
+def report_json(report: ArenaReport) -> dict[str, Any]:
+    return {
+        "standings": [dataclasses.asdict(s) for s in report.leaderboard.standings],
+        "battles": report.leaderboard.battles,
+        "filters": {"sliced": report.battles.sliced, "kept": report.battles.kept,
+                    "removed": {step.name: step.removed for step in report.battles.steps}},
+        "bias": dataclasses.asdict(report.bias),
+        "win_rates": report.win_rates,
+        "query": {k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                  for k, v in dataclasses.asdict(report.query).items()},
+    }
+
+
+async def leaderboard(service: ArenaService | None, console: Console, query: BattleQuery, as_json: bool,
+                      battles_file: str | None = None, rounds: int = 100) -> None:
+    if battles_file:
+        report = await asyncio.to_thread(report_from_file, Path(battles_file), rounds)
+    else:
+        assert service is not None
+        report = await service.report(query, rounds=rounds)
+    if as_json:
+        console.out(json.dumps(report_json(report), indent=2), highlight=False)
+        return
+    console.print(render.standings_view(report))
+    for line in charts.filter_lines(report):
+        console.print(f"[dim]{escape(line)}[/]")
+    if service is not None and not battles_file:
+        console.print(render.leaderboard_view(await service.leaderboard(query.matchup)))
+
+
+def _rows(path: Path) -> Iterator[dict[str, Any]]:
+    """Rows of a battle file in the arena schema: JSON Lines, a JSON list, CSV or Parquet."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        with path.open(encoding="utf-8", newline="") as f:
+            yield from csv.DictReader(f)
+    elif suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(path).iter_batches(columns=["model_a", "model_b", "winner"]):
+            yield from batch.to_pylist()
+    elif suffix == ".json":
+        with path.open(encoding="utf-8") as f:
+            yield from json.load(f)
+    else:
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    yield json.loads(line)
+
+
+def report_from_file(path: Path, rounds: int) -> ArenaReport:
+    from bot.analysis import BattleSet, FilterStep, bias_report
+
+    try:
+        counts, skipped = count_battles(_rows(path))
+    except FileNotFoundError:
+        raise ArenaError(f"No battle file at {path}.") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ArenaError(f"{path} is not a battle file in the arena schema ({type(exc).__name__}).") from None
+    total = sum(c.count for c in counts) + skipped
+    battles = BattleSet(counts=tuple(counts), sliced=total,
+                        steps=(FilterStep("rows without models or a known winner", skipped),))
+    return ArenaReport(query=BattleQuery(), leaderboard=arena_ratings.leaderboard(counts, rounds),
+                       battles=battles, win_rates=arena_ratings.win_rate_matrix(counts),
+                       bias=bias_report(counts, []))
+
+
+async def write_report(service: ArenaService, console: Console, query: BattleQuery, folder: str) -> None:
+    report = await service.report(query)
+    target = Path(folder)
+    png = await asyncio.to_thread(charts.chart_png, report)
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "leaderboard.png").write_bytes(png)
+    (target / "index.html").write_text(charts.html_page(report, png), encoding="utf-8")
+    (target / "leaderboard.json").write_text(json.dumps(report_json(report), indent=2), encoding="utf-8")
+    console.print(f"Wrote {target / 'index.html'}, leaderboard.png and leaderboard.json.")
+
+
+async def export_votes(service: ArenaService, console: Console, fmt: str, output: str, query: BattleQuery | None,
+                       options: export.ExportOptions) -> None:
+    binary = fmt in export.BINARY_FORMATS
+    if output == "-" and binary:
+        raise ArenaError(f"{fmt} is binary: give a file with -o.")
+    target: IO[Any]
+    with ExitStack() as stack:
+        if output == "-":
+            target = sys.stdout.buffer if binary else sys.stdout
+        elif binary:
+            target = stack.enter_context(Path(output).open("wb"))
+        else:
+            target = stack.enter_context(Path(output).open("w", encoding="utf-8", newline=""))
+        rows = await service.export(fmt, target, query, options)
+    if output != "-":
+        console.print(f"Wrote {rows} row(s) to {escape(output)}.")
+
+
+async def check(service: ArenaService, console: Console) -> None:
+    table = Table(title="Model check (one-token request each)")
+    for column in ("model", "provider", "model id", "status"):
+        table.add_column(column)
+    for model, status in await service.check_models():
+        style = "green" if status == "reachable" else "red"
+        table.add_row(escape(model.name), model.provider, escape(model.model), f"[{style}]{status}[/]")
+    console.print(table)
