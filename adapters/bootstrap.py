@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
@@ -27,6 +28,7 @@ def build_service(
     providers: Mapping[str, Provider] | None = None,
     *,
     rate_limited: bool = False,
+    rng: random.Random | None = None,
 ) -> ArenaService:
     if providers is None:
         used = {m.name: m for matchup in settings.matchups.values() for m in (matchup.base, matchup.finetuned)}
@@ -35,7 +37,7 @@ def build_service(
     return ArenaService(
         settings.matchups, providers, repository, default_matchup=settings.arena.default_matchup,
         max_prompt_chars=settings.arena.max_prompt_chars, rate_limiter=limiter,
-        sample_matchups=settings.arena.sample_matchups,
+        sample_matchups=settings.arena.sample_matchups, rng=rng,
     )
 
 

@@ -31,8 +31,8 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 async def fill(tmp_path: Path) -> None:
     settings = arena_settings(tmp_path, delay_s=0)
-    service = build_service(settings, await open_repository(settings.database_url))
-    service._rng = random.Random(3)  # noqa: SLF001 - fixed sides, so both positions get used
+    # A fixed seed: both sides get used, the same way every run.
+    service = build_service(settings, await open_repository(settings.database_url), rng=random.Random(3))
     for i, (outcome, voter) in enumerate(PLAN * 4):
         place = Place("discord" if i % 2 else "slack", channel="c1", server="g1")
         c = await service.compare(f"Question {i}: what do you think of Mars?", "asker", place)
