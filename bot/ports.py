@@ -56,8 +56,9 @@ class Repository(Protocol):
     async def record_vote(
         self, comparison_id: str, voter: str, choice: Choice, at: datetime
     ) -> tuple[Vote, Choice | None]:
-        """Insert or change one voter's vote; returns it with the previous choice, if any.
-        Raises UnknownComparisonError when the comparison does not exist."""
+        """Insert or change one voter's vote as of ``at``; returns it with the previous choice, if any.
+        A vote older than the stored one changes nothing (the stored vote comes back, with itself as
+        the previous choice). Raises UnknownComparisonError when the comparison does not exist."""
         ...
 
     async def counts(self, comparison_id: str) -> Counts: ...

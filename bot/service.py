@@ -235,15 +235,16 @@ class ArenaService:
             raise UnknownComparisonError(comparison_id)
         return comparison
 
-    async def vote(self, comparison_id: str, voter: str, choice: str | Choice) -> Reveal:
-        """Record ``voter``'s vote (a later vote replaces an earlier one) and return the reveal."""
+    async def vote(self, comparison_id: str, voter: str, choice: str | Choice, at: datetime | None = None) -> Reveal:
+        """Record ``voter``'s vote and return the reveal. ``at`` is when the member clicked (the platform's
+        event time; now if not given): the latest click wins, whatever order clicks are processed in."""
         picked = choice if isinstance(choice, Choice) else parse_choice(choice)
         comparison = await self.get(comparison_id)
         if comparison.status is Status.RUNNING:
             raise ArenaError("The models are still answering: vote once both replies are in.")
         if comparison.status is Status.FAILED:
             raise ArenaError("Both models failed on this prompt, so there is nothing to vote on.")
-        vote, previous = await self.repository.record_vote(comparison_id, voter, picked, self._clock())
+        vote, previous = await self.repository.record_vote(comparison_id, voter, picked, at or self._clock())
         if previous is None:
             self._matchup_votes[comparison.matchup] = self._matchup_votes.get(comparison.matchup, 0) + 1
         counts = await self.repository.counts(comparison_id)

@@ -103,6 +103,10 @@ class SqlAlchemyRepository:
             stmt = insert(VoteRow).values(comparison_id=comparison_id, voter=voter, choice=choice.value,
                                           previous_choice=None, changes=0, created_at=at, updated_at=at)
             # One atomic statement on both backends: no read-then-write race between voters' clicks.
+            # A click older than the stored one (clicks can be processed out of order, by several bot
+            # processes) changes nothing: the member's last click wins.
+            columns = (VoteRow.choice, VoteRow.previous_choice, VoteRow.changes, VoteRow.created_at,
+                       VoteRow.updated_at)
             upsert = stmt.on_conflict_do_update(
                 index_elements=[VoteRow.comparison_id, VoteRow.voter],
                 set_={
@@ -111,12 +115,18 @@ class SqlAlchemyRepository:
                     "changes": VoteRow.changes + case((VoteRow.choice != stmt.excluded.choice, 1), else_=0),
                     "updated_at": stmt.excluded.updated_at,
                 },
-            ).returning(VoteRow.choice, VoteRow.previous_choice, VoteRow.changes, VoteRow.created_at,
-                        VoteRow.updated_at)
-            row = session.execute(upsert).one()
+                where=VoteRow.updated_at <= stmt.excluded.updated_at,
+            ).returning(*columns)
+            row = session.execute(upsert).one_or_none()
+            stale = row is None
+            if row is None:
+                row = session.execute(select(*columns).where(
+                    VoteRow.comparison_id == comparison_id, VoteRow.voter == voter)).one()
             created, updated = _aware(row.created_at), _aware(row.updated_at)
             vote = Vote(comparison_id=comparison_id, voter=voter, choice=Choice(row.choice),
                         created_at=created, updated_at=updated, changes=row.changes)
+            if stale:
+                return vote, vote.choice
             return vote, Choice(row.previous_choice) if row.previous_choice else None
 
         try:

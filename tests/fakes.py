@@ -45,6 +45,8 @@ class InMemoryRepository:
         if comparison_id not in self.comparisons:
             raise UnknownComparisonError(comparison_id)
         old = self.votes.get((comparison_id, voter))
+        if old is not None and old.updated_at > at:
+            return old, old.choice
         if old is None:
             vote = Vote(comparison_id, voter, choice, at, at, 0)
         else:

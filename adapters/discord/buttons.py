@@ -41,7 +41,9 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ids.VO
         # Acknowledge at once without changing the message; the reveal follows privately.
         await interaction.response.defer()
         try:
-            reveal = await client.service.vote(self.comparison_id, client.voter(interaction.user), self.choice)
+            # The click's own time (from its snowflake id): the latest click wins across bot processes.
+            reveal = await client.service.vote(self.comparison_id, client.voter(interaction.user), self.choice,
+                                               at=interaction.created_at)
         except ArenaError as exc:
             await interaction.followup.send(render.safe(exc.user_message), ephemeral=True,
                                             allowed_mentions=render.NO_MENTIONS)

@@ -65,6 +65,14 @@ def split_matchup(text: str) -> tuple[str | None, str]:
     return (match[1], match[2]) if match else (None, text)
 
 
+def click_time(action: dict[str, Any]) -> dt.datetime | None:
+    """When the member clicked (Slack's ``action_ts``), so the latest click wins across bot processes."""
+    try:
+        return dt.datetime.fromtimestamp(float(action["action_ts"]), dt.UTC)
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+
+
 def voter(team_id: str, user_id: str) -> str:
     return f"slack:{team_id}:{user_id}"
 
@@ -100,7 +108,8 @@ def build_app(service: ArenaService, settings: Settings, credentials: SlackCrede
             if parsed is None:
                 raise ArenaError("This button is not one of ours.")
             comparison_id, choice = parsed
-            reveal = await service.vote(comparison_id, voter(body.get("team", {}).get("id", ""), user), choice)
+            reveal = await service.vote(comparison_id, voter(body.get("team", {}).get("id", ""), user), choice,
+                                        at=click_time(action))
         except ArenaError as exc:
             await client.chat_postEphemeral(channel=channel, user=user, text=render.escape(exc.user_message))
             return

@@ -184,3 +184,13 @@ async def test_battle_set_slices_filters_and_reports_what_it_removed(repo: SqlAl
     mine = await repo.battle_set(BattleQuery(matchup=name, voter=heavy))
     assert mine.kept == 3
     assert sorted(await repo.votes_per_voter(BattleQuery(matchup=name))) == [1, 1, 3]
+
+
+@pytest.mark.asyncio
+async def test_an_older_click_processed_late_does_not_win(repo: SqlAlchemyRepository) -> None:
+    c = await finished(repo, f"m-{uuid.uuid4().hex}")
+    await repo.record_vote(c.id, "alice", Choice.B, NOW + timedelta(seconds=2))
+    vote, previous = await repo.record_vote(c.id, "alice", Choice.A, NOW + timedelta(seconds=1))
+    assert vote.choice is Choice.B and previous is Choice.B and vote.changes == 0
+    vote, previous = await repo.record_vote(c.id, "alice", Choice.TIE, NOW + timedelta(seconds=3))
+    assert vote.choice is Choice.TIE and previous is Choice.B and vote.changes == 1
