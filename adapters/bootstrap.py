@@ -18,8 +18,6 @@ from bot.service import ArenaService
 
 log = logging.getLogger(__name__)
 
-# A comparison still "running" this long past its slowest model's timeout belongs to a dead process.
-STALE_MARGIN = timedelta(minutes=1)
 
 
 def build_service(
@@ -41,23 +39,41 @@ def build_service(
     )
 
 
-async def open_repository(database_url: str, stale_after: timedelta = STALE_MARGIN) -> Repository:
-    """Connect, bring the schema up to date and close out comparisons a dead process left running."""
+def stale_after(settings: Settings, matchup: str | None = None) -> timedelta:
+    """How old a still-running comparison must be to count as lost: its slowest model's timeout (any
+    model's, for matchups no longer configured) plus ``arena.stale_grace_s``, so a comparison that a
+    live process is still running is never touched."""
+    known = settings.matchups.get(matchup or "")
+    models = (known.base, known.finetuned) if known else tuple(settings.models.values())
+    slowest = max((m.timeout_s for m in models), default=0.0)
+    return timedelta(seconds=slowest + settings.arena.stale_grace_s)
+
+
+async def fail_lost_comparisons(repository: Repository, settings: Settings) -> int:
+    """Mark comparisons that a dead process left running as failed, matchup by matchup."""
+    now = datetime.now(UTC)
+    failed = 0
+    for name in settings.matchups:
+        failed += await repository.fail_unfinished(older_than=now - stale_after(settings, name), matchup=name)
+    failed += await repository.fail_unfinished(older_than=now - stale_after(settings))
+    if failed:
+        log.warning("marked %d unfinished comparison(s) of a dead process as failed", failed)
+    return failed
+
+
+async def open_repository(database_url: str) -> Repository:
+    """Connect and bring the schema up to date."""
     from storage.database import make_engine, migrate
     from storage.repository import SqlAlchemyRepository
 
     engine = make_engine(database_url)
     await asyncio.to_thread(migrate, engine)
-    repository = SqlAlchemyRepository(engine)
-    stale = await repository.fail_unfinished(older_than=datetime.now(UTC) - stale_after)
-    if stale:
-        log.warning("marked %d unfinished comparison(s) from an earlier run as failed", stale)
-    return repository
+    return SqlAlchemyRepository(engine)
 
 
 async def open_service(settings: Settings, *, rate_limited: bool = False) -> ArenaService:
-    slowest = max((m.timeout_s for m in settings.models.values()), default=0.0)
-    repository = await open_repository(settings.database_url, timedelta(seconds=slowest) + STALE_MARGIN)
+    repository = await open_repository(settings.database_url)
+    await fail_lost_comparisons(repository, settings)
     service = build_service(settings, repository, rate_limited=rate_limited)
     if settings.arena.sample_matchups:
         await service.refresh_matchup_votes()

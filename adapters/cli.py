@@ -17,6 +17,7 @@ from rich.markup import escape
 from adapters.bootstrap import open_service
 from adapters.console import jobs, render
 from adapters.console.chat import run_chat
+from adapters.logs import setup_logging
 from adapters.serve import serve
 from bot import export
 from bot.analysis import BattleQuery
@@ -62,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="TOML config file (default: $FTARENA_CONFIG, else built-in defaults)")
     parser.add_argument("--database", help="database URL, overriding the config (e.g. sqlite:///arena.db)")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text", help="json: one object a line")
     sub = parser.add_subparsers(dest="command", required=True)
 
     chat = sub.add_parser("chat", help="terminal chat: compare, vote, see the tally")
@@ -144,8 +146,7 @@ def run(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     quiet = logging.INFO if args.command == "serve" else logging.WARNING
     level = quiet - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
+    setup_logging(level, args.log_format)
     console = Console()
     errors = Console(stderr=True)
     try:

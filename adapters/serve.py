@@ -8,9 +8,11 @@ import os
 from collections.abc import Coroutine, Mapping
 from typing import Any
 
-from adapters.bootstrap import open_service
+from adapters.bootstrap import fail_lost_comparisons, open_service
+from adapters.health import health_server
 from bot.config import Settings
-from bot.errors import ConfigError
+from bot.errors import ConfigError, StorageError
+from bot.service import ArenaService
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,19 @@ def secret(env: Mapping[str, str], section: str, key: str, variable: str) -> str
     if not value:
         raise ConfigError(f"{section}.{key}", f"the environment variable {variable} is not set")
     return value
+
+
+SWEEP_EVERY_S = 60.0
+
+
+async def sweep_stale(service: ArenaService, settings: Settings, every_s: float = SWEEP_EVERY_S) -> None:
+    """Now and then, mark comparisons whose process died (by any bot sharing the database) as failed."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await fail_lost_comparisons(service.repository, settings)
+        except StorageError:
+            log.warning("could not sweep unfinished comparisons; will try again")
 
 
 async def serve(settings: Settings, platforms: list[str], *, http_port: int | None = None,
@@ -49,7 +64,8 @@ async def serve(settings: Settings, platforms: list[str], *, http_port: int | No
 
             runners.append(serve_slack(service, settings, slack, http_port=http_port))
         log.info("serving %s", ", ".join(platforms))
-        await asyncio.gather(*runners)
+        async with health_server(service, settings.arena.health_port):
+            await asyncio.gather(*runners, sweep_stale(service, settings))
     finally:
         for runner in runners:
             runner.close()

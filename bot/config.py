@@ -49,6 +49,10 @@ class ArenaSettings:
     # With two or more names here, a /compare that names no matchup draws one of them, favouring
     # those with fewer votes (weight 1 / (1 + votes)), as arenas do to balance under-voted pairs.
     sample_matchups: tuple[str, ...] = ()
+    # A comparison still running this long after its slowest model's timeout belongs to a dead process.
+    stale_grace_s: float = 60.0
+    # ftarena serve: /healthz and /readyz on this port (0: off).
+    health_port: int = 0
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,10 @@ class Battle:
 class Repository(Protocol):
     """Persistence of comparisons and votes. Async methods must not block the event loop."""
 
+    async def ping(self) -> None:
+        """Raise StorageError unless the database answers."""
+        ...
+
     async def add_comparison(self, comparison: Comparison) -> None: ...
 
     async def save_result(self, comparison: Comparison) -> None:
@@ -65,7 +69,7 @@ class Repository(Protocol):
 
     async def outcome_counts(self, matchup: str | None = None) -> list[OutcomeCount]: ...
 
-    async def fail_unfinished(self, older_than: datetime | None = None) -> int:
+    async def fail_unfinished(self, older_than: datetime | None = None, matchup: str | None = None) -> int:
         """Mark comparisons still running (and created before ``older_than``) as failed, as a
         restarted process does for work it lost; returns how many."""
         ...

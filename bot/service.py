@@ -39,6 +39,7 @@ from bot.ports import Provider, Repository
 from bot.prompts import MAX_PROMPT_CHARS, apply_template, clean_prompt
 from bot.ratelimit import RateLimiter
 from bot.ratings import tallies
+from bot.tracing import request_id
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,7 @@ class ArenaService:
         grow, at most once per ``update_interval`` seconds, never after this returns."""
         chosen = self.matchup(comparison.matchup)
         models = {m.name: m for m in (chosen.base, chosen.finetuned)}
+        request_id.set(comparison.id)  # every log line about this comparison carries its id
         await self.repository.add_comparison(comparison)
         changed = asyncio.Event()
         finished = asyncio.Event()
@@ -239,6 +241,7 @@ class ArenaService:
         """Record ``voter``'s vote and return the reveal. ``at`` is when the member clicked (the platform's
         event time; now if not given): the latest click wins, whatever order clicks are processed in."""
         picked = choice if isinstance(choice, Choice) else parse_choice(choice)
+        request_id.set(comparison_id[:32])
         comparison = await self.get(comparison_id)
         if comparison.status is Status.RUNNING:
             raise ArenaError("The models are still answering: vote once both replies are in.")

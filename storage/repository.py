@@ -58,6 +58,16 @@ class SqlAlchemyRepository:
                 raise StorageError("The database failed; please try again.") from exc
         raise AssertionError("unreachable")
 
+    async def ping(self) -> None:
+        await asyncio.to_thread(self._ping)
+
+    def _ping(self) -> None:
+        try:
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except SQLAlchemyError as exc:
+            raise StorageError("The database is unreachable.") from exc
+
     async def add_comparison(self, comparison: Comparison) -> None:
         c = comparison
 
@@ -163,9 +173,11 @@ class SqlAlchemyRepository:
 
         return await self._run(work)
 
-    async def fail_unfinished(self, older_than: datetime | None = None) -> int:
+    async def fail_unfinished(self, older_than: datetime | None = None, matchup: str | None = None) -> int:
         def work(session: Session) -> int:
             stmt = update(ComparisonRow).where(ComparisonRow.status == Status.RUNNING.value)
+            if matchup is not None:
+                stmt = stmt.where(ComparisonRow.matchup == matchup)
             if older_than is not None:
                 stmt = stmt.where(ComparisonRow.created_at < older_than)
             result: Any = session.execute(stmt.values(status=Status.FAILED.value))

@@ -30,6 +30,9 @@ class InMemoryRepository:
         self.comparisons: dict[str, Comparison] = {}
         self.votes: dict[tuple[str, str], Vote] = {}
 
+    async def ping(self) -> None:
+        return None
+
     async def add_comparison(self, comparison: Comparison) -> None:
         self.comparisons[comparison.id] = copy.deepcopy(comparison)
 
@@ -73,9 +76,9 @@ class InMemoryRepository:
             grouped[key] = grouped.get(key, 0) + 1
         return [OutcomeCount(*key, count=n) for key, n in grouped.items()]
 
-    async def fail_unfinished(self, older_than: datetime | None = None) -> int:
+    async def fail_unfinished(self, older_than: datetime | None = None, matchup: str | None = None) -> int:
         stale = [c for c in self.comparisons.values() if c.status is Status.RUNNING
-                 and (older_than is None or c.created_at < older_than)]
+                 and (older_than is None or c.created_at < older_than) and matchup in (None, c.matchup)]
         for c in stale:
             c.status = Status.FAILED
         return len(stale)
