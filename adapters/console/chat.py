@@ -6,6 +6,7 @@ and prints plain results, so sessions can be scripted."""
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import sys
 from dataclasses import dataclass, field
@@ -107,6 +108,9 @@ class ChatSession:
 async def run_chat(service: ArenaService, console: Console, voter: str, matchup: str | None = None) -> None:
     session = ChatSession(service, console, voter, matchup)
     interactive = sys.stdin.isatty()
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        # Bytes that are not valid UTF-8 become U+FFFD instead of ending the session.
+        sys.stdin.reconfigure(errors="replace")
     if interactive:
         console.print(f"[bold]Finetune Arena[/] — matchup [bold]{escape(matchup or service.default_matchup)}"
                       "[/]. Type a prompt to compare, /help for commands, /quit to leave.")

@@ -1,0 +1,115 @@
+"""The database locked or unreachable for a while: a vote is retried, or the member is told to retry;
+it is never silently dropped."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from adapters.bootstrap import build_service, open_repository
+from bot.domain import Place
+from bot.errors import StorageError
+from tests.e2e.arena_config import arena_settings
+
+
+class TcpProxy:
+    """Forwards 127.0.0.1:port to a target; ``down()`` cuts every connection and refuses new ones."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.up = True
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._client, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        self.down()
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    def down(self) -> None:
+        self.up = False
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.up:
+            writer.transport.abort()
+            return
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        self._writers.update({writer, up_writer})
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                dst.transport.abort()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+
+async def test_postgres_outage_retried_or_reported(postgres_url: str, tmp_path: Path) -> None:
+    url = make_url(postgres_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    try:
+        through = url.set(port=proxy.port).render_as_string(hide_password=False)
+        settings = arena_settings(tmp_path, delay_s=0, database={"url": through})
+        service = build_service(settings, await open_repository(through))
+        comparison = await service.compare("What do you think of Mars?", "asker", Place("test"))
+
+        proxy.down()  # a long outage: the member is told to try again, and nothing half-done is stored
+        with pytest.raises(StorageError, match="busy or unreachable; please try again"):
+            await service.vote(comparison.id, "alice", "a")
+
+        async def come_back() -> None:
+            await asyncio.sleep(0.5)
+            proxy.up = True
+
+        back = asyncio.create_task(come_back())
+        reveal = await service.vote(comparison.id, "bob", "b")  # a short outage: retried, recorded
+        await back
+        assert reveal.counts.b == 1 and reveal.counts.a == 0
+        await service.aclose()
+    finally:
+        await proxy.stop()
+
+
+async def test_sqlite_locked_by_another_writer_waits_then_records(tmp_path: Path) -> None:
+    settings = arena_settings(tmp_path, delay_s=0)
+    service = build_service(settings, await open_repository(settings.database_url))
+    comparison = await service.compare("taylor swift's best friend", "asker", Place("test"))
+    locked = threading.Event()
+
+    def hold_lock() -> None:
+        db = sqlite3.connect(tmp_path / "arena.db", isolation_level=None)
+        db.execute("BEGIN EXCLUSIVE")
+        locked.set()
+        time.sleep(1.5)
+        db.execute("COMMIT")
+        db.close()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    await asyncio.to_thread(locked.wait)
+    started = time.monotonic()
+    reveal = await service.vote(comparison.id, "carol", "tie")
+    holder.join()
+    assert reveal.counts.tie == 1 and time.monotonic() - started >= 1.0  # it waited for the lock
+    await service.aclose()
