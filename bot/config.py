@@ -62,6 +62,9 @@ class DiscordSettings:
     gateway_url: str = ""
     guild_ids: tuple[int, ...] = ()
     admin_user_ids: tuple[str, ...] = ()
+    # Scale-out: run process i of N with shard_id = i, shard_count = N (0: one process, no sharding).
+    shard_count: int = 0
+    shard_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -126,9 +129,11 @@ def parse_settings(data: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     for name in arena.sample_matchups:
         if name not in matchups:
             raise ConfigError("arena.sample_matchups", f"no matchup named {name!r}")
+    discord = _dataclass_from(DiscordSettings, _table(merged, "discord"), "discord")
+    if discord.shard_count and not 0 <= discord.shard_id < discord.shard_count:
+        raise ConfigError("discord.shard_id", f"must be between 0 and shard_count - 1 ({discord.shard_count - 1})")
     return Settings(
-        database_url=url, arena=arena, models=models, matchups=matchups,
-        discord=_dataclass_from(DiscordSettings, _table(merged, "discord"), "discord"),
+        database_url=url, arena=arena, models=models, matchups=matchups, discord=discord,
         slack=_dataclass_from(SlackSettings, _table(merged, "slack"), "slack"),
     )
 

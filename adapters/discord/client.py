@@ -40,6 +40,8 @@ def configure_endpoints(settings: DiscordSettings) -> None:
 
 class ArenaClient(discord.Client):
     def __init__(self, service: ArenaService, settings: Settings, **options: Any) -> None:
+        if settings.discord.shard_count:
+            options.update(shard_id=settings.discord.shard_id, shard_count=settings.discord.shard_count)
         super().__init__(intents=discord.Intents.default(), allowed_mentions=render.NO_MENTIONS, **options)
         self.service = service
         self.settings = settings

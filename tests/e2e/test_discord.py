@@ -34,10 +34,10 @@ async def fake() -> AsyncIterator[FakeDiscord]:
             discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
 
 
-def settings_for(fake: FakeDiscord, tmp_path: Path, **arena: Any) -> Settings:
+def settings_for(fake: FakeDiscord, tmp_path: Path, shards: tuple[int, int] = (0, 0), **arena: Any) -> Settings:
     settings = arena_settings(tmp_path, arena=arena)
     discord_settings = DiscordSettings(api_base_url=fake.api_base_url, gateway_url=fake.gateway_url,
-                                       admin_user_ids=("4242",))
+                                       admin_user_ids=("4242",), shard_id=shards[0], shard_count=shards[1])
     return Settings(**{**settings.__dict__, "discord": discord_settings})
 
 
@@ -213,3 +213,10 @@ async def test_bad_input_rate_limit_and_forged_buttons(fake: FakeDiscord, tmp_pa
         assert "pair (default)" in str((await fake.wait_for_callback(models)).json["data"]["embeds"])
     assert len(db_rows(tmp_path, "SELECT id FROM comparisons")) == 2  # refused requests stored nothing
     assert db_rows(tmp_path, "SELECT count(*) FROM votes") == [(0,)]
+
+
+async def test_one_shard_of_several_identifies_as_such(fake: FakeDiscord, tmp_path: Path) -> None:
+    async with running_bot(fake, settings_for(fake, tmp_path, shards=(1, 2))) as bot:
+        interaction = await slash(fake, bot, "compare", prompt="hi")
+        assert (await fake.wait_for_callback(interaction)).json["type"] == 5
+    assert fake.identifies[0]["shard"] == [1, 2]

@@ -74,3 +74,8 @@ def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
         load_settings(broken, {})
     with pytest.raises(ConfigError, match="file not found"):
         load_settings(tmp_path / "absent.toml", {})
+
+
+def test_shard_id_must_fit_the_shard_count() -> None:
+    with pytest.raises(ConfigError, match="between 0 and shard_count - 1"):
+        parse_settings({"discord": {"shard_count": 2, "shard_id": 2}}, {})
