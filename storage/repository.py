@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Engine, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.analysis import BattleQuery, BattleSet, FilterStep
 from bot.arena_ratings import BattleCount
@@ -233,21 +233,45 @@ class SqlAlchemyRepository:
         return await self._run(work)
 
     def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:
-        ra, rb = aliased(ReplyRow), aliased(ReplyRow)
-        order = (VoteRow.comparison_id, VoteRow.id) if by_comparison else (VoteRow.id,)
-        statement = (select(VoteRow, ComparisonRow, ra, rb)
-                 .join(ComparisonRow, ComparisonRow.id == VoteRow.comparison_id)
-                 .outerjoin(ra, (ra.comparison_id == ComparisonRow.id) & (ra.side == "a"))
-                 .outerjoin(rb, (rb.comparison_id == ComparisonRow.id) & (rb.side == "b"))
-                 .where(*_conditions(query or RAW, filters=bool(query)))
-                 .order_by(*order)
-                 .execution_options(yield_per=EXPORT_BATCH))
-        with self._sessions() as session:
-            for vote, row, reply_a, reply_b in session.execute(statement):
-                yield Battle(comparison=_comparison(row, reply_a, reply_b), vote=Vote(
-                    comparison_id=vote.comparison_id, voter=vote.voter, choice=Choice(vote.choice),
-                    created_at=vote.created_at, updated_at=vote.updated_at, changes=vote.changes))
-                session.expunge_all()
+        # Plain columns, not ORM objects: nothing piles up in a session however many rows stream by.
+        c, v = ComparisonRow.__table__.c, VoteRow.__table__.c
+        ra, rb = ReplyRow.__table__.alias("ra"), ReplyRow.__table__.alias("rb")
+        columns = [*(col.label(f"c_{col.name}") for col in c), *(col.label(f"v_{col.name}") for col in v),
+                   *(ra.c[n].label(f"a_{n}") for n in _REPLY_FIELDS), *(rb.c[n].label(f"b_{n}") for n in _REPLY_FIELDS)]
+        order = (v.comparison_id, v.id) if by_comparison else (v.id,)
+        statement = (select(*columns).select_from(VoteRow.__table__)
+                     .join(ComparisonRow.__table__, c.id == v.comparison_id)
+                     .outerjoin(ra, (ra.c.comparison_id == c.id) & (ra.c.side == "a"))
+                     .outerjoin(rb, (rb.c.comparison_id == c.id) & (rb.c.side == "b"))
+                     .where(*_conditions(query or RAW, filters=bool(query)))
+                     .order_by(*order)
+                     .execution_options(yield_per=EXPORT_BATCH))
+        with self.engine.connect() as connection:
+            for row in connection.execute(statement).mappings():
+                yield _battle(row)
+
+
+_REPLY_FIELDS = ("text", "tokens", "latency_ms", "error")
+
+
+def _row_reply(row: Any, prefix: str) -> Reply:
+    if row[f"{prefix}_text"] is None:
+        return Reply()
+    return Reply(text=row[f"{prefix}_text"], tokens=row[f"{prefix}_tokens"], latency_ms=row[f"{prefix}_latency_ms"],
+                 error=row[f"{prefix}_error"])
+
+
+def _battle(row: Any) -> Battle:
+    comparison = Comparison(
+        id=row["c_id"], prompt=row["c_prompt"], matchup=row["c_matchup"], model_a=row["c_model_a"],
+        model_b=row["c_model_b"], base_side=Side(row["c_base_side"]), blind=row["c_blind"],
+        requester=row["c_requester"],
+        place=Place(platform=row["c_platform"], channel=row["c_channel"], server=row["c_server"]),
+        created_at=row["c_created_at"], status=Status(row["c_status"]), reply_a=_row_reply(row, "a"),
+        reply_b=_row_reply(row, "b"), identity_leak=row["c_identity_leak"])
+    vote = Vote(comparison_id=row["v_comparison_id"], voter=row["v_voter"], choice=Choice(row["v_choice"]),
+                created_at=row["v_created_at"], updated_at=row["v_updated_at"], changes=row["v_changes"])
+    return Battle(comparison=comparison, vote=vote)
 
 
 RAW = BattleQuery(drop_identity_leaks=False, drop_failed=False)
