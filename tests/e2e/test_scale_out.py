@@ -167,15 +167,24 @@ async def test_discord_bot_killed_mid_comparison_then_restarted(tmp_path: Path) 
     assert any(len(rid) == 16 for rid in comparison_ids), "log lines about a comparison carry its id"
 
 
-async def test_health_and_readiness(tmp_path: Path) -> None:
+async def test_discord_and_slack_in_one_process_with_health_and_readiness(tmp_path: Path) -> None:
     config = write_config(tmp_path, f"sqlite:///{tmp_path / 'arena.db'}")
-    async with FakeSlack() as fake:
+    async with FakeSlack() as fake, FakeDiscord(token="tok") as discord_peer:
         port = free_port()
-        bot = Served(config, ["slack", "--http", "--port", str(port)],
-                     {"SLACK_BOT_TOKEN": "xoxb-t", "SLACK_SIGNING_SECRET": SECRET,
+        bot = Served(config, ["discord", "slack", "--http", "--port", str(port)],
+                     {"SLACK_BOT_TOKEN": "xoxb-t", "SLACK_SIGNING_SECRET": SECRET, "DISCORD_TOKEN": "tok",
+                      "FTARENA_DISCORD__API_BASE_URL": discord_peer.api_base_url,
+                      "FTARENA_DISCORD__GATEWAY_URL": discord_peer.gateway_url,
                       "FTARENA_SLACK__API_BASE_URL": fake.api_base_url}, tmp_path / "bot.log")
         try:
             await asyncio.to_thread(bot.wait_ready)
+            await asyncio.to_thread(wait_for_port, port)
+            await discord_peer.wait_until_connected(20)
+            compared = await discord_peer.dispatch_slash_command("compare", [slash_option("prompt", "via Discord")])
+            assert (await discord_peer.wait_for_callback(compared, timeout=20)).json["type"] == 5
+            body = form_body(slash_command_body("/compare", "via Slack", response_url=fake.response_url()))
+            assert (await post_signed(f"http://127.0.0.1:{port}/slack/events", body, SECRET))[0] == 200
+            await fake.wait_for_call("chat.update", lambda c: "actions" in str(c.args.get("blocks")), timeout=20)
             async with aiohttp.ClientSession(trust_env=False) as session:
                 async with session.get(f"http://127.0.0.1:{bot.health_port}/healthz") as r:
                     assert r.status == 200 and (await r.json()) == {"status": "ok"}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from bot.config import load_settings
 from bot.domain import GenerationParams, Model, Place
 from bot.errors import ModelNotFoundError, ModelUnavailableError, ProviderAuthError
 from bot.providers.lamini import LaminiProvider
+from bot.seed import SEED_PROMPTS
 from tests.peers.fake_lamini import FakeLamini
 
 pytest.importorskip("lamini", reason="the lamini extra is not installed (pip install .[lamini])")
@@ -98,3 +101,22 @@ async def test_stalled_server_times_out_while_the_loop_stays_responsive(
     assert base.error == "The model timed out after 0.5 s." and elapsed < 5
     assert tuned.error is None and "[INST] Tell me how to train my dog to sit [/INST]" in tuned.text
     assert beats >= elapsed / 0.01 * 0.3  # the event loop kept running while the server stalled
+
+
+async def test_demo_with_the_lamini_example_reproduces_the_seed_lab(tmp_path: Path) -> None:
+    """``ftarena demo --config examples/lamini-llama2.toml``: the four seed prompts, the base model as
+    plain completion and the chat model wrapped in [INST] ... [/INST], through the real lamini client."""
+    async with FakeLamini() as fake:
+        env = {**os.environ, "LAMINI_API_KEY": "lamini-test-key", "LAMINI_API_URL": fake.url, "COLUMNS": "200",
+               "FTARENA_DATABASE__URL": f"sqlite:///{tmp_path / 'demo.db'}"}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "adapters.cli", "--config", str(EXAMPLES / "lamini-llama2.toml"), "demo",
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=tmp_path)
+        out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, err.decode()
+    prompts = {(c.body["model_name"], c.body["prompt"]) for c in fake.calls}
+    assert len(fake.calls) == 8 and all(c.authorized for c in fake.calls)
+    for seed in SEED_PROMPTS:
+        assert ("meta-llama/Llama-2-7b-hf", seed) in prompts
+        assert ("meta-llama/Llama-2-7b-chat-hf", f"[INST] {seed} [/INST]") in prompts
+    assert "Prompt 4" in out.decode() and "llama-2-7b-chat (fine-tuned)" in out.decode()
