@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from bot.errors import ModelNotFoundError, ModelUnavailableError, ProviderAuthEr
 from bot.providers.lamini import LaminiProvider
 from bot.seed import SEED_PROMPTS
 from tests.peers.fake_lamini import FakeLamini
+from tests.support.loop import watch_loop
 
 pytest.importorskip("lamini", reason="the lamini extra is not installed (pip install .[lamini])")
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -82,25 +82,14 @@ async def test_stalled_server_times_out_while_the_loop_stays_responsive(
             "FTARENA_MODELS__LLAMA_2_7B_CHAT__API_URL": fake.url,
             "FTARENA_DATABASE__URL": f"sqlite:///{tmp_path / 'a.db'}"})
         service = build_service(settings, await open_repository(settings.database_url))
-        beats = 0
-
-        async def heartbeat() -> None:
-            nonlocal beats
-            while True:
-                await asyncio.sleep(0.01)
-                beats += 1
-
-        beat = asyncio.create_task(heartbeat())
-        started = time.monotonic()
-        comparison = await service.compare("Tell me how to train my dog to sit", "u", Place("test"), "seed")
-        elapsed = time.monotonic() - started
-        beat.cancel()
+        async with watch_loop() as loop:
+            comparison = await service.compare("Tell me how to train my dog to sit", "u", Place("test"), "seed")
         await service.aclose()
     base = comparison.reply(comparison.base_side)
     tuned = comparison.reply(comparison.finetuned_side)
-    assert base.error == "The model timed out after 0.5 s." and elapsed < 5
+    assert base.error == "The model timed out after 0.5 s." and loop.elapsed < 5
     assert tuned.error is None and "[INST] Tell me how to train my dog to sit [/INST]" in tuned.text
-    assert beats >= elapsed / 0.01 * 0.3  # the event loop kept running while the server stalled
+    assert loop.responsive  # the event loop kept running while the server stalled
 
 
 async def test_demo_with_the_lamini_example_reproduces_the_seed_lab(tmp_path: Path) -> None:
