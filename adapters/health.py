@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,8 @@ from bot.service import ArenaService
 
 log = logging.getLogger(__name__)
 
+READY_TIMEOUT_S = 5.0
+
 
 def health_app(service: ArenaService) -> web.Application:
     async def healthz(_: web.Request) -> web.Response:
@@ -20,8 +23,8 @@ def health_app(service: ArenaService) -> web.Application:
 
     async def readyz(_: web.Request) -> web.Response:
         try:
-            await service.repository.ping()
-        except StorageError:
+            await asyncio.wait_for(service.repository.ping(), READY_TIMEOUT_S)
+        except (StorageError, TimeoutError):
             return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
         return web.json_response({"status": "ready", "database": "ok"})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from adapters.bootstrap import fail_lost_comparisons, open_service
@@ -53,20 +53,22 @@ async def serve(settings: Settings, platforms: list[str], *, http_port: int | No
 
         slack = slack_credentials(settings.slack, env, http=http_port is not None)
     service = await open_service(settings, rate_limited=True)
-    runners: list[Coroutine[Any, Any, None]] = []
+    runners: list[Callable[[], Coroutine[Any, Any, None]]] = [lambda: sweep_stale(service, settings)]
     try:
         if "discord" in platforms:
             from adapters.discord.client import serve_discord
 
-            runners.append(serve_discord(service, settings, discord_token))
+            runners.append(lambda: serve_discord(service, settings, discord_token))
         if "slack" in platforms:
             from adapters.slack.app import serve_slack
 
-            runners.append(serve_slack(service, settings, slack, http_port=http_port))
+            runners.append(lambda: serve_slack(service, settings, slack, http_port=http_port))
         log.info("serving %s", ", ".join(platforms))
-        async with health_server(service, settings.arena.health_port):
-            await asyncio.gather(*runners, sweep_stale(service, settings))
+        async with health_server(service, settings.arena.health_port), asyncio.TaskGroup() as group:
+            # One platform failing (a refused token, say) stops the others; its error is the one reported.
+            for runner in runners:
+                group.create_task(runner())
+    except* Exception as group_error:
+        raise group_error.exceptions[0] from None
     finally:
-        for runner in runners:
-            runner.close()
         await service.aclose()

@@ -260,6 +260,8 @@ def _matchup(name: str, spec: Any, models: Mapping[str, Model], blind_default: b
         if not isinstance(model_name, str) or model_name not in models:
             raise ConfigError(f"{where}.{role}", f"no model named {model_name!r}; known: {', '.join(models)}")
         picked[role] = models[model_name]
+    if picked["base"].name == picked["finetuned"].name:
+        raise ConfigError(f"{where}.finetuned", "must be a different model from base")
     extra = set(spec) - {"base", "finetuned", "blind"}
     if extra:
         raise ConfigError(f"{where}.{sorted(extra)[0]}", "unknown key; known: base, finetuned, blind")

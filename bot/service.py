@@ -44,6 +44,8 @@ from bot.tracing import request_id
 log = logging.getLogger(__name__)
 
 STREAM_INTERVAL_S = 1.0
+# Chat members may ask for the leaderboard often; a few seconds of staleness spares the CPU.
+REPORT_CACHE_S = 10.0
 _CHOICE_ALIASES = {
     "a": Choice.A, "b": Choice.B, "tie": Choice.TIE, "t": Choice.TIE, "=": Choice.TIE,
     "both_bad": Choice.BOTH_BAD, "bad": Choice.BOTH_BAD, "both-bad": Choice.BOTH_BAD,
@@ -78,6 +80,7 @@ class ArenaService:
         max_prompt_chars: int = MAX_PROMPT_CHARS,
         rate_limiter: RateLimiter | None = None,
         sample_matchups: tuple[str, ...] = (),
+        export_salt: str = export.SALT,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -90,6 +93,8 @@ class ArenaService:
         self.max_prompt_chars = max_prompt_chars
         self.rate_limiter = rate_limiter
         self.sample_matchups = tuple(sample_matchups)
+        self.export_salt = export_salt
+        self._reports: dict[tuple[BattleQuery, int, int], tuple[float, ArenaReport]] = {}
         self._matchup_votes: dict[str, int] = {}
         self._rng = rng or random.SystemRandom()
         self._clock = clock
@@ -261,7 +266,10 @@ class ArenaService:
     async def leaderboard(self, matchup: str | None = None) -> list[Tally]:
         """Tallies for every configured matchup (or one), including those with no votes yet."""
         names = [self.matchup(matchup).name] if matchup else sorted(self.matchups)
-        found = {t.matchup: t for t in tallies(await self.repository.outcome_counts(matchup))}
+        # A matchup whose models were swapped in the config keeps its name: count only the current pair.
+        found = {t.matchup: t for t in tallies(await self.repository.outcome_counts(matchup))
+                 if t.matchup in self.matchups and (t.base, t.finetuned) ==
+                 (self.matchups[t.matchup].base.name, self.matchups[t.matchup].finetuned.name)}
         result = []
         for name in names:
             m = self.matchups[name]
@@ -275,17 +283,24 @@ class ArenaService:
         """Bradley-Terry ratings with bootstrap intervals, win rates, bias checks and filter tolls for a slice.
         Counting happens in the database; the fitting runs in a worker thread."""
         query = query or BattleQuery()
+        key = (query, rounds, seed)
+        cached = self._reports.get(key)
+        if cached and time.monotonic() - cached[0] < REPORT_CACHE_S:
+            return cached[1]
         battles = await self.repository.battle_set(query)
         board = await asyncio.to_thread(arena_ratings.leaderboard, battles.counts, rounds, seed)
         matrix = arena_ratings.win_rate_matrix(battles.counts)
         bias = bias_report(battles.counts, await self.repository.votes_per_voter(query))
-        return ArenaReport(query=query, leaderboard=board, battles=battles, win_rates=matrix, bias=bias)
+        report = ArenaReport(query=query, leaderboard=board, battles=battles, win_rates=matrix, bias=bias)
+        self._reports = {k: v for k, v in self._reports.items() if time.monotonic() - v[0] < REPORT_CACHE_S}
+        self._reports[key] = (time.monotonic(), report)
+        return report
 
     async def export(self, fmt: str, out: IO[str], query: BattleQuery | None = None,
                      options: export.ExportOptions | None = None) -> int:
         """Write the votes of a slice (all by default) in ``fmt`` to ``out``; returns rows written."""
         writer = export.writer_for(fmt)
-        options = options or export.ExportOptions()
+        options = options or export.ExportOptions(salt=self.export_salt)
         by_comparison = fmt in export.PREFERENCE_FORMATS
         return await asyncio.to_thread(
             writer, self.repository.iter_battles(query, by_comparison=by_comparison), out, options)

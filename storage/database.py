@@ -18,6 +18,7 @@ from bot.errors import ConfigError, StorageError
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_S = 30
+CONNECT_TIMEOUT_S = 5
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -35,7 +36,9 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
     else:
-        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+        # A database host that does not answer must fail fast, not after the OS's TCP timeout.
+        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20,
+                      connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
     try:
         engine = create_engine(parsed, **kwargs)
     except (SQLAlchemyError, ImportError) as exc:

@@ -47,7 +47,9 @@ class SqlAlchemyRepository:
                 with self._sessions.begin() as session:
                     return work(session)
             except OperationalError as exc:
-                if attempt == RETRIES - 1:
+                # SQLite's busy timeout has already waited for the lock; waiting again only stalls.
+                locked = "database is locked" in str(exc.orig)
+                if attempt == RETRIES - 1 or locked:
                     log.error("database unavailable after %d tries: %s", RETRIES, exc.orig.__class__.__name__)
                     raise StorageError("The database is busy or unreachable; please try again.") from exc
                 time.sleep(RETRY_BASE_DELAY_S * 2**attempt)
@@ -206,7 +208,9 @@ class SqlAlchemyRepository:
                     steps.append(FilterStep(name, before - after))
                     before = after
             if query.daily_cap is not None:
-                day = func.date(v.updated_at)
+                # Days in UTC on both backends (PostgreSQL would otherwise use its own time zone).
+                on_pg = session.get_bind().dialect.name == "postgresql"
+                day = func.date(func.timezone("UTC", v.updated_at)) if on_pg else func.date(v.updated_at)
                 numbered = (select(v.id.label("id"), func.row_number().over(
                     partition_by=(v.voter, day), order_by=v.id).label("n"))
                     .join(c, c.id == v.comparison_id).where(*conditions).subquery())

@@ -19,6 +19,7 @@ from rich.markup import escape
 from adapters.console import render
 from bot.domain import Comparison, Place, Status
 from bot.errors import ArenaError
+from bot.export import BINARY_FORMATS, writer_for
 from bot.service import ArenaService
 
 log = logging.getLogger(__name__)
@@ -99,9 +100,15 @@ class ChatSession:
         fmt, _, target = rest.partition(" ")
         if not fmt or not target.strip():
             raise ArenaError("Usage: /export csv|jsonl PATH")
+        writer_for(fmt)  # an unknown format is refused before any file is touched
+        if fmt in BINARY_FORMATS:
+            raise ArenaError(f"{fmt} export is for the command line: ftarena export --format {fmt} -o FILE")
         path = Path(target.strip()).expanduser()
-        with path.open("w", encoding="utf-8", newline="") as out:
-            rows = await self.service.export(fmt, out)
+        try:
+            with path.open("w", encoding="utf-8", newline="") as out:
+                rows = await self.service.export(fmt, out)
+        except OSError as exc:
+            raise ArenaError(f"Cannot write {path}: {exc.strerror or type(exc).__name__}.") from None
         self.console.print(f"Wrote {rows} vote(s) to {escape(str(path))}.")
 
 

@@ -22,7 +22,7 @@ from adapters.discord.buttons import VoteButton, vote_view
 from bot.analysis import BattleQuery
 from bot.config import DiscordSettings, Settings
 from bot.domain import Comparison, Place, Status
-from bot.errors import ArenaError
+from bot.errors import ArenaError, ConfigError
 from bot.service import ArenaService
 
 log = logging.getLogger(__name__)
@@ -158,8 +158,11 @@ def add_commands(tree: app_commands.CommandTree[ArenaClient], client: ArenaClien
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"arena-votes-{stamp}.{format.value}"
+            # Only this server's votes: other communities' data never leaves with it.
+            query = BattleQuery(platform="discord", server=str(interaction.guild_id or "dm"),
+                                drop_identity_leaks=False, drop_failed=False)
             with path.open("w", encoding="utf-8", newline="") as out:
-                rows = await service.export(format.value, out)
+                rows = await service.export(format.value, out, query)
             limit = getattr(interaction, "attachment_size_limit", 8 * 1024 * 1024)
             if path.stat().st_size > limit:
                 await refuse(interaction, f"The export ({path.stat().st_size:,} bytes) is larger than Discord "
@@ -172,4 +175,7 @@ async def serve_discord(service: ArenaService, settings: Settings, token: str) -
     configure_endpoints(settings.discord)
     client = ArenaClient(service, settings)
     async with client:
-        await client.start(token)
+        try:
+            await client.start(token)
+        except discord.LoginFailure:
+            raise ConfigError(settings.discord.token_env, "Discord refused this bot token") from None

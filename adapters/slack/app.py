@@ -18,6 +18,7 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters import ids
@@ -59,6 +60,11 @@ def slack_credentials(settings: SlackSettings, env: Mapping[str, str], *, http: 
     return SlackCredentials(bot_token, app_token=need("app_token_env", settings.app_token_env))
 
 
+def unescape(text: str) -> str:
+    """Slack sends ``&``, ``<`` and ``>`` in slash-command text as entities; the model gets what was typed."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def split_matchup(text: str) -> tuple[str | None, str]:
     """``matchup:NAME rest of prompt`` picks a matchup; anything else is all prompt."""
     match = re.match(r"\s*matchup:(\S+)\s*(.*)", text, re.DOTALL)
@@ -79,8 +85,11 @@ def voter(team_id: str, user_id: str) -> str:
 
 def build_app(service: ArenaService, settings: Settings, credentials: SlackCredentials) -> AsyncApp:
     slack = settings.slack
+    client = AsyncWebClient(token=credentials.bot_token, base_url=slack.api_base_url)
+    # Several comparisons streaming at once can hit chat.update's rate limit: wait and retry, as Slack asks.
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
     app = AsyncApp(
-        client=AsyncWebClient(token=credentials.bot_token, base_url=slack.api_base_url),
+        client=client,
         signing_secret=credentials.signing_secret,
         # Socket Mode needs no signing secret; over HTTP Bolt verifies every request with it.
         request_verification_enabled=bool(credentials.signing_secret),
@@ -89,7 +98,7 @@ def build_app(service: ArenaService, settings: Settings, credentials: SlackCrede
     @app.command(slack.compare_command)
     async def compare(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
         team, user, channel = command.get("team_id", ""), command["user_id"], command["channel_id"]
-        matchup, prompt = split_matchup(command.get("text", ""))
+        matchup, prompt = split_matchup(unescape(command.get("text", "")))
         try:
             comparison = service.prepare(prompt, voter(team, user), Place("slack", channel=channel, server=team),
                                          matchup)
@@ -150,14 +159,19 @@ def build_app(service: ArenaService, settings: Settings, credentials: SlackCrede
         if fmt not in ("csv", "jsonl"):
             await ack(text=f"Usage: {slack.export_command} csv|jsonl")
             return
-        await ack(text="Preparing the export…")
+        await ack(text="Preparing the export; it will arrive in a direct message.")
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+        # Only this workspace's votes, and only to the admin who asked (a direct message, not the channel).
+        query = BattleQuery(platform="slack", server=command.get("team_id", ""), drop_identity_leaks=False,
+                            drop_failed=False)
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"arena-votes-{stamp}.{fmt}"
             with path.open("w", encoding="utf-8", newline="") as out:
-                rows = await service.export(fmt, out)
-            await client.files_upload_v2(channel=command["channel_id"], file=str(path), filename=path.name,
-                                         initial_comment=f"{rows} vote(s) exported.")
+                rows = await service.export(fmt, out, query)
+            content = await asyncio.to_thread(path.read_bytes)
+        direct = await client.conversations_open(users=command["user_id"])
+        await client.files_upload_v2(channel=direct["channel"]["id"], content=content, filename=path.name,
+                                     initial_comment=f"{rows} vote(s) exported.")
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], client: AsyncWebClient) -> None:

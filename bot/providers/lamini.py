@@ -9,6 +9,7 @@ Lamini returns the whole text at once; it is passed on word by word so token cou
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -109,13 +110,25 @@ class LaminiProvider:
             raise ModelUnavailableError(UNAVAILABLE)
         return output
 
+    async def _attempt(self, prompt: str, params: GenerationParams) -> str:
+        """One request; its slot is freed when the thread ends, not when we stop waiting, so a stalled
+        server never has more than ``max_concurrency`` requests (or threads) from us."""
+        await self._slots.acquire()
+        loop = asyncio.get_running_loop()
+
+        def work() -> str:
+            try:
+                return self._generate_blocking(prompt, params)
+            finally:
+                with contextlib.suppress(RuntimeError):  # the loop is gone: nobody needs the slot
+                    loop.call_soon_threadsafe(self._slots.release)
+
+        return await run_in_daemon_thread(work)
+
     async def stream(self, prompt: str, params: GenerationParams) -> AsyncIterator[str]:
-        async with self._slots:
-            text = await with_retries(
-                lambda: run_in_daemon_thread(lambda: self._generate_blocking(prompt, params)),
-                name=self.model.name, retries=self._retries, backoff_s=self._backoff,
-                never=(ModelNotFoundError, ProviderAuthError),
-            )
+        text = await with_retries(lambda: self._attempt(prompt, params), name=self.model.name,
+                                  retries=self._retries, backoff_s=self._backoff,
+                                  never=(ModelNotFoundError, ProviderAuthError))
         for piece in re.findall(r"\s*\S+\s*", text) or ([text] if text else []):
             yield piece
 

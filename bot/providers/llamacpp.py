@@ -112,6 +112,8 @@ class LlamaCppProvider:
 
         def work() -> None:
             try:
+                if stop.is_set():
+                    return  # timed out while queued behind another generation: skip the work
                 for piece in self._pieces(prompt, params):
                     if stop.is_set():
                         break

@@ -89,7 +89,8 @@ class OpenAICompatibleProvider:
             log.warning("model %s: %s", self.model.name, type(exc).__name__)
             raise ModelUnavailableError(UNAVAILABLE) from exc
         except httpx.HTTPError as exc:
-            log.warning("model %s: cannot reach %s: %s", self.model.name, self._http.base_url, type(exc).__name__)
+            where = self._http.base_url.copy_with(username=None, password=None)  # never log credentials
+            log.warning("model %s: cannot reach %s: %s", self.model.name, where, type(exc).__name__)
             raise ModelUnavailableError("The model server could not be reached.") from exc
         if response.status_code != 200:
             detail = (await response.aread())[:300]

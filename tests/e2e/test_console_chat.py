@@ -82,6 +82,13 @@ finetuned = "parrot-chat"
     assert result.returncode == 0, result.stderr
     assert "What do you think of Mars? What do you think of Mars?" in result.stdout
     assert "parrot-chat says: [INST] What do you think of Mars? [/INST]" in result.stdout
+    keep = tmp_path / "keep.txt"
+    keep.write_text("precious")
+    chat = run_ftarena(["--config", str(config), "chat"], tmp_path,
+                       f"/export bogus {keep}\n/export csv {tmp_path}/no/such/dir/x.csv\n/models\n")
+    assert chat.returncode == 0 and keep.read_text() == "precious"
+    assert "Unknown export format 'bogus'" in chat.stdout and "Cannot write" in chat.stdout
+    assert "parrot-base" in chat.stdout  # the session went on after both errors
     empty = run_ftarena(["--config", str(config), "compare", "\u200b "], tmp_path)
     assert empty.returncode == 2 and "no visible text" in empty.stderr
     exported = run_ftarena(["--config", str(config), "export", "--format", "jsonl"], tmp_path)

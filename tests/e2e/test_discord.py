@@ -18,6 +18,8 @@ import pytest
 from adapters.bootstrap import build_service, open_repository
 from adapters.discord.client import ArenaClient, configure_endpoints
 from bot.config import DiscordSettings, Settings
+from bot.domain import Place
+from bot.export import pseudonym
 from tests.e2e.arena_config import arena_settings
 from tests.peers.fake_discord import EPHEMERAL, MANAGE_GUILD, DispatchedInteraction, FakeDiscord, slash_option
 
@@ -133,7 +135,11 @@ async def test_vote_reveal_change_and_restart(fake: FakeDiscord, tmp_path: Path)
 
 
 async def test_export_refused_to_members_and_sent_to_admins(fake: FakeDiscord, tmp_path: Path) -> None:
-    async with running_bot(fake, settings_for(fake, tmp_path)) as bot:
+    settings = settings_for(fake, tmp_path, export_salt="pepper")
+    other_community = build_service(settings, await open_repository(settings.database_url))
+    elsewhere = await other_community.compare("another server's prompt", "x", Place("discord", "c9", "other-guild"))
+    await other_community.vote(elsewhere.id, "discord:5", "a")
+    async with running_bot(fake, settings) as bot:
         compared = await slash(fake, bot, "compare", prompt="taylor swift's best friend")
         await click(fake, compared, "b", fake.make_user("1", "carol"))
 
@@ -152,8 +158,9 @@ async def test_export_refused_to_members_and_sent_to_admins(fake: FakeDiscord, t
             path = f"/webhooks/{fake.application_id}/{allowed.token}"
             sent = await fake.wait_for(lambda r, p=path: r.method == "POST" and r.path == p)
             [upload] = sent.files
-            [row] = list(csv.DictReader(io.StringIO(upload.data.decode())))
+            [row] = list(csv.DictReader(io.StringIO(upload.data.decode())))  # this server's vote only
             assert row["winner"] == "model_b" and row["platform"] == "discord" and row["judge"] != "discord:1"
+            assert row["judge"] == pseudonym("discord:1", settings.arena.export_salt)
 
 
 async def test_failing_model_long_reply_and_mentions(fake: FakeDiscord, tmp_path: Path) -> None:

@@ -146,8 +146,9 @@ async def test_export_refused_then_uploaded_for_an_admin(fake: FakeSlack, tmp_pa
         status, body, _ = await command(fake, url, "/export", "csv", user="U2")
         assert status == 200 and "Only the bot's admins" in body
         status, body, _ = await command(fake, url, "/export", "csv", user="UADMIN")
-        assert "Preparing the export" in body
-        await fake.wait_for_call("files.completeUploadExternal")
+        assert "direct message" in body
+        done = await fake.wait_for_call("files.completeUploadExternal")
+        assert done.args["channel_id"] == "DUADMIN"  # privately, to the admin who asked
     [uploaded] = fake.files.values()
     [row] = list(csv.DictReader(io.StringIO((uploaded.content or b"").decode())))
     assert row["winner"] == "model_b" and row["platform"] == "slack" and "U2" not in row["judge"]

@@ -142,6 +142,7 @@ class FakeSlack:
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
             "apps.connections.open": self._apps_connections_open,
+            "conversations.open": self._conversations_open,
         }
 
     # ----- lifecycle -------------------------------------------------------------------
@@ -432,6 +433,12 @@ class FakeSlack:
         uploaded.channel_id = channel_id
         uploaded.completed = True
         return uploaded
+
+    def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        users = str(_require(args, "users", "users_list_not_supplied"))
+        if "," in users:
+            raise _ApiError("not_implemented")  # group DMs are not needed here
+        return {"channel": {"id": f"D{users}", "is_im": True, "user": users}}
 
     def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         ticket = uuid.uuid4().hex

@@ -59,6 +59,7 @@ def test_config_file_from_env_var(tmp_path: Path) -> None:
     ({"matchups": {"y": {"base": "missing", "finetuned": "gemma-3-270m"}}}, "matchups.y.base"),
     ({"arena": {"default_matchup": "ghost"}}, "arena.default_matchup"),
     ({"databse": {}}, "databse"),
+    ({"matchups": {"self": {"base": "gemma-3-270m", "finetuned": "gemma-3-270m"}}}, "matchups.self.finetuned"),
 ])
 def test_bad_config_names_the_key(data: dict[str, object], key: str) -> None:
     with pytest.raises(ConfigError) as caught:

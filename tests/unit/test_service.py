@@ -236,3 +236,14 @@ async def test_sampling_favours_matchups_with_fewer_votes() -> None:
                              sample_matchups=("busy", "quiet"))
     await restarted.refresh_matchup_votes()  # a new process learns the counts from the database
     assert [restarted.prepare("hi", "u", PLACE).matchup for _ in range(400)].count("quiet") >= 330
+
+
+async def test_leaderboard_counts_only_the_pair_now_configured_under_a_name() -> None:
+    service, repo = make_service()
+    old = await service.compare("before the swap", "u", PLACE)
+    await service.vote(old.id, "alice", old.finetuned_side.value)
+    swapped = matchup(tuned="tuned-v2")
+    service2 = ArenaService({"pair": swapped}, {"base-m": ScriptedProvider(["b"]), "tuned-v2": ScriptedProvider(["t"])},
+                            repo, rng=random.Random(2))
+    [tally] = await service2.leaderboard()
+    assert tally.finetuned == "tuned-v2" and tally.votes == 0
