@@ -29,5 +29,10 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
+# Benchmarks (not part of test): `make bench`, or `$(BIN)/python -m benchmarks [--quick] [NAME ...]`.
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,16 @@
+"""Benchmarks for Finetune Arena, run by ``make bench`` (``python -m benchmarks [--quick] [NAME ...]``).
+
+Each benchmark is one module with a ``main(argv)``; it prints the machine it ran on, medians over repeated runs,
+ratios measured side by side in the same run, and each figure's target with PASS or MISS. Nothing is asserted:
+these are measurements, not tests, and they are not part of ``make test``.
+"""
+
+from __future__ import annotations
+
+BENCHMARKS: dict[str, str] = {
+    "paired": "two fake models through ArenaService.compare vs one after the other",
+    "overhead": "service + SQLite cost per compare, and 1,000 concurrent compares",
+    "votes": "votes per second with 50 concurrent voters on SQLite and PostgreSQL",
+    "generation": "tokens/s through LlamaCppProvider vs llama-cpp-python directly, and event-loop lag",
+    "leaderboard": "ArenaService.report() and the CSV export on 1,000,000 votes",
+}

@@ -1,0 +1,139 @@
+"""A synthetic arena database: N votes (four per comparison) with their comparisons and replies, written straight
+into the migrated SQLite schema with sqlite3 ``executemany`` and cached under ``benchmarks/.cache/``.
+
+The data look like a busy arena: five models in five matchups (one connected graph, so every rating is identified),
+20,000 voters, 60 days of votes, replies of varied length with quotes, commas and newlines, 1% of comparisons
+flagged for an identity leak and 1% with a failed side, so the report's filters have something to remove."""
+
+from __future__ import annotations
+
+import math
+import random
+import sqlite3
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from storage.database import make_engine, migrate
+
+CACHE_DIR = Path(__file__).with_name(".cache")
+# Bump when the generated data change, so an old cached file is not reused.
+VERSION = 1
+VOTES_PER_COMPARISON = 4
+VOTERS = 20_000
+BATCH = 5_000  # comparisons per executemany round
+SEED = 20261122
+START = datetime(2026, 9, 23)
+SPAN_S = 60 * 24 * 3600
+# Hidden Bradley-Terry strengths (log10 odds) the votes are drawn from.
+STRENGTH = {"llama-2-7b": 0.0, "llama-2-7b-chat": 0.35, "llama-2-7b-lora": 0.25, "gemma-3-270m": -0.4,
+            "smollm2-135m-instruct": -0.2}
+MATCHUPS = {  # name: (base, fine-tuned)
+    "llama2-chat": ("llama-2-7b", "llama-2-7b-chat"),
+    "llama2-lora": ("llama-2-7b", "llama-2-7b-lora"),
+    "chat-vs-lora": ("llama-2-7b-lora", "llama-2-7b-chat"),
+    "embedded": ("gemma-3-270m", "smollm2-135m-instruct"),
+    "small-vs-7b": ("llama-2-7b", "smollm2-135m-instruct"),
+}
+TIE_SHARE, BOTH_BAD_SHARE = 0.15, 0.05
+PROMPTS = ("Tell me how to train my dog to sit", "What do you think of Mars?", "taylor swift's best friend",
+           "Summarise this delivery chat:\nCustomer: where is my parcel?\nAgent: on its way", "Write a haiku, please",
+           "Explain \"attention\" in transformers, briefly", "Plan a 3-day trip to Lisbon, with costs")
+WORDS = ("the", "dog", "should", "sit", "when", "you", "say", "so,", "reward", "it", "with", "a", "treat.",
+         "\"good\"", "Mars", "is", "red;", "quite", "far", "away", "and", "cold.", "1.", "2.", "\n", "- step")
+COMPARISON_COLUMNS = ("id", "prompt", "matchup", "model_a", "model_b", "base_side", "blind", "requester", "platform",
+                      "server", "channel", "status", "created_at", "identity_leak", "reply_problem")
+REPLY_COLUMNS = ("comparison_id", "side", "model", "text", "tokens", "latency_ms", "error")
+VOTE_COLUMNS = ("comparison_id", "voter", "choice", "previous_choice", "changes", "created_at", "updated_at")
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime on SQLite
+
+
+def cached_path(votes: int) -> Path:
+    return CACHE_DIR / f"arena-{votes}-votes-v{VERSION}.db"
+
+
+def is_complete(path: Path, votes: int) -> bool:
+    """A cached file counts only if it has exactly ``votes`` votes (a build interrupted half-way has fewer)."""
+    if not path.is_file():
+        return False
+    try:
+        with sqlite3.connect(path) as connection:
+            return int(connection.execute("SELECT count(*) FROM votes").fetchone()[0]) == votes
+    except sqlite3.Error:
+        return False
+
+
+def _reply(rng: random.Random) -> str:
+    return " ".join(rng.choices(WORDS, k=rng.randint(15, 60))).replace(" \n ", "\n")
+
+
+def _outcome(rng: random.Random, model_a: str, model_b: str) -> str:
+    draw = rng.random()
+    if draw < BOTH_BAD_SHARE:
+        return "both_bad"
+    if draw < BOTH_BAD_SHARE + TIE_SHARE:
+        return "tie"
+    p_a = 1 / (1 + math.pow(10, STRENGTH[model_b] - STRENGTH[model_a]))
+    return "a" if rng.random() < p_a else "b"
+
+
+Rows = tuple[list[tuple[object, ...]], list[tuple[object, ...]], list[tuple[object, ...]]]
+
+
+def _batches(comparisons: int, rng: random.Random) -> Iterator[Rows]:
+    names = list(MATCHUPS)
+    for first in range(0, comparisons, BATCH):
+        comparison_rows: list[tuple[object, ...]] = []
+        reply_rows: list[tuple[object, ...]] = []
+        vote_rows: list[tuple[object, ...]] = []
+        for n in range(first, min(first + BATCH, comparisons)):
+            cid = f"{rng.getrandbits(64):016x}"
+            matchup = names[n % len(names)]
+            base, tuned = MATCHUPS[matchup]
+            base_side = rng.choice("ab")
+            model_a, model_b = (base, tuned) if base_side == "a" else (tuned, base)
+            created = START + timedelta(seconds=SPAN_S * n / comparisons)
+            leak, failed_side = rng.random() < 0.01, rng.random() < 0.01
+            platform = rng.choice(("discord", "slack", "console"))
+            comparison_rows.append((
+                cid, f"{rng.choice(PROMPTS)} (#{n})", matchup, model_a, model_b, base_side, 1, f"U{n % VOTERS:06d}",
+                platform, f"{platform}-server", f"channel-{n % 7}", "done", created.strftime(TIME_FORMAT),
+                int(leak), int(failed_side)))
+            for side, model in (("a", model_a), ("b", model_b)):
+                broken = failed_side and side == "b"
+                text = "" if broken else _reply(rng)
+                reply_rows.append((cid, side, model, text, len(text.split()), rng.randint(300, 9000),
+                                   "The model timed out after 120 s." if broken else None))
+            for k, voter in enumerate(rng.sample(range(VOTERS), VOTES_PER_COMPARISON)):
+                at = (created + timedelta(seconds=30 + 45 * k)).strftime(TIME_FORMAT)
+                vote_rows.append((cid, f"U{voter:06d}", _outcome(rng, model_a, model_b), None, 0, at, at))
+        yield comparison_rows, reply_rows, vote_rows
+
+
+def build(path: Path, votes: int) -> None:
+    """Write a fresh database of ``votes`` votes at ``path`` (via a temporary file, renamed when complete)."""
+    if votes % VOTES_PER_COMPARISON:
+        raise ValueError(f"votes must be a multiple of {VOTES_PER_COMPARISON}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+        leftover.unlink(missing_ok=True)
+    engine = make_engine(f"sqlite:///{partial}")
+    migrate(engine)  # the schema exactly as the app creates it, indexes included
+    engine.dispose()
+    connection = sqlite3.connect(partial)
+    try:
+        # Safe only because an interrupted build is thrown away; the app itself runs with synchronous=NORMAL.
+        connection.execute("PRAGMA synchronous=OFF")
+        connection.execute("PRAGMA cache_size=-262144")
+        for comparison_rows, reply_rows, vote_rows in _batches(votes // VOTES_PER_COMPARISON, random.Random(SEED)):
+            with connection:
+                for table, columns, rows in (("comparisons", COMPARISON_COLUMNS, comparison_rows),
+                                             ("replies", REPLY_COLUMNS, reply_rows),
+                                             ("votes", VOTE_COLUMNS, vote_rows)):
+                    connection.executemany(
+                        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        connection.close()
+    partial.replace(path)
