@@ -5,10 +5,12 @@ Adapters call this and nothing below it; storage and model backends come in as p
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import random
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -46,6 +48,7 @@ log = logging.getLogger(__name__)
 STREAM_INTERVAL_S = 1.0
 # Chat members may ask for the leaderboard often; a few seconds of staleness spares the CPU.
 REPORT_CACHE_S = 10.0
+FINISHED_CACHE_SIZE = 4096
 _CHOICE_ALIASES = {
     "a": Choice.A, "b": Choice.B, "tie": Choice.TIE, "t": Choice.TIE, "=": Choice.TIE,
     "both_bad": Choice.BOTH_BAD, "bad": Choice.BOTH_BAD, "both-bad": Choice.BOTH_BAD,
@@ -94,6 +97,7 @@ class ArenaService:
         self.rate_limiter = rate_limiter
         self.sample_matchups = tuple(sample_matchups)
         self.export_salt = export_salt
+        self._finished: OrderedDict[str, Comparison] = OrderedDict()
         self._reports: dict[tuple[BattleQuery, int, int], tuple[float, ArenaReport]] = {}
         self._matchup_votes: dict[str, int] = {}
         self._rng = rng or random.SystemRandom()
@@ -165,6 +169,7 @@ class ArenaService:
             comparison.prompt, [comparison.reply_a.text, comparison.reply_b.text],
             [name for m in models.values() for name in (m.name, m.model)])
         await self.repository.save_result(comparison)
+        self._remember(copy.deepcopy(comparison))
         log.info("comparison %s on %s done: a=%s b=%s", comparison.id, chosen.name,
                  comparison.reply_a.error or "ok", comparison.reply_b.error or "ok")
         return comparison
@@ -237,10 +242,23 @@ class ArenaService:
         self._matchup_votes = counts
 
     async def get(self, comparison_id: str) -> Comparison:
+        """A comparison by id; finished ones never change, so recent ones are served from memory."""
+        cached = self._finished.get(comparison_id)
+        if cached is not None:
+            self._finished.move_to_end(comparison_id)
+            return cached
         comparison = await self.repository.get_comparison(comparison_id)
         if comparison is None:
             raise UnknownComparisonError(comparison_id)
+        self._remember(comparison)
         return comparison
+
+    def _remember(self, comparison: Comparison) -> None:
+        if comparison.status is Status.RUNNING:
+            return
+        self._finished[comparison.id] = comparison
+        while len(self._finished) > FINISHED_CACHE_SIZE:
+            self._finished.popitem(last=False)
 
     async def vote(self, comparison_id: str, voter: str, choice: str | Choice, at: datetime | None = None) -> Reveal:
         """Record ``voter``'s vote and return the reveal. ``at`` is when the member clicked (the platform's
@@ -252,10 +270,10 @@ class ArenaService:
             raise ArenaError("The models are still answering: vote once both replies are in.")
         if comparison.status is Status.FAILED:
             raise ArenaError("Both models failed on this prompt, so there is nothing to vote on.")
-        vote, previous = await self.repository.record_vote(comparison_id, voter, picked, at or self._clock())
+        vote, previous, counts = await self.repository.record_vote_and_count(
+            comparison_id, voter, picked, at or self._clock())
         if previous is None:
             self._matchup_votes[comparison.matchup] = self._matchup_votes.get(comparison.matchup, 0) + 1
-        counts = await self.repository.counts(comparison_id)
         return Reveal(
             comparison_id=comparison_id, choice=vote.choice,
             changed_from=previous if previous is not None and previous != vote.choice else None,

@@ -1,6 +1,6 @@
 """SqlAlchemyRepository: the core's Repository port on SQLite or PostgreSQL.
 
-Each call runs its blocking database work in a worker thread with a short-lived session."""
+Each call runs its blocking database work in a worker thread, in one short transaction."""
 
 from __future__ import annotations
 
@@ -9,12 +9,11 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Engine, case, func, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Table, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
 from bot.analysis import BattleQuery, BattleSet, FilterStep
 from bot.arena_ratings import BattleCount
@@ -34,18 +33,18 @@ T = TypeVar("T")
 class SqlAlchemyRepository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
 
-    async def _run(self, work: Callable[[Session], T]) -> T:
+    async def _run(self, work: Callable[[Connection], T]) -> T:
         return await asyncio.to_thread(self._with_retry, work)
 
-    def _with_retry(self, work: Callable[[Session], T]) -> T:
+    def _with_retry(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one transaction; a locked or briefly unreachable database is retried
         with backoff, and only then reported, so no vote is silently dropped."""
         for attempt in range(RETRIES):
             try:
-                with self._sessions.begin() as session:
-                    return work(session)
+                # Core connections, not ORM sessions: these paths are hot and need no identity map.
+                with self.engine.begin() as connection:
+                    return work(connection)
             except OperationalError as exc:
                 # SQLite's busy timeout has already waited for the lock; waiting again only stalls.
                 locked = "database is locked" in str(exc.orig)
@@ -73,11 +72,12 @@ class SqlAlchemyRepository:
     async def add_comparison(self, comparison: Comparison) -> None:
         c = comparison
 
-        def work(session: Session) -> None:
-            session.add(ComparisonRow(
+        def work(connection: Connection) -> None:
+            connection.execute(insert(COMPARISONS), dict(
                 id=c.id, prompt=c.prompt, matchup=c.matchup, model_a=c.model_a, model_b=c.model_b,
                 base_side=c.base_side.value, blind=c.blind, requester=c.requester, platform=c.place.platform,
                 server=c.place.server, channel=c.place.channel, status=c.status.value, created_at=c.created_at,
+                identity_leak=False, reply_problem=False,
             ))
 
         await self._run(work)
@@ -85,23 +85,23 @@ class SqlAlchemyRepository:
     async def save_result(self, comparison: Comparison) -> None:
         c = comparison
 
-        def work(session: Session) -> None:
-            session.execute(update(ComparisonRow).where(ComparisonRow.id == c.id).values(
+        def work(connection: Connection) -> None:
+            connection.execute(update(COMPARISONS).where(COMPARISONS.c.id == c.id).values(
                 status=c.status.value, identity_leak=c.identity_leak, reply_problem=c.reply_problem))
-            for side in Side:
-                reply = c.reply(side)
-                session.merge(ReplyRow(comparison_id=c.id, side=side.value, model=c.model_on(side),
-                                       text=reply.text, tokens=reply.tokens, latency_ms=reply.latency_ms,
-                                       error=reply.error))
+            connection.execute(delete(REPLIES).where(REPLIES.c.comparison_id == c.id))  # saving again replaces
+            connection.execute(insert(REPLIES), [
+                dict(comparison_id=c.id, side=side.value, model=c.model_on(side), text=c.reply(side).text,
+                     tokens=c.reply(side).tokens, latency_ms=c.reply(side).latency_ms, error=c.reply(side).error)
+                for side in Side])
 
         await self._run(work)
 
     async def get_comparison(self, comparison_id: str) -> Comparison | None:
-        def work(session: Session) -> Comparison | None:
-            row = session.get(ComparisonRow, comparison_id)
+        def work(connection: Connection) -> Comparison | None:
+            row = connection.execute(select(COMPARISONS).where(COMPARISONS.c.id == comparison_id)).one_or_none()
             if row is None:
                 return None
-            replies = session.scalars(select(ReplyRow).where(ReplyRow.comparison_id == comparison_id)).all()
+            replies = connection.execute(select(REPLIES).where(REPLIES.c.comparison_id == comparison_id)).all()
             by_side = {r.side: r for r in replies}
             return _comparison(row, by_side.get("a"), by_side.get("b"))
 
@@ -110,52 +110,59 @@ class SqlAlchemyRepository:
     async def record_vote(
         self, comparison_id: str, voter: str, choice: Choice, at: datetime
     ) -> tuple[Vote, Choice | None]:
-        def work(session: Session) -> tuple[Vote, Choice | None]:
-            insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-            stmt = insert(VoteRow).values(comparison_id=comparison_id, voter=voter, choice=choice.value,
-                                          previous_choice=None, changes=0, created_at=at, updated_at=at)
-            # One atomic statement on both backends: no read-then-write race between voters' clicks.
-            # A click older than the stored one (clicks can be processed out of order, by several bot
-            # processes) changes nothing: the member's last click wins.
-            columns = (VoteRow.choice, VoteRow.previous_choice, VoteRow.changes, VoteRow.created_at,
-                       VoteRow.updated_at)
-            upsert = stmt.on_conflict_do_update(
-                index_elements=[VoteRow.comparison_id, VoteRow.voter],
-                set_={
-                    "previous_choice": VoteRow.choice,
-                    "choice": stmt.excluded.choice,
-                    "changes": VoteRow.changes + case((VoteRow.choice != stmt.excluded.choice, 1), else_=0),
-                    "updated_at": stmt.excluded.updated_at,
-                },
-                where=VoteRow.updated_at <= stmt.excluded.updated_at,
-            ).returning(*columns)
-            row = session.execute(upsert).one_or_none()
-            stale = row is None
-            if row is None:
-                row = session.execute(select(*columns).where(
-                    VoteRow.comparison_id == comparison_id, VoteRow.voter == voter)).one()
-            created, updated = _aware(row.created_at), _aware(row.updated_at)
-            vote = Vote(comparison_id=comparison_id, voter=voter, choice=Choice(row.choice),
-                        created_at=created, updated_at=updated, changes=row.changes)
-            if stale:
-                return vote, vote.choice
-            return vote, Choice(row.previous_choice) if row.previous_choice else None
+        def work(connection: Connection) -> tuple[Vote, Choice | None]:
+            return self._upsert_vote(connection, comparison_id, voter, choice, at)
 
         try:
             return await self._run(work)
         except IntegrityError:
             raise UnknownComparisonError(comparison_id) from None
 
-    async def counts(self, comparison_id: str) -> Counts:
-        def work(session: Session) -> Counts:
-            rows = session.execute(
-                select(VoteRow.choice, func.count()).where(VoteRow.comparison_id == comparison_id)
-                .group_by(VoteRow.choice)).all()
-            found: dict[str, int] = {choice: n for choice, n in rows}
-            return Counts(a=found.get("a", 0), b=found.get("b", 0), tie=found.get("tie", 0),
-                          both_bad=found.get("both_bad", 0))
+    async def record_vote_and_count(
+        self, comparison_id: str, voter: str, choice: Choice, at: datetime
+    ) -> tuple[Vote, Choice | None, Counts]:
+        def work(connection: Connection) -> tuple[Vote, Choice | None, Counts]:
+            vote, previous = self._upsert_vote(connection, comparison_id, voter, choice, at)
+            return vote, previous, _counts(connection, comparison_id)
 
-        return await self._run(work)
+        try:
+            return await self._run(work)
+        except IntegrityError:
+            raise UnknownComparisonError(comparison_id) from None
+
+    @staticmethod
+    def _upsert_vote(connection: Connection, comparison_id: str, voter: str, choice: Choice,
+                     at: datetime) -> tuple[Vote, Choice | None]:
+        insert_for = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+        stmt = insert_for(VoteRow).values(comparison_id=comparison_id, voter=voter, choice=choice.value,
+                                          previous_choice=None, changes=0, created_at=at, updated_at=at)
+        # One atomic statement on both backends: no read-then-write race between voters' clicks.
+        # A click older than the stored one (clicks can be processed out of order, by several bot
+        # processes) changes nothing: the member's last click wins.
+        columns = (VoteRow.choice, VoteRow.previous_choice, VoteRow.changes, VoteRow.created_at, VoteRow.updated_at)
+        upsert = stmt.on_conflict_do_update(
+            index_elements=[VoteRow.comparison_id, VoteRow.voter],
+            set_={
+                "previous_choice": VoteRow.choice,
+                "choice": stmt.excluded.choice,
+                "changes": VoteRow.changes + case((VoteRow.choice != stmt.excluded.choice, 1), else_=0),
+                "updated_at": stmt.excluded.updated_at,
+            },
+            where=VoteRow.updated_at <= stmt.excluded.updated_at,
+        ).returning(*columns)
+        row = connection.execute(upsert).one_or_none()
+        stale = row is None
+        if row is None:
+            row = connection.execute(select(*columns).where(
+                VoteRow.comparison_id == comparison_id, VoteRow.voter == voter)).one()
+        vote = Vote(comparison_id=comparison_id, voter=voter, choice=Choice(row.choice),
+                    created_at=_aware(row.created_at), updated_at=_aware(row.updated_at), changes=row.changes)
+        if stale:
+            return vote, vote.choice
+        return vote, Choice(row.previous_choice) if row.previous_choice else None
+
+    async def counts(self, comparison_id: str) -> Counts:
+        return await self._run(lambda connection: _counts(connection, comparison_id))
 
     async def outcome_counts(self, matchup: str | None = None) -> list[OutcomeCount]:
         c, v = ComparisonRow, VoteRow
@@ -169,20 +176,20 @@ class SqlAlchemyRepository:
         if matchup is not None:
             query = query.where(c.matchup == matchup)
 
-        def work(session: Session) -> list[OutcomeCount]:
+        def work(connection: Connection) -> list[OutcomeCount]:
             return [OutcomeCount(matchup=m, base_model=b, finetuned_model=f, outcome=o, count=n)
-                    for m, b, f, o, n in session.execute(query).all()]
+                    for m, b, f, o, n in connection.execute(query).all()]
 
         return await self._run(work)
 
     async def fail_unfinished(self, older_than: datetime | None = None, matchup: str | None = None) -> int:
-        def work(session: Session) -> int:
+        def work(connection: Connection) -> int:
             stmt = update(ComparisonRow).where(ComparisonRow.status == Status.RUNNING.value)
             if matchup is not None:
                 stmt = stmt.where(ComparisonRow.matchup == matchup)
             if older_than is not None:
                 stmt = stmt.where(ComparisonRow.created_at < older_than)
-            result: Any = session.execute(stmt.values(status=Status.FAILED.value))
+            result: Any = connection.execute(stmt.values(status=Status.FAILED.value))
             return int(result.rowcount or 0)
 
         return await self._run(work)
@@ -191,33 +198,33 @@ class SqlAlchemyRepository:
         """Grouped (model_a, model_b, outcome) counts, aggregated in SQL, with each filter's toll."""
         c, v = ComparisonRow, VoteRow
 
-        def count(conditions: list[ColumnElement[bool]], session: Session) -> int:
+        def count(conditions: list[ColumnElement[bool]], connection: Connection) -> int:
             stmt = select(func.count()).select_from(v).join(c, c.id == v.comparison_id).where(*conditions)
-            return int(session.execute(stmt).scalar_one())
+            return int(connection.execute(stmt).scalar_one())
 
-        def work(session: Session) -> BattleSet:
+        def work(connection: Connection) -> BattleSet:
             conditions = _slice(query)
-            sliced = count(conditions, session)
+            sliced = count(conditions, connection)
             before, steps = sliced, []
             for name, wanted, condition in (
                     ("identity leak", query.drop_identity_leaks, c.identity_leak.is_(False)),
                     ("failed or empty reply", query.drop_failed, c.reply_problem.is_(False))):
                 if wanted:
                     conditions = [*conditions, condition]
-                    after = count(conditions, session)
+                    after = count(conditions, connection)
                     steps.append(FilterStep(name, before - after))
                     before = after
             if query.daily_cap is not None:
                 # Days in UTC on both backends (PostgreSQL would otherwise use its own time zone).
-                on_pg = session.get_bind().dialect.name == "postgresql"
+                on_pg = connection.dialect.name == "postgresql"
                 day = func.date(func.timezone("UTC", v.updated_at)) if on_pg else func.date(v.updated_at)
                 numbered = (select(v.id.label("id"), func.row_number().over(
                     partition_by=(v.voter, day), order_by=v.id).label("n"))
                     .join(c, c.id == v.comparison_id).where(*conditions).subquery())
                 conditions = [*conditions, v.id.in_(select(numbered.c.id).where(numbered.c.n <= query.daily_cap))]
-                after = count(conditions, session)
+                after = count(conditions, connection)
                 steps.append(FilterStep(f"more than {query.daily_cap} votes per voter per day", before - after))
-            grouped = session.execute(
+            grouped = connection.execute(
                 select(c.model_a, c.model_b, _OUTCOME, func.count()).select_from(v)
                 .join(c, c.id == v.comparison_id).where(*conditions)
                 .group_by(c.model_a, c.model_b, _OUTCOME)).all()
@@ -231,8 +238,8 @@ class SqlAlchemyRepository:
         stmt = (select(func.count()).select_from(v).join(c, c.id == v.comparison_id)
                 .where(*_conditions(query)).group_by(v.voter))
 
-        def work(session: Session) -> list[int]:
-            return [int(n) for n in session.execute(stmt).scalars()]
+        def work(connection: Connection) -> list[int]:
+            return [int(n) for n in connection.execute(stmt).scalars()]
 
         return await self._run(work)
 
@@ -304,18 +311,29 @@ def _conditions(query: BattleQuery, filters: bool = True) -> list[ColumnElement[
     return conditions
 
 
+COMPARISONS = cast(Table, ComparisonRow.__table__)
+REPLIES = cast(Table, ReplyRow.__table__)
+
+
+def _counts(connection: Connection, comparison_id: str) -> Counts:
+    rows = connection.execute(select(VoteRow.choice, func.count()).where(VoteRow.comparison_id == comparison_id)
+                              .group_by(VoteRow.choice)).all()
+    found: dict[str, int] = {choice: n for choice, n in rows}
+    return Counts(a=found.get("a", 0), b=found.get("b", 0), tie=found.get("tie", 0), both_bad=found.get("both_bad", 0))
+
+
 def _aware(value: datetime) -> datetime:
     # Values from RETURNING on SQLite come back naive; they are UTC like every stored time.
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def _reply(row: ReplyRow | None) -> Reply:
+def _reply(row: Any) -> Reply:
     if row is None:
         return Reply()
     return Reply(text=row.text, tokens=row.tokens, latency_ms=row.latency_ms, error=row.error)
 
 
-def _comparison(row: ComparisonRow, reply_a: ReplyRow | None, reply_b: ReplyRow | None) -> Comparison:
+def _comparison(row: Any, reply_a: Any, reply_b: Any) -> Comparison:
     return Comparison(
         id=row.id, prompt=row.prompt, matchup=row.matchup, model_a=row.model_a, model_b=row.model_b,
         base_side=Side(row.base_side), blind=row.blind, requester=row.requester,

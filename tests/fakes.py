@@ -57,6 +57,11 @@ class InMemoryRepository:
         self.votes[(comparison_id, voter)] = vote
         return vote, old.choice if old else None
 
+    async def record_vote_and_count(self, comparison_id: str, voter: str, choice: Choice,
+                                    at: datetime) -> tuple[Vote, Choice | None, Counts]:
+        vote, previous = await self.record_vote(comparison_id, voter, choice, at)
+        return vote, previous, await self.counts(comparison_id)
+
     async def counts(self, comparison_id: str) -> Counts:
         choices = [v.choice for (cid, _), v in self.votes.items() if cid == comparison_id]
         return Counts(a=choices.count(Choice.A), b=choices.count(Choice.B), tie=choices.count(Choice.TIE),
