@@ -18,7 +18,7 @@ from storage.database import make_engine, migrate
 
 CACHE_DIR = Path(__file__).with_name(".cache")
 # Bump when the generated data change, so an old cached file is not reused.
-VERSION = 1
+VERSION = 2
 VOTES_PER_COMPARISON = 4
 VOTERS = 20_000
 BATCH = 5_000  # comparisons per executemany round
@@ -44,7 +44,8 @@ WORDS = ("the", "dog", "should", "sit", "when", "you", "say", "so,", "reward", "
 COMPARISON_COLUMNS = ("id", "prompt", "matchup", "model_a", "model_b", "base_side", "blind", "requester", "platform",
                       "server", "channel", "status", "created_at", "identity_leak", "reply_problem")
 REPLY_COLUMNS = ("comparison_id", "side", "model", "text", "tokens", "latency_ms", "error")
-VOTE_COLUMNS = ("comparison_id", "voter", "choice", "previous_choice", "changes", "created_at", "updated_at")
+VOTE_COLUMNS = ("comparison_id", "voter", "choice", "previous_choice", "changes", "created_at", "updated_at",
+                "matchup", "model_a", "model_b", "platform", "server", "channel", "identity_leak", "reply_problem")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime on SQLite
 
 
@@ -106,7 +107,9 @@ def _batches(comparisons: int, rng: random.Random) -> Iterator[Rows]:
                                    "The model timed out after 120 s." if broken else None))
             for k, voter in enumerate(rng.sample(range(VOTERS), VOTES_PER_COMPARISON)):
                 at = (created + timedelta(seconds=30 + 45 * k)).strftime(TIME_FORMAT)
-                vote_rows.append((cid, f"U{voter:06d}", _outcome(rng, model_a, model_b), None, 0, at, at))
+                vote_rows.append((cid, f"U{voter:06d}", _outcome(rng, model_a, model_b), None, 0, at, at, matchup,
+                                  model_a, model_b, platform, f"{platform}-server", f"channel-{n % 7}", int(leak),
+                                  int(failed_side)))
         yield comparison_rows, reply_rows, vote_rows
 
 

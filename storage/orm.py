@@ -92,6 +92,16 @@ class VoteRow(Base):
     changes: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Copied from the comparison when the vote is cast (it never changes once votes are allowed), so
+    # leaderboards slice and filter one table without a join.
+    matchup: Mapped[str] = mapped_column(String(NAME_LEN), server_default="")
+    model_a: Mapped[str] = mapped_column(String(NAME_LEN), server_default="")
+    model_b: Mapped[str] = mapped_column(String(NAME_LEN), server_default="")
+    platform: Mapped[str] = mapped_column(String(NAME_LEN), server_default="")
+    server: Mapped[str] = mapped_column(String(NAME_LEN), server_default="")
+    channel: Mapped[str] = mapped_column(String(NAME_LEN), server_default="")
+    identity_leak: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    reply_problem: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     __table_args__ = (UniqueConstraint("comparison_id", "voter", name="uq_votes_comparison_voter"),
                       Index("ix_votes_updated_at", "updated_at"), Index("ix_votes_voter", "voter"))

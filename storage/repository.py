@@ -11,7 +11,21 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Connection, Engine, Table, case, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    String,
+    Table,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
@@ -20,7 +34,7 @@ from bot.arena_ratings import BattleCount
 from bot.domain import Choice, Comparison, Counts, Place, Reply, Side, Status, Vote
 from bot.errors import StorageError, UnknownComparisonError
 from bot.ports import Battle, OutcomeCount
-from storage.orm import ComparisonRow, ReplyRow, VoteRow
+from storage.orm import ComparisonRow, ReplyRow, UtcDateTime, VoteRow
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +148,14 @@ class SqlAlchemyRepository:
     def _upsert_vote(connection: Connection, comparison_id: str, voter: str, choice: Choice,
                      at: datetime) -> tuple[Vote, Choice | None]:
         insert_for = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-        stmt = insert_for(VoteRow).values(comparison_id=comparison_id, voter=voter, choice=choice.value,
-                                          previous_choice=None, changes=0, created_at=at, updated_at=at)
+        c = COMPARISONS.c
+        # The vote copies its comparison's slice columns; no comparison, no row (and no vote).
+        source = select(c.id, literal(voter, String()), literal(choice.value, String()), null(), literal(0),
+                        literal(at, UtcDateTime()), literal(at, UtcDateTime()),
+                        *(c[name] for name in _COPIED)).where(c.id == comparison_id)
+        stmt = insert_for(VoteRow).from_select(
+            ["comparison_id", "voter", "choice", "previous_choice", "changes", "created_at", "updated_at",
+             *_COPIED], source)
         # One atomic statement on both backends: no read-then-write race between voters' clicks.
         # A click older than the stored one (clicks can be processed out of order, by several bot
         # processes) changes nothing: the member's last click wins.
@@ -154,7 +174,9 @@ class SqlAlchemyRepository:
         stale = row is None
         if row is None:
             row = connection.execute(select(*columns).where(
-                VoteRow.comparison_id == comparison_id, VoteRow.voter == voter)).one()
+                VoteRow.comparison_id == comparison_id, VoteRow.voter == voter)).one_or_none()
+            if row is None:
+                raise UnknownComparisonError(comparison_id)
         vote = Vote(comparison_id=comparison_id, voter=voter, choice=Choice(row.choice),
                     created_at=_aware(row.created_at), updated_at=_aware(row.updated_at), changes=row.changes)
         if stale:
@@ -195,48 +217,50 @@ class SqlAlchemyRepository:
         return await self._run(work)
 
     async def battle_set(self, query: BattleQuery) -> BattleSet:
-        """Grouped (model_a, model_b, outcome) counts, aggregated in SQL, with each filter's toll."""
-        c, v = ComparisonRow, VoteRow
-
-        def count(conditions: list[ColumnElement[bool]], connection: Connection) -> int:
-            stmt = select(func.count()).select_from(v).join(c, c.id == v.comparison_id).where(*conditions)
-            return int(connection.execute(stmt).scalar_one())
+        """Grouped (model_a, model_b, outcome) counts with each filter's toll, in one pass over the votes."""
+        v = VoteRow
+        keys = (v.model_a, v.model_b, _OUTCOME, v.identity_leak, v.reply_problem)
 
         def work(connection: Connection) -> BattleSet:
-            conditions = _slice(query)
-            sliced = count(conditions, connection)
-            before, steps = sliced, []
-            for name, wanted, condition in (
-                    ("identity leak", query.drop_identity_leaks, c.identity_leak.is_(False)),
-                    ("failed or empty reply", query.drop_failed, c.reply_problem.is_(False))):
-                if wanted:
-                    conditions = [*conditions, condition]
-                    after = count(conditions, connection)
-                    steps.append(FilterStep(name, before - after))
-                    before = after
+            rows = connection.execute(select(*keys, func.count()).where(*_slice(query)).group_by(*keys)).all()
+            sliced = sum(n for *_, n in rows)
+            steps = []
+            if query.drop_identity_leaks:
+                steps.append(FilterStep("identity leak", sum(n for *_, leak, _, n in rows if leak)))
+                rows = [r for r in rows if not r[3]]
+            if query.drop_failed:
+                steps.append(FilterStep("failed or empty reply", sum(n for *_, bad, n in rows if bad)))
+                rows = [r for r in rows if not r[4]]
+            grouped: dict[tuple[str, str, str], int] = {}
+            for a, b, outcome, _, _, n in rows:
+                grouped[(a, b, outcome)] = grouped.get((a, b, outcome), 0) + n
             if query.daily_cap is not None:
-                # Days in UTC on both backends (PostgreSQL would otherwise use its own time zone).
-                on_pg = connection.dialect.name == "postgresql"
-                day = func.date(func.timezone("UTC", v.updated_at)) if on_pg else func.date(v.updated_at)
-                numbered = (select(v.id.label("id"), func.row_number().over(
-                    partition_by=(v.voter, day), order_by=v.id).label("n"))
-                    .join(c, c.id == v.comparison_id).where(*conditions).subquery())
-                conditions = [*conditions, v.id.in_(select(numbered.c.id).where(numbered.c.n <= query.daily_cap))]
-                after = count(conditions, connection)
-                steps.append(FilterStep(f"more than {query.daily_cap} votes per voter per day", before - after))
-            grouped = connection.execute(
-                select(c.model_a, c.model_b, _OUTCOME, func.count()).select_from(v)
-                .join(c, c.id == v.comparison_id).where(*conditions)
-                .group_by(c.model_a, c.model_b, _OUTCOME)).all()
-            counts = tuple(BattleCount(a, b, outcome, n) for a, b, outcome, n in grouped)
+                capped = self._capped(connection, query)
+                steps.append(FilterStep(f"more than {query.daily_cap} votes per voter per day",
+                                        sum(grouped.values()) - sum(capped.values())))
+                grouped = capped
+            counts = tuple(BattleCount(a, b, outcome, n) for (a, b, outcome), n in grouped.items() if n)
             return BattleSet(counts=counts, sliced=sliced, steps=tuple(steps))
 
         return await self._run(work)
 
+    @staticmethod
+    def _capped(connection: Connection, query: BattleQuery) -> dict[tuple[str, str, str], int]:
+        """Grouped counts keeping each voter's first ``daily_cap`` votes of every UTC day."""
+        v = VoteRow
+        on_pg = connection.dialect.name == "postgresql"
+        # Days in UTC on both backends (PostgreSQL would otherwise use its own time zone).
+        day = func.date(func.timezone("UTC", v.updated_at)) if on_pg else func.date(v.updated_at)
+        numbered = (select(v.model_a, v.model_b, _OUTCOME.label("outcome"), func.row_number().over(
+            partition_by=(v.voter, day), order_by=v.id).label("n")).where(*_conditions(query)).subquery())
+        rows = connection.execute(
+            select(numbered.c.model_a, numbered.c.model_b, numbered.c.outcome, func.count())
+            .where(numbered.c.n <= query.daily_cap)
+            .group_by(numbered.c.model_a, numbered.c.model_b, numbered.c.outcome)).all()
+        return {(a, b, outcome): n for a, b, outcome, n in rows}
+
     async def votes_per_voter(self, query: BattleQuery) -> list[int]:
-        c, v = ComparisonRow, VoteRow
-        stmt = (select(func.count()).select_from(v).join(c, c.id == v.comparison_id)
-                .where(*_conditions(query)).group_by(v.voter))
+        stmt = select(func.count()).select_from(VoteRow).where(*_conditions(query)).group_by(VoteRow.voter)
 
         def work(connection: Connection) -> list[int]:
             return [int(n) for n in connection.execute(stmt).scalars()]
@@ -291,9 +315,9 @@ _OUTCOME = case((VoteRow.choice == "a", "model_a"), (VoteRow.choice == "b", "mod
 
 
 def _slice(query: BattleQuery) -> list[ColumnElement[bool]]:
-    c, v = ComparisonRow, VoteRow
-    wanted: list[tuple[Any, Any]] = [(c.matchup, query.matchup), (c.platform, query.platform),
-                                     (c.server, query.server), (c.channel, query.channel), (v.voter, query.voter)]
+    v = VoteRow
+    wanted: list[tuple[Any, Any]] = [(v.matchup, query.matchup), (v.platform, query.platform),
+                                     (v.server, query.server), (v.channel, query.channel), (v.voter, query.voter)]
     conditions = [column == value for column, value in wanted if value is not None]
     if query.since is not None:
         conditions.append(v.updated_at >= query.since)
@@ -305,12 +329,13 @@ def _slice(query: BattleQuery) -> list[ColumnElement[bool]]:
 def _conditions(query: BattleQuery, filters: bool = True) -> list[ColumnElement[bool]]:
     conditions = _slice(query)
     if filters and query.drop_identity_leaks:
-        conditions.append(ComparisonRow.identity_leak.is_(False))
+        conditions.append(VoteRow.identity_leak.is_(False))
     if filters and query.drop_failed:
-        conditions.append(ComparisonRow.reply_problem.is_(False))
+        conditions.append(VoteRow.reply_problem.is_(False))
     return conditions
 
 
+_COPIED = ("matchup", "model_a", "model_b", "platform", "server", "channel", "identity_leak", "reply_problem")
 COMPARISONS = cast(Table, ComparisonRow.__table__)
 REPLIES = cast(Table, ReplyRow.__table__)
 

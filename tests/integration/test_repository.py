@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -137,7 +138,7 @@ def test_migrations_are_idempotent(database_url: str) -> None:
     migrate(engine)
     migrate(engine)
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0003"
     engine.dispose()
 
 
@@ -194,3 +195,31 @@ async def test_an_older_click_processed_late_does_not_win(repo: SqlAlchemyReposi
     assert vote.choice is Choice.B and previous is Choice.B and vote.changes == 0
     vote, previous = await repo.record_vote(c.id, "alice", Choice.TIE, NOW + timedelta(seconds=3))
     assert vote.choice is Choice.TIE and previous is Choice.B and vote.changes == 1
+
+
+def test_upgrade_copies_comparison_columns_onto_existing_votes(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from storage.database import MIGRATIONS
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+        connection.execute(text(
+            "INSERT INTO comparisons (id, prompt, matchup, model_a, model_b, base_side, blind, requester, platform,"
+            " server, channel, status, created_at, identity_leak, reply_problem) VALUES ('c1', 'p', 'm', 'x', 'y',"
+            " 'a', 1, 'r', 'slack', 'T1', 'C1', 'done', '2026-11-01 00:00:00.000000', 1, 0)"))
+        connection.execute(text(
+            "INSERT INTO votes (comparison_id, voter, choice, changes, created_at, updated_at) VALUES"
+            " ('c1', 'u', 'a', 0, '2026-11-01 00:00:00.000000', '2026-11-01 00:00:00.000000')"))
+    migrate(engine)
+    with engine.connect() as connection:
+        row = connection.execute(text(
+            "SELECT matchup, model_a, model_b, platform, server, channel, identity_leak FROM votes")).one()
+    engine.dispose()
+    assert tuple(row) == ("m", "x", "y", "slack", "T1", "C1", 1)
