@@ -18,7 +18,7 @@ from storage.database import make_engine, migrate
 
 CACHE_DIR = Path(__file__).with_name(".cache")
 # Bump when the generated data change, so an old cached file is not reused.
-VERSION = 2
+VERSION = 3
 VOTES_PER_COMPARISON = 4
 VOTERS = 20_000
 BATCH = 5_000  # comparisons per executemany round

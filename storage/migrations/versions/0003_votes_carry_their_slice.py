@@ -29,9 +29,14 @@ def upgrade() -> None:
     copied = ", ".join(f"{name} = (SELECT c.{name} FROM comparisons c WHERE c.id = votes.comparison_id)"
                        for name in (*TEXT_COLUMNS, *FLAG_COLUMNS))
     op.execute(f"UPDATE votes SET {copied}")
+    # Covering indexes: the leaderboard's grouped counts and votes per voter are read from them alone.
+    op.create_index("ix_votes_board", "votes", ["model_a", "model_b", "choice", "identity_leak", "reply_problem"])
+    op.create_index("ix_votes_voter_flags", "votes", ["voter", "identity_leak", "reply_problem"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_votes_voter_flags", "votes")
+    op.drop_index("ix_votes_board", "votes")
     with op.batch_alter_table("votes") as batch:
         for name in (*TEXT_COLUMNS, *FLAG_COLUMNS):
             batch.drop_column(name)
