@@ -5,9 +5,11 @@ Each call runs its blocking database work in a worker thread, in one short trans
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
@@ -17,6 +19,7 @@ from sqlalchemy import (
     Engine,
     String,
     Table,
+    bindparam,
     case,
     delete,
     func,
@@ -41,12 +44,14 @@ log = logging.getLogger(__name__)
 RETRIES = 4
 RETRY_BASE_DELAY_S = 0.2
 EXPORT_BATCH = 1000
+VOTE_BATCH = 500
 T = TypeVar("T")
 
 
 class SqlAlchemyRepository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._votes = VoteBatcher(self)
 
     async def _run(self, work: Callable[[Connection], T]) -> T:
         return await asyncio.to_thread(self._with_retry, work)
@@ -135,42 +140,15 @@ class SqlAlchemyRepository:
     async def record_vote_and_count(
         self, comparison_id: str, voter: str, choice: Choice, at: datetime
     ) -> tuple[Vote, Choice | None, Counts]:
-        def work(connection: Connection) -> tuple[Vote, Choice | None, Counts]:
-            vote, previous = self._upsert_vote(connection, comparison_id, voter, choice, at)
-            return vote, previous, _counts(connection, comparison_id)
-
-        try:
-            return await self._run(work)
-        except IntegrityError:
-            raise UnknownComparisonError(comparison_id) from None
+        return await self._votes.submit(VoteRequest(comparison_id, voter, choice, at))
 
     @staticmethod
     def _upsert_vote(connection: Connection, comparison_id: str, voter: str, choice: Choice,
                      at: datetime) -> tuple[Vote, Choice | None]:
-        insert_for = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-        c = COMPARISONS.c
-        # The vote copies its comparison's slice columns; no comparison, no row (and no vote).
-        source = select(c.id, literal(voter, String()), literal(choice.value, String()), null(), literal(0),
-                        literal(at, UtcDateTime()), literal(at, UtcDateTime()),
-                        *(c[name] for name in _COPIED)).where(c.id == comparison_id)
-        stmt = insert_for(VoteRow).from_select(
-            ["comparison_id", "voter", "choice", "previous_choice", "changes", "created_at", "updated_at",
-             *_COPIED], source)
-        # One atomic statement on both backends: no read-then-write race between voters' clicks.
-        # A click older than the stored one (clicks can be processed out of order, by several bot
-        # processes) changes nothing: the member's last click wins.
-        columns = (VoteRow.choice, VoteRow.previous_choice, VoteRow.changes, VoteRow.created_at, VoteRow.updated_at)
-        upsert = stmt.on_conflict_do_update(
-            index_elements=[VoteRow.comparison_id, VoteRow.voter],
-            set_={
-                "previous_choice": VoteRow.choice,
-                "choice": stmt.excluded.choice,
-                "changes": VoteRow.changes + case((VoteRow.choice != stmt.excluded.choice, 1), else_=0),
-                "updated_at": stmt.excluded.updated_at,
-            },
-            where=VoteRow.updated_at <= stmt.excluded.updated_at,
-        ).returning(*columns)
-        row = connection.execute(upsert).one_or_none()
+        upsert = _upsert_statement(connection.dialect.name)
+        columns = _VOTE_RETURNING
+        params = {"cid": comparison_id, "voter": voter, "choice": choice.value, "at": at}
+        row = connection.execute(upsert, params).one_or_none()
         stale = row is None
         if row is None:
             row = connection.execute(select(*columns).where(
@@ -336,6 +314,113 @@ def _conditions(query: BattleQuery, filters: bool = True) -> list[ColumnElement[
     if filters and query.drop_failed:
         conditions.append(VoteRow.reply_problem.is_(False))
     return conditions
+
+
+@dataclass(frozen=True)
+class VoteRequest:
+    comparison_id: str
+    voter: str
+    choice: Choice
+    at: datetime
+
+
+VoteOutcome = tuple[Vote, Choice | None, Counts]
+
+
+class VoteBatcher:
+    """Group commit for clicks: votes that arrive while a batch is being written wait for the next one,
+    which writes them all in one transaction and one thread hop, with one count query per batch.
+    A batch that fails as a whole fails each of its votes (the members are told to try again)."""
+
+    def __init__(self, repository: SqlAlchemyRepository, max_batch: int = VOTE_BATCH) -> None:
+        self._repository = repository
+        self._max_batch = max_batch
+        self._pending: list[tuple[VoteRequest, asyncio.Future[VoteOutcome]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def submit(self, request: VoteRequest) -> VoteOutcome:
+        future: asyncio.Future[VoteOutcome] = asyncio.get_running_loop().create_future()
+        self._pending.append((request, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch:]
+            requests = [request for request, _ in batch]
+            try:
+                outcomes = await self._repository._run(functools.partial(_write_votes, requests))
+            except Exception as exc:  # the batch's error belongs to every vote in it, not to this task
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), outcome in zip(batch, outcomes, strict=True):
+                if future.done():
+                    continue
+                if isinstance(outcome, Exception):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
+
+
+def _write_votes(requests: list[VoteRequest], connection: Connection) -> list[VoteOutcome | Exception]:
+    written: list[tuple[Vote, Choice | None] | Exception] = []
+    for r in requests:
+        try:
+            written.append(SqlAlchemyRepository._upsert_vote(connection, r.comparison_id, r.voter, r.choice, r.at))
+        except UnknownComparisonError as exc:
+            written.append(exc)
+    ids = sorted({r.comparison_id for r in requests})
+    tallies: dict[str, dict[str, int]] = {cid: {} for cid in ids}
+    for cid, choice, n in connection.execute(
+            select(VoteRow.comparison_id, VoteRow.choice, func.count())
+            .where(VoteRow.comparison_id.in_(ids)).group_by(VoteRow.comparison_id, VoteRow.choice)):
+        tallies[cid][choice] = n
+    outcomes: list[VoteOutcome | Exception] = []
+    for r, result in zip(requests, written, strict=True):
+        if isinstance(result, Exception):
+            outcomes.append(result)
+            continue
+        found = tallies[r.comparison_id]
+        counts = Counts(a=found.get("a", 0), b=found.get("b", 0), tie=found.get("tie", 0),
+                        both_bad=found.get("both_bad", 0))
+        outcomes.append((*result, counts))
+    return outcomes
+
+
+_VOTE_RETURNING = (VoteRow.choice, VoteRow.previous_choice, VoteRow.changes, VoteRow.created_at,
+                   VoteRow.updated_at)
+
+
+@functools.cache
+def _upsert_statement(dialect: str) -> Any:
+    """The vote upsert, built once per dialect with bound parameters (rebuilding it per click costs more
+    than running it).
+
+    The vote copies its comparison's slice columns, so no comparison means no row (and no vote). One
+    atomic statement on both backends: no read-then-write race between voters' clicks. A click older than
+    the stored one (clicks can be processed out of order, by several bot processes) changes nothing: the
+    member's last click wins."""
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    c = COMPARISONS.c
+    at = bindparam("at", type_=UtcDateTime())
+    source = select(c.id, bindparam("voter", type_=String()), bindparam("choice", type_=String()), null(),
+                    literal(0), at, at, *(c[name] for name in _COPIED)).where(c.id == bindparam("cid"))
+    stmt = insert_for(VoteRow).from_select(
+        ["comparison_id", "voter", "choice", "previous_choice", "changes", "created_at", "updated_at", *_COPIED],
+        source)
+    return stmt.on_conflict_do_update(
+        index_elements=[VoteRow.comparison_id, VoteRow.voter],
+        set_={
+            "previous_choice": VoteRow.choice,
+            "choice": stmt.excluded.choice,
+            "changes": VoteRow.changes + case((VoteRow.choice != stmt.excluded.choice, 1), else_=0),
+            "updated_at": stmt.excluded.updated_at,
+        },
+        where=VoteRow.updated_at <= stmt.excluded.updated_at,
+    ).returning(*_VOTE_RETURNING)
 
 
 _COPIED = ("matchup", "model_a", "model_b", "platform", "server", "channel", "identity_leak", "reply_problem")

@@ -223,3 +223,20 @@ def test_upgrade_copies_comparison_columns_onto_existing_votes(tmp_path: Path) -
             "SELECT matchup, model_a, model_b, platform, server, channel, identity_leak FROM votes")).one()
     engine.dispose()
     assert tuple(row) == ("m", "x", "y", "slack", "T1", "C1", 1)
+
+
+@pytest.mark.asyncio
+async def test_concurrent_clicks_are_written_in_batches_and_one_bad_id_fails_alone(
+        repo: SqlAlchemyRepository) -> None:
+    c = await finished(repo, f"m-{uuid.uuid4().hex}")
+    clicks = [repo.record_vote_and_count(c.id, f"v{i}", Choice.A if i % 2 else Choice.B, NOW) for i in range(120)]
+    clicks.insert(60, repo.record_vote_and_count("no-such-comparison", "v-bad", Choice.A, NOW))
+    results = await asyncio.gather(*clicks, return_exceptions=True)
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert len(errors) == 1 and isinstance(errors[0], UnknownComparisonError)
+    outcomes = [r for r in results if not isinstance(r, BaseException)]
+    assert len(outcomes) == 120 and all(previous is None for _, previous, _ in outcomes)
+    assert all(counts.total <= 120 for _, _, counts in outcomes)
+    assert max(counts.total for _, _, counts in outcomes) == 120  # the last batch sees every vote
+    final = await repo.counts(c.id)
+    assert (final.a, final.b) == (60, 60)
