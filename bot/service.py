@@ -163,7 +163,10 @@ class ArenaService:
             )
         finally:
             finished.set()
-            await pump
+            last_update = await pump
+        if last_update is not None:
+            # The caller renders the final result next: keep that edit, too, to one per interval.
+            await asyncio.sleep(max(0.0, update_interval - (time.monotonic() - last_update)))
         comparison.status = Status.FAILED if not (comparison.reply_a.ok or comparison.reply_b.ok) else Status.DONE
         comparison.identity_leak = identity_leak(
             comparison.prompt, [comparison.reply_a.text, comparison.reply_b.text],
@@ -205,10 +208,12 @@ class ArenaService:
         changed: asyncio.Event,
         finished: asyncio.Event,
         interval: float,
-    ) -> None:
+    ) -> float | None:
+        """Call ``callback`` as replies grow, at most once per ``interval``; returns when it last did."""
         if callback is None:
-            return
+            return None
         while True:
+            last = time.monotonic()
             try:
                 await callback(comparison)
             except Exception:
@@ -216,7 +221,7 @@ class ArenaService:
                 log.exception("progress update for comparison %s failed", comparison.id)
             try:
                 await asyncio.wait_for(finished.wait(), interval)
-                return
+                return last
             except TimeoutError:
                 pass
             waiter = asyncio.create_task(changed.wait())
@@ -225,7 +230,7 @@ class ArenaService:
             waiter.cancel()
             done_waiter.cancel()
             if finished.is_set():
-                return
+                return last
             changed.clear()
 
     def _draw_matchup(self) -> Matchup:

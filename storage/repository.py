@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -44,14 +44,17 @@ log = logging.getLogger(__name__)
 RETRIES = 4
 RETRY_BASE_DELAY_S = 0.2
 EXPORT_BATCH = 1000
-VOTE_BATCH = 500
+WRITE_BATCH = 500
 T = TypeVar("T")
+R = TypeVar("R")
+Out = TypeVar("Out")
 
 
 class SqlAlchemyRepository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._votes = VoteBatcher(self)
+        self._votes: Batcher[VoteRequest, VoteOutcome] = Batcher(self, _write_votes)
+        self._comparisons: Batcher[tuple[str, Comparison], None] = Batcher(self, _write_comparisons)
 
     async def _run(self, work: Callable[[Connection], T]) -> T:
         return await asyncio.to_thread(self._with_retry, work)
@@ -89,31 +92,10 @@ class SqlAlchemyRepository:
             raise StorageError("The database is unreachable.") from exc
 
     async def add_comparison(self, comparison: Comparison) -> None:
-        c = comparison
-
-        def work(connection: Connection) -> None:
-            connection.execute(insert(COMPARISONS), dict(
-                id=c.id, prompt=c.prompt, matchup=c.matchup, model_a=c.model_a, model_b=c.model_b,
-                base_side=c.base_side.value, blind=c.blind, requester=c.requester, platform=c.place.platform,
-                server=c.place.server, channel=c.place.channel, status=c.status.value, created_at=c.created_at,
-                identity_leak=False, reply_problem=False,
-            ))
-
-        await self._run(work)
+        await self._comparisons.submit(("add", comparison))
 
     async def save_result(self, comparison: Comparison) -> None:
-        c = comparison
-
-        def work(connection: Connection) -> None:
-            connection.execute(update(COMPARISONS).where(COMPARISONS.c.id == c.id).values(
-                status=c.status.value, identity_leak=c.identity_leak, reply_problem=c.reply_problem))
-            connection.execute(delete(REPLIES).where(REPLIES.c.comparison_id == c.id))  # saving again replaces
-            connection.execute(insert(REPLIES), [
-                dict(comparison_id=c.id, side=side.value, model=c.model_on(side), text=c.reply(side).text,
-                     tokens=c.reply(side).tokens, latency_ms=c.reply(side).latency_ms, error=c.reply(side).error)
-                for side in Side])
-
-        await self._run(work)
+        await self._comparisons.submit(("save", comparison))
 
     async def get_comparison(self, comparison_id: str) -> Comparison | None:
         def work(connection: Connection) -> Comparison | None:
@@ -327,19 +309,22 @@ class VoteRequest:
 VoteOutcome = tuple[Vote, Choice | None, Counts]
 
 
-class VoteBatcher:
-    """Group commit for clicks: votes that arrive while a batch is being written wait for the next one,
-    which writes them all in one transaction and one thread hop, with one count query per batch.
-    A batch that fails as a whole fails each of its votes (the members are told to try again)."""
+class Batcher(Generic[R, Out]):
+    """Group commit: writes that arrive while a batch is being written wait for the next one, which runs
+    them all, in order, in one transaction and one thread hop (the costs a single write would pay alone).
+    ``write`` returns one result or exception per request; a batch that fails as a whole fails each of
+    its requests (the member is told to try again)."""
 
-    def __init__(self, repository: SqlAlchemyRepository, max_batch: int = VOTE_BATCH) -> None:
+    def __init__(self, repository: SqlAlchemyRepository,
+                 write: Callable[[list[R], Connection], list[Out | Exception]], max_batch: int = WRITE_BATCH) -> None:
         self._repository = repository
+        self._write = write
         self._max_batch = max_batch
-        self._pending: list[tuple[VoteRequest, asyncio.Future[VoteOutcome]]] = []
+        self._pending: list[tuple[R, asyncio.Future[Out]]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def submit(self, request: VoteRequest) -> VoteOutcome:
-        future: asyncio.Future[VoteOutcome] = asyncio.get_running_loop().create_future()
+    async def submit(self, request: R) -> Out:
+        future: asyncio.Future[Out] = asyncio.get_running_loop().create_future()
         self._pending.append((request, future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain())
@@ -350,7 +335,7 @@ class VoteBatcher:
             batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch:]
             requests = [request for request, _ in batch]
             try:
-                outcomes = await self._repository._run(functools.partial(_write_votes, requests))
+                outcomes = await self._repository._run(functools.partial(self._write, requests))
             except Exception as exc:  # the batch's error belongs to every vote in it, not to this task
                 for _, future in batch:
                     if not future.done():
@@ -363,6 +348,25 @@ class VoteBatcher:
                     future.set_exception(outcome)
                 else:
                     future.set_result(outcome)
+
+
+def _write_comparisons(requests: list[tuple[str, Comparison]], connection: Connection) -> list[Exception | None]:
+    for kind, c in requests:
+        if kind == "add":
+            connection.execute(insert(COMPARISONS), dict(
+                id=c.id, prompt=c.prompt, matchup=c.matchup, model_a=c.model_a, model_b=c.model_b,
+                base_side=c.base_side.value, blind=c.blind, requester=c.requester, platform=c.place.platform,
+                server=c.place.server, channel=c.place.channel, status=c.status.value, created_at=c.created_at,
+                identity_leak=False, reply_problem=False))
+            continue
+        connection.execute(update(COMPARISONS).where(COMPARISONS.c.id == c.id).values(
+            status=c.status.value, identity_leak=c.identity_leak, reply_problem=c.reply_problem))
+        connection.execute(delete(REPLIES).where(REPLIES.c.comparison_id == c.id))  # saving again replaces
+        connection.execute(insert(REPLIES), [
+            dict(comparison_id=c.id, side=side.value, model=c.model_on(side), text=c.reply(side).text,
+                 tokens=c.reply(side).tokens, latency_ms=c.reply(side).latency_ms, error=c.reply(side).error)
+            for side in Side])
+    return [None] * len(requests)
 
 
 def _write_votes(requests: list[VoteRequest], connection: Connection) -> list[VoteOutcome | Exception]:
