@@ -163,10 +163,7 @@ class ArenaService:
             )
         finally:
             finished.set()
-            last_update = await pump
-        if last_update is not None:
-            # The caller renders the final result next: keep that edit, too, to one per interval.
-            await asyncio.sleep(max(0.0, update_interval - (time.monotonic() - last_update)))
+            await pump
         comparison.status = Status.FAILED if not (comparison.reply_a.ok or comparison.reply_b.ok) else Status.DONE
         comparison.identity_leak = identity_leak(
             comparison.prompt, [comparison.reply_a.text, comparison.reply_b.text],
@@ -208,12 +205,11 @@ class ArenaService:
         changed: asyncio.Event,
         finished: asyncio.Event,
         interval: float,
-    ) -> float | None:
-        """Call ``callback`` as replies grow, at most once per ``interval``; returns when it last did."""
+    ) -> None:
+        """Call ``callback`` as replies grow, at most once per ``interval``."""
         if callback is None:
-            return None
+            return
         while True:
-            last = time.monotonic()
             try:
                 await callback(comparison)
             except Exception:
@@ -221,7 +217,7 @@ class ArenaService:
                 log.exception("progress update for comparison %s failed", comparison.id)
             try:
                 await asyncio.wait_for(finished.wait(), interval)
-                return last
+                return
             except TimeoutError:
                 pass
             waiter = asyncio.create_task(changed.wait())
@@ -230,7 +226,7 @@ class ArenaService:
             waiter.cancel()
             done_waiter.cancel()
             if finished.is_set():
-                return last
+                return
             changed.clear()
 
     def _draw_matchup(self) -> Matchup:

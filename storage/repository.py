@@ -322,9 +322,14 @@ class Batcher(Generic[R, Out]):
         self._max_batch = max_batch
         self._pending: list[tuple[R, asyncio.Future[Out]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def submit(self, request: R) -> Out:
-        future: asyncio.Future[Out] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            # A repository outliving its event loop (asyncio.run twice): that loop's writer is gone.
+            self._loop, self._pending, self._writer = loop, [], None
+        future: asyncio.Future[Out] = loop.create_future()
         self._pending.append((request, future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain())

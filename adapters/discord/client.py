@@ -19,6 +19,7 @@ from discord import app_commands
 from adapters import report as charts
 from adapters.discord import render
 from adapters.discord.buttons import VoteButton, vote_view
+from adapters.pacing import Pacer
 from bot.analysis import BattleQuery
 from bot.config import DiscordSettings, Settings
 from bot.domain import Comparison, Place, Status
@@ -109,8 +110,10 @@ def add_commands(tree: app_commands.CommandTree[ArenaClient], client: ArenaClien
             await refuse(interaction, exc.user_message)
             return
         await interaction.response.defer(thinking=True)
+        pacer = Pacer(client.settings.arena.stream_interval_s)
 
         async def show(progress: Comparison) -> None:
+            await pacer.wait()
             await interaction.edit_original_response(**render.comparison_message(progress))
 
         try:
@@ -121,6 +124,7 @@ def add_commands(tree: app_commands.CommandTree[ArenaClient], client: ArenaClien
                                                      allowed_mentions=render.NO_MENTIONS)
             return
         view = vote_view(result) if result.status is Status.DONE else None
+        await pacer.wait()  # the final edit too stays within Discord's edit rate
         await interaction.edit_original_response(**render.comparison_message(result), view=view)
 
     @tree.command(name="leaderboard", description="Win rate of each fine-tuned model with its 95% interval")

@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters import ids
 from adapters import report as charts
+from adapters.pacing import Pacer
 from adapters.slack import render
 from bot import display
 from bot.analysis import BattleQuery
@@ -191,8 +192,10 @@ async def run_comparison(service: ArenaService, settings: Settings, client: Asyn
                          comparison: Comparison, channel: str, user: str) -> None:
     """Post the comparison, stream replies into it with chat.update, then add the vote buttons."""
     posted: dict[str, str] = {}
+    pacer = Pacer(settings.arena.stream_interval_s)
 
     async def show(progress: Comparison) -> None:
+        await pacer.wait()  # the final update too stays within chat.update's rate
         blocks = render.comparison_blocks(progress)
         if "ts" not in posted:
             response = await client.chat_postMessage(channel=channel, text=render.fallback_text(progress),

@@ -240,3 +240,13 @@ async def test_concurrent_clicks_are_written_in_batches_and_one_bad_id_fails_alo
     assert max(counts.total for _, _, counts in outcomes) == 120  # the last batch sees every vote
     final = await repo.counts(c.id)
     assert (final.a, final.b) == (60, 60)
+
+
+def test_a_repository_keeps_working_across_event_loops(tmp_path: Path) -> None:
+    repo = asyncio.run(open_repository(f"sqlite:///{tmp_path / 'loops.db'}"))
+    assert isinstance(repo, SqlAlchemyRepository)
+    first = new_comparison("m")
+    second = new_comparison("m")
+    asyncio.run(repo.add_comparison(first))
+    asyncio.run(repo.add_comparison(second))  # a new loop: the old loop's writer must not be waited on
+    assert asyncio.run(repo.get_comparison(second.id)) is not None
