@@ -356,21 +356,27 @@ class Batcher(Generic[R, Out]):
 
 
 def _write_comparisons(requests: list[tuple[str, Comparison]], connection: Connection) -> list[Exception | None]:
-    for kind, c in requests:
-        if kind == "add":
-            connection.execute(insert(COMPARISONS), dict(
-                id=c.id, prompt=c.prompt, matchup=c.matchup, model_a=c.model_a, model_b=c.model_b,
-                base_side=c.base_side.value, blind=c.blind, requester=c.requester, platform=c.place.platform,
-                server=c.place.server, channel=c.place.channel, status=c.status.value, created_at=c.created_at,
-                identity_leak=False, reply_problem=False))
-            continue
-        connection.execute(update(COMPARISONS).where(COMPARISONS.c.id == c.id).values(
-            status=c.status.value, identity_leak=c.identity_leak, reply_problem=c.reply_problem))
-        connection.execute(delete(REPLIES).where(REPLIES.c.comparison_id == c.id))  # saving again replaces
+    """New comparisons first, then finished ones (a comparison is always added before it is saved), each
+    kind as one multi-row statement."""
+    added = [c for kind, c in requests if kind == "add"]
+    saved = [c for kind, c in requests if kind == "save"]
+    if added:
+        connection.execute(insert(COMPARISONS), [dict(
+            id=c.id, prompt=c.prompt, matchup=c.matchup, model_a=c.model_a, model_b=c.model_b,
+            base_side=c.base_side.value, blind=c.blind, requester=c.requester, platform=c.place.platform,
+            server=c.place.server, channel=c.place.channel, status=c.status.value, created_at=c.created_at,
+            identity_leak=False, reply_problem=False) for c in added])
+    if saved:
+        connection.execute(
+            update(COMPARISONS).where(COMPARISONS.c.id == bindparam("cid")).values(
+                status=bindparam("new_status"), identity_leak=bindparam("leak"), reply_problem=bindparam("problem")),
+            [dict(cid=c.id, new_status=c.status.value, leak=c.identity_leak, problem=c.reply_problem) for c in saved])
+        # Saving again replaces the replies.
+        connection.execute(delete(REPLIES).where(REPLIES.c.comparison_id.in_([c.id for c in saved])))
         connection.execute(insert(REPLIES), [
             dict(comparison_id=c.id, side=side.value, model=c.model_on(side), text=c.reply(side).text,
                  tokens=c.reply(side).tokens, latency_ms=c.reply(side).latency_ms, error=c.reply(side).error)
-            for side in Side])
+            for c in saved for side in Side])
     return [None] * len(requests)
 
 
