@@ -5,7 +5,6 @@ Adapters call this and nothing below it; storage and model backends come in as p
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import random
 import secrets
@@ -147,12 +146,13 @@ class ArenaService:
     ) -> Comparison:
         """Store a prepared comparison, run both models concurrently and store the result.
 
-        ``on_update`` is called once the comparison is stored (before any token) and then as replies
-        grow, at most once per ``update_interval`` seconds, never after this returns."""
+        ``on_update`` is called at once (before any token) and then as replies grow, at most once per
+        ``update_interval`` seconds, never after this returns. The models start while the comparison is
+        being stored: nobody can vote before the result is saved, and that waits for the store."""
         chosen = self.matchup(comparison.matchup)
         models = {m.name: m for m in (chosen.base, chosen.finetuned)}
         request_id.set(comparison.id)  # every log line about this comparison carries its id
-        await self.repository.add_comparison(comparison)
+        stored = asyncio.create_task(self.repository.add_comparison(comparison))
         changed = asyncio.Event()
         finished = asyncio.Event()
         pump = asyncio.create_task(self._pump(on_update, comparison, changed, finished, update_interval))
@@ -164,12 +164,14 @@ class ArenaService:
         finally:
             finished.set()
             await pump
+            await stored  # a storage failure surfaces here, before anything else is written
         comparison.status = Status.FAILED if not (comparison.reply_a.ok or comparison.reply_b.ok) else Status.DONE
         comparison.identity_leak = identity_leak(
             comparison.prompt, [comparison.reply_a.text, comparison.reply_b.text],
             [name for m in models.values() for name in (m.name, m.model)])
         await self.repository.save_result(comparison)
-        self._remember(copy.deepcopy(comparison))
+        # A copy for the cache, so a caller changing its result cannot change what others are served.
+        self._remember(replace(comparison, reply_a=replace(comparison.reply_a), reply_b=replace(comparison.reply_b)))
         log.info("comparison %s on %s done: a=%s b=%s", comparison.id, chosen.name,
                  comparison.reply_a.error or "ok", comparison.reply_b.error or "ok")
         return comparison
@@ -215,13 +217,11 @@ class ArenaService:
             except Exception:
                 # Rendering progress is best effort; the comparison itself must go on.
                 log.exception("progress update for comparison %s failed", comparison.id)
-            try:
-                await asyncio.wait_for(finished.wait(), interval)
+            done_waiter = asyncio.ensure_future(finished.wait())
+            await asyncio.wait({done_waiter}, timeout=interval)  # the interval between two updates
+            if finished.is_set():
                 return
-            except TimeoutError:
-                pass
-            waiter = asyncio.create_task(changed.wait())
-            done_waiter = asyncio.create_task(finished.wait())
+            waiter = asyncio.ensure_future(changed.wait())
             await asyncio.wait({waiter, done_waiter}, return_when=asyncio.FIRST_COMPLETED)
             waiter.cancel()
             done_waiter.cancel()
