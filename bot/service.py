@@ -146,16 +146,15 @@ class ArenaService:
     ) -> Comparison:
         """Store a prepared comparison, run both models concurrently and store the result.
 
-        ``on_update`` is called at once (before any token) and then as replies grow, at most once per
-        ``update_interval`` seconds, never after this returns. The models start while the comparison is
-        being stored: nobody can vote before the result is saved, and that waits for the store."""
+        The models start while the comparison is being stored. ``on_update`` is called once it is stored
+        and then as replies grow, at most once per ``update_interval`` seconds, never after this returns."""
         chosen = self.matchup(comparison.matchup)
         models = {m.name: m for m in (chosen.base, chosen.finetuned)}
         request_id.set(comparison.id)  # every log line about this comparison carries its id
         stored = asyncio.create_task(self.repository.add_comparison(comparison))
         changed = asyncio.Event()
         finished = asyncio.Event()
-        pump = asyncio.create_task(self._pump(on_update, comparison, changed, finished, update_interval))
+        pump = asyncio.create_task(self._pump(on_update, comparison, changed, finished, update_interval, stored))
         try:
             await asyncio.gather(
                 self._run_side(models[comparison.model_a], comparison.prompt, comparison.reply_a, changed),
@@ -207,10 +206,15 @@ class ArenaService:
         changed: asyncio.Event,
         finished: asyncio.Event,
         interval: float,
+        stored: asyncio.Task[None],
     ) -> None:
-        """Call ``callback`` as replies grow, at most once per ``interval``."""
+        """Call ``callback`` once the comparison is stored, then as replies grow, at most once per ``interval``.
+        A member never sees a comparison that a crash could lose without trace."""
         if callback is None:
             return
+        await asyncio.wait({stored})
+        if stored.cancelled() or stored.exception() is not None:
+            return  # run() reports the storage failure
         while True:
             try:
                 await callback(comparison)

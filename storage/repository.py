@@ -381,12 +381,16 @@ def _write_comparisons(requests: list[tuple[str, Comparison]], connection: Conne
 
 
 def _write_votes(requests: list[VoteRequest], connection: Connection) -> list[VoteOutcome | Exception]:
-    written: list[tuple[Vote, Choice | None] | Exception] = []
-    for r in requests:
+    written: list[tuple[Vote, Choice | None] | Exception | None] = [None] * len(requests)
+    # Rows are locked in one global order (comparison, voter), so two bot processes writing batches at
+    # the same time queue behind each other instead of deadlocking. The order of one member's clicks does
+    # not matter: the upsert keeps the latest click whatever order they are written in.
+    for i in sorted(range(len(requests)), key=lambda i: (requests[i].comparison_id, requests[i].voter)):
+        r = requests[i]
         try:
-            written.append(SqlAlchemyRepository._upsert_vote(connection, r.comparison_id, r.voter, r.choice, r.at))
+            written[i] = SqlAlchemyRepository._upsert_vote(connection, r.comparison_id, r.voter, r.choice, r.at)
         except UnknownComparisonError as exc:
-            written.append(exc)
+            written[i] = exc
     ids = sorted({r.comparison_id for r in requests})
     tallies: dict[str, dict[str, int]] = {cid: {} for cid in ids}
     for cid, choice, n in connection.execute(
@@ -395,6 +399,7 @@ def _write_votes(requests: list[VoteRequest], connection: Connection) -> list[Vo
         tallies[cid][choice] = n
     outcomes: list[VoteOutcome | Exception] = []
     for r, result in zip(requests, written, strict=True):
+        assert result is not None
         if isinstance(result, Exception):
             outcomes.append(result)
             continue

@@ -250,3 +250,34 @@ def test_a_repository_keeps_working_across_event_loops(tmp_path: Path) -> None:
     asyncio.run(repo.add_comparison(first))
     asyncio.run(repo.add_comparison(second))  # a new loop: the old loop's writer must not be waited on
     assert asyncio.run(repo.get_comparison(second.id)) is not None
+
+
+def test_processes_starting_together_migrate_one_after_the_other(database_url: str, tmp_path: Path) -> None:
+    """Four processes upgrade one fresh database at the same moment: no error, one schema."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from storage.database import make_engine, migrate; "
+            "migrate(make_engine(sys.argv[1])); print('ok')")
+    root = Path(__file__).resolve().parents[2]
+    if "postgresql" in database_url:  # a fresh schema of its own, so every process finds it empty
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        url = make_url(database_url)
+        schema = f"race_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(url)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        database_url = url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False)
+    else:
+        database_url = f"sqlite:///{tmp_path / 'race.db'}"
+    processes = [subprocess.Popen([sys.executable, "-c", code, database_url], cwd=root, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outputs = [p.communicate(timeout=120) for p in processes]
+    assert [p.returncode for p in processes] == [0] * 4, [err[-500:] for _, err in outputs]
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM alembic_version").scalar() == 1
+    engine.dispose()

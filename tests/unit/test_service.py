@@ -131,18 +131,19 @@ async def test_unknown_matchup_names_the_known_ones() -> None:
 
 @pytest.mark.asyncio
 async def test_progress_updates_come_before_the_result_and_never_after() -> None:
-    service, _ = make_service(ScriptedProvider([f" w{i}" for i in range(50)]))
+    service, repo = make_service(ScriptedProvider([f" w{i}" for i in range(50)]))
     seen: list[tuple[str, int]] = []
     returned = False
 
     async def on_update(progress: Comparison) -> None:
         assert not returned
+        assert progress.id in repo.comparisons  # shown only once stored: a crash cannot lose it silently
         seen.append((progress.status.value, progress.reply_a.tokens + progress.reply_b.tokens))
 
     comparison = await service.compare("hi", "u1", PLACE, on_update=on_update, update_interval=0)
     returned = True
     await asyncio.sleep(0.05)
-    assert seen[0] == ("running", 0)
+    assert seen[0][0] == "running"
     assert len(seen) >= 2 and all(status == "running" for status, _ in seen)
     assert comparison.reply_a.tokens + comparison.reply_b.tokens == 52
 
