@@ -1,0 +1,203 @@
+"""Writes on the hot path: the vote upsert, and group commit for clicks and comparison writes."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar, cast
+
+from sqlalchemy import Connection, String, Table, bindparam, case, delete, func, insert, literal, null, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot.domain import Choice, Comparison, Counts, Side, Vote
+from bot.errors import UnknownComparisonError
+from storage.orm import ComparisonRow, ReplyRow, UtcDateTime, VoteRow
+
+WRITE_BATCH = 500
+R = TypeVar("R")
+Out = TypeVar("Out")
+Runner = Callable[[Callable[[Connection], Any]], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class VoteRequest:
+    comparison_id: str
+    voter: str
+    choice: Choice
+    at: datetime
+
+
+VoteOutcome = tuple[Vote, Choice | None, Counts]
+
+
+class Batcher(Generic[R, Out]):
+    """Group commit: writes that arrive while a batch is being written wait for the next one, which runs
+    them all, in order, in one transaction and one thread hop (the costs a single write would pay alone).
+    ``write`` returns one result or exception per request; a batch that fails as a whole fails each of
+    its requests (the member is told to try again)."""
+
+    def __init__(self, run: Runner, write: Callable[[list[R], Connection], list[Out | Exception]],
+                 max_batch: int = WRITE_BATCH) -> None:
+        self._run = run
+        self._write = write
+        self._max_batch = max_batch
+        self._pending: list[tuple[R, asyncio.Future[Out]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def submit(self, request: R) -> Out:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            # A repository outliving its event loop (asyncio.run twice): that loop's writer is gone.
+            self._loop, self._pending, self._writer = loop, [], None
+        future: asyncio.Future[Out] = loop.create_future()
+        self._pending.append((request, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch:]
+            requests = [request for request, _ in batch]
+            try:
+                outcomes = await self._run(functools.partial(self._write, requests))
+            except Exception as exc:  # the batch's error belongs to every vote in it, not to this task
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), outcome in zip(batch, outcomes, strict=True):
+                if future.done():
+                    continue
+                if isinstance(outcome, Exception):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
+
+
+def write_comparisons(requests: list[tuple[str, Comparison]], connection: Connection) -> list[Exception | None]:
+    """New comparisons first, then finished ones (a comparison is always added before it is saved), each
+    kind as one multi-row statement."""
+    added = [c for kind, c in requests if kind == "add"]
+    saved = [c for kind, c in requests if kind == "save"]
+    if added:
+        connection.execute(insert(COMPARISONS), [dict(
+            id=c.id, prompt=c.prompt, matchup=c.matchup, model_a=c.model_a, model_b=c.model_b,
+            base_side=c.base_side.value, blind=c.blind, requester=c.requester, platform=c.place.platform,
+            server=c.place.server, channel=c.place.channel, status=c.status.value, created_at=c.created_at,
+            identity_leak=False, reply_problem=False) for c in added])
+    if saved:
+        connection.execute(
+            update(COMPARISONS).where(COMPARISONS.c.id == bindparam("cid")).values(
+                status=bindparam("new_status"), identity_leak=bindparam("leak"), reply_problem=bindparam("problem")),
+            [dict(cid=c.id, new_status=c.status.value, leak=c.identity_leak, problem=c.reply_problem) for c in saved])
+        # Saving again replaces the replies.
+        connection.execute(delete(REPLIES).where(REPLIES.c.comparison_id.in_([c.id for c in saved])))
+        connection.execute(insert(REPLIES), [
+            dict(comparison_id=c.id, side=side.value, model=c.model_on(side), text=c.reply(side).text,
+                 tokens=c.reply(side).tokens, latency_ms=c.reply(side).latency_ms, error=c.reply(side).error)
+            for c in saved for side in Side])
+    return [None] * len(requests)
+
+
+def write_votes(requests: list[VoteRequest], connection: Connection) -> list[VoteOutcome | Exception]:
+    written: list[tuple[Vote, Choice | None] | Exception | None] = [None] * len(requests)
+    # Rows are locked in one global order (comparison, voter), so two bot processes writing batches at
+    # the same time queue behind each other instead of deadlocking. The order of one member's clicks does
+    # not matter: the upsert keeps the latest click whatever order they are written in.
+    for i in sorted(range(len(requests)), key=lambda i: (requests[i].comparison_id, requests[i].voter)):
+        r = requests[i]
+        try:
+            written[i] = upsert_vote(connection, r.comparison_id, r.voter, r.choice, r.at)
+        except UnknownComparisonError as exc:
+            written[i] = exc
+    ids = sorted({r.comparison_id for r in requests})
+    tallies: dict[str, dict[str, int]] = {cid: {} for cid in ids}
+    for cid, choice, n in connection.execute(
+            select(VoteRow.comparison_id, VoteRow.choice, func.count())
+            .where(VoteRow.comparison_id.in_(ids)).group_by(VoteRow.comparison_id, VoteRow.choice)):
+        tallies[cid][choice] = n
+    outcomes: list[VoteOutcome | Exception] = []
+    for r, result in zip(requests, written, strict=True):
+        assert result is not None
+        if isinstance(result, Exception):
+            outcomes.append(result)
+            continue
+        outcomes.append((*result, _as_counts(tallies[r.comparison_id])))
+    return outcomes
+
+
+VOTE_RETURNING = (VoteRow.choice, VoteRow.previous_choice, VoteRow.changes, VoteRow.created_at,
+                   VoteRow.updated_at)
+
+
+@functools.cache
+def upsert_statement(dialect: str) -> Any:
+    """The vote upsert, built once per dialect with bound parameters (rebuilding it per click costs more
+    than running it).
+
+    The vote copies its comparison's slice columns, so no comparison means no row (and no vote). One
+    atomic statement on both backends: no read-then-write race between voters' clicks. A click older than
+    the stored one (clicks can be processed out of order, by several bot processes) changes nothing: the
+    member's last click wins."""
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    c = COMPARISONS.c
+    at = bindparam("at", type_=UtcDateTime())
+    source = select(c.id, bindparam("voter", type_=String()), bindparam("choice", type_=String()), null(),
+                    literal(0), at, at, *(c[name] for name in COPIED)).where(c.id == bindparam("cid"))
+    stmt = insert_for(VoteRow).from_select(
+        ["comparison_id", "voter", "choice", "previous_choice", "changes", "created_at", "updated_at", *COPIED],
+        source)
+    return stmt.on_conflict_do_update(
+        index_elements=[VoteRow.comparison_id, VoteRow.voter],
+        set_={
+            "previous_choice": VoteRow.choice,
+            "choice": stmt.excluded.choice,
+            "changes": VoteRow.changes + case((VoteRow.choice != stmt.excluded.choice, 1), else_=0),
+            "updated_at": stmt.excluded.updated_at,
+        },
+        where=VoteRow.updated_at <= stmt.excluded.updated_at,
+    ).returning(*VOTE_RETURNING)
+
+
+COPIED = ("matchup", "model_a", "model_b", "platform", "server", "channel", "identity_leak", "reply_problem")
+COMPARISONS = cast(Table, ComparisonRow.__table__)
+REPLIES = cast(Table, ReplyRow.__table__)
+
+
+def counts_in(connection: Connection, comparison_id: str) -> Counts:
+    rows = connection.execute(select(VoteRow.choice, func.count()).where(VoteRow.comparison_id == comparison_id)
+                              .group_by(VoteRow.choice)).all()
+    return _as_counts({choice: n for choice, n in rows})
+
+
+def _as_counts(found: dict[str, int]) -> Counts:
+    return Counts(a=found.get("a", 0), b=found.get("b", 0), tie=found.get("tie", 0), both_bad=found.get("both_bad", 0))
+
+
+def upsert_vote(connection: Connection, comparison_id: str, voter: str, choice: Choice,
+                 at: datetime) -> tuple[Vote, Choice | None]:
+    upsert = upsert_statement(connection.dialect.name)
+    columns = VOTE_RETURNING
+    params = {"cid": comparison_id, "voter": voter, "choice": choice.value, "at": at}
+    row = connection.execute(upsert, params).one_or_none()
+    stale = row is None
+    if row is None:
+        row = connection.execute(select(*columns).where(
+            VoteRow.comparison_id == comparison_id, VoteRow.voter == voter)).one_or_none()
+        if row is None:
+            raise UnknownComparisonError(comparison_id)
+    vote = Vote(comparison_id=comparison_id, voter=voter, choice=Choice(row.choice),
+                created_at=aware(row.created_at), updated_at=aware(row.updated_at), changes=row.changes)
+    if stale:
+        return vote, vote.choice
+    return vote, Choice(row.previous_choice) if row.previous_choice else None
+
+
+def aware(value: datetime) -> datetime:
+    # Values from RETURNING on SQLite come back naive; they are UTC like every stored time.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
