@@ -26,7 +26,7 @@ COLUMNS = [
     "matchup", "base_model", "platform", "server", "channel", "vote_changes", "latency_a_ms",
     "latency_b_ms", "error_a", "error_b",
 ]
-_WINNER = {Choice.A: "model_a", Choice.B: "model_b", Choice.TIE: "tie", Choice.BOTH_BAD: "tie (bothbad)"}
+WINNER = {Choice.A: "model_a", Choice.B: "model_b", Choice.TIE: "tie", Choice.BOTH_BAD: "tie (bothbad)"}
 SALT = "finetune-arena"
 PARQUET_BATCH = 1000
 PREFERENCE_FORMATS = ("dpo", "kto")
@@ -53,7 +53,7 @@ def battle_row(battle: Battle, options: ExportOptions | None = None) -> dict[str
         "question_id": c.id,
         "model_a": c.model_a,
         "model_b": c.model_b,
-        "winner": _WINNER[v.choice],
+        "winner": WINNER[v.choice],
         "judge": v.voter if options.raw_voters else pseudonym(v.voter, options.salt),
         "conversation_a": [{"role": "user", "content": c.prompt},
                            {"role": "assistant", "content": c.reply_a.text}],

@@ -26,6 +26,7 @@ from bot.analysis import BattleQuery, BattleSet, FilterStep
 from bot.arena_ratings import BattleCount
 from bot.domain import Choice, Comparison, Counts, Place, Reply, Side, Status, Vote
 from bot.errors import StorageError
+from bot.export import WINNER
 from bot.ports import Battle, OutcomeCount
 from storage.orm import ComparisonRow, ReplyRow, VoteRow
 from storage.writes import (
@@ -156,7 +157,7 @@ class SqlAlchemyRepository:
         keys = (v.model_a, v.model_b, v.choice, v.identity_leak, v.reply_problem)
 
         def work(connection: Connection) -> BattleSet:
-            rows = [(a, b, _WINNER[choice], leak, bad, n) for a, b, choice, leak, bad, n in connection.execute(
+            rows = [(a, b, WINNER[Choice(choice)], leak, bad, n) for a, b, choice, leak, bad, n in connection.execute(
                 select(*keys, func.count()).where(*_slice(query)).group_by(*keys)).all()]
             sliced = sum(n for *_, n in rows)
             steps = []
@@ -244,7 +245,6 @@ def _battle(row: Any) -> Battle:
     return Battle(comparison=comparison, vote=vote)
 
 
-_WINNER = {"a": "model_a", "b": "model_b", "tie": "tie", "both_bad": "tie (bothbad)"}
 RAW = BattleQuery(drop_identity_leaks=False, drop_failed=False)
 _OUTCOME = case((VoteRow.choice == "a", "model_a"), (VoteRow.choice == "b", "model_b"),
                 (VoteRow.choice == "tie", "tie"), else_="tie (bothbad)")

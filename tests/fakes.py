@@ -21,6 +21,7 @@ from bot.domain import (
     Vote,
 )
 from bot.errors import ModelUnavailableError, UnknownComparisonError
+from bot.export import WINNER
 from bot.ports import Battle, OutcomeCount
 from bot.providers.common import collect_reply
 
@@ -101,7 +102,7 @@ class InMemoryRepository:
         kept = self._selected(query)
         grouped: dict[tuple[str, str, str], int] = {}
         for b in kept:
-            key = (b.comparison.model_a, b.comparison.model_b, _WINNER[b.vote.choice])
+            key = (b.comparison.model_a, b.comparison.model_b, WINNER[b.vote.choice])
             grouped[key] = grouped.get(key, 0) + 1
         return BattleSet(counts=tuple(BattleCount(*k, n) for k, n in grouped.items()), sliced=len(kept), steps=())
 
@@ -117,8 +118,6 @@ class InMemoryRepository:
             battles.sort(key=lambda b: b.comparison.id)
         yield from battles
 
-
-_WINNER = {Choice.A: "model_a", Choice.B: "model_b", Choice.TIE: "tie", Choice.BOTH_BAD: "tie (bothbad)"}
 
 
 class ScriptedProvider:
