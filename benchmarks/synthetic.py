@@ -3,7 +3,8 @@ into the migrated SQLite schema with sqlite3 ``executemany`` and cached under ``
 
 The data look like a busy arena: five models in five matchups (one connected graph, so every rating is identified),
 20,000 voters, 60 days of votes, replies of varied length with quotes, commas and newlines, 1% of comparisons
-flagged for an identity leak and 1% with a failed side, so the report's filters have something to remove."""
+flagged for an identity leak and 1% with a failed side, so the report's filters have something to remove.
+Each comparison also gets its stored CSV rendering (``comparison_csv``), as the app writes it when it saves one."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from bot.domain import Comparison, Place, Reply, Side, Status
+from bot.export import CSV_PARTS_VERSION, csv_parts
 from storage.database import make_engine, migrate
+from storage.writes import CSV_PARTS_COLUMNS
 
 CACHE_DIR = Path(__file__).with_name(".cache")
 # Bump when the generated data change, so an old cached file is not reused.
-VERSION = 3
+VERSION = 4
 VOTES_PER_COMPARISON = 4
 VOTERS = 20_000
 BATCH = 5_000  # comparisons per executemany round
@@ -78,7 +82,21 @@ def _outcome(rng: random.Random, model_a: str, model_b: str) -> str:
     return "a" if rng.random() < p_a else "b"
 
 
-Rows = tuple[list[tuple[object, ...]], list[tuple[object, ...]], list[tuple[object, ...]]]
+Rows = tuple[list[tuple[object, ...]], list[tuple[object, ...]], list[tuple[object, ...]], list[tuple[object, ...]]]
+
+
+def _csv_row(comparison: tuple[object, ...], replies: list[tuple[object, ...]]) -> tuple[object, ...]:
+    """The stored CSV rendering of one generated comparison, by the app's own renderer."""
+    fields = dict(zip(COMPARISON_COLUMNS, comparison, strict=True))
+    a, b = (Reply(text=str(r[3]), tokens=int(str(r[4])), latency_ms=int(str(r[5])),
+                  error=None if r[6] is None else str(r[6])) for r in replies)
+    c = Comparison(id=str(fields["id"]), prompt=str(fields["prompt"]), matchup=str(fields["matchup"]),
+                   model_a=str(fields["model_a"]), model_b=str(fields["model_b"]),
+                   base_side=Side(str(fields["base_side"])), blind=bool(fields["blind"]),
+                   requester=str(fields["requester"]),
+                   place=Place(str(fields["platform"]), str(fields["channel"]), str(fields["server"])),
+                   created_at=START, status=Status.DONE, reply_a=a, reply_b=b)
+    return (c.id, CSV_PARTS_VERSION, *csv_parts(c))
 
 
 def _batches(comparisons: int, rng: random.Random) -> Iterator[Rows]:
@@ -87,6 +105,7 @@ def _batches(comparisons: int, rng: random.Random) -> Iterator[Rows]:
         comparison_rows: list[tuple[object, ...]] = []
         reply_rows: list[tuple[object, ...]] = []
         vote_rows: list[tuple[object, ...]] = []
+        csv_rows: list[tuple[object, ...]] = []
         for n in range(first, min(first + BATCH, comparisons)):
             cid = f"{rng.getrandbits(64):016x}"
             matchup = names[n % len(names)]
@@ -105,12 +124,13 @@ def _batches(comparisons: int, rng: random.Random) -> Iterator[Rows]:
                 text = "" if broken else _reply(rng)
                 reply_rows.append((cid, side, model, text, len(text.split()), rng.randint(300, 9000),
                                    "The model timed out after 120 s." if broken else None))
+            csv_rows.append(_csv_row(comparison_rows[-1], reply_rows[-2:]))
             for k, voter in enumerate(rng.sample(range(VOTERS), VOTES_PER_COMPARISON)):
                 at = (created + timedelta(seconds=30 + 45 * k)).strftime(TIME_FORMAT)
                 vote_rows.append((cid, f"U{voter:06d}", _outcome(rng, model_a, model_b), None, 0, at, at, matchup,
                                   model_a, model_b, platform, f"{platform}-server", f"channel-{n % 7}", int(leak),
                                   int(failed_side)))
-        yield comparison_rows, reply_rows, vote_rows
+        yield comparison_rows, reply_rows, vote_rows, csv_rows
 
 
 def build(path: Path, votes: int) -> None:
@@ -129,11 +149,13 @@ def build(path: Path, votes: int) -> None:
         # Safe only because an interrupted build is thrown away; the app itself runs with synchronous=NORMAL.
         connection.execute("PRAGMA synchronous=OFF")
         connection.execute("PRAGMA cache_size=-262144")
-        for comparison_rows, reply_rows, vote_rows in _batches(votes // VOTES_PER_COMPARISON, random.Random(SEED)):
+        batches = _batches(votes // VOTES_PER_COMPARISON, random.Random(SEED))
+        for comparison_rows, reply_rows, vote_rows, csv_rows in batches:
             with connection:
                 for table, columns, rows in (("comparisons", COMPARISON_COLUMNS, comparison_rows),
                                              ("replies", REPLY_COLUMNS, reply_rows),
-                                             ("votes", VOTE_COLUMNS, vote_rows)):
+                                             ("votes", VOTE_COLUMNS, vote_rows),
+                                             ("comparison_csv", CSV_PARTS_COLUMNS, csv_rows)):
                     connection.executemany(
                         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -40,6 +40,20 @@ class Battle:
 
     comparison: Comparison
     vote: Vote
+
+
+# A vote as the CSV export reads it: comparison id, voter, choice, vote_changes, tstamp in ms since 1970.
+VoteFields = tuple[str, str, str, int, int]
+
+
+@dataclass(frozen=True)
+class CsvBatch:
+    """Votes for the CSV export, rendered as far as the database can (a million votes cost no objects):
+    the votes as plain fields, and each of their comparisons as its CSV text in the four pieces of
+    ``bot.export.csv_parts``. A vote whose comparison is missing from ``comparisons`` is skipped."""
+
+    votes: Sequence[VoteFields]
+    comparisons: Mapping[str, tuple[str, str, str, str]]
 
 
 class Repository(Protocol):
@@ -89,4 +103,8 @@ class Repository(Protocol):
     def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:
         """Votes with their comparisons, oldest first (or grouped by comparison), streamed; ``query``
         slices and filters them (no query: every vote). Blocking: call it in a worker thread."""
+        ...
+
+    def iter_csv_batches(self, query: BattleQuery | None = None) -> Iterator[CsvBatch]:
+        """The votes of ``iter_battles``, oldest first, as CSV batches. Blocking: call it in a worker thread."""
         ...

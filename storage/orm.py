@@ -1,4 +1,5 @@
-"""Tables: comparisons, their two replies, and votes (one per voter per comparison)."""
+"""Tables: comparisons, their two replies, votes (one per voter per comparison), and each comparison's
+CSV columns as the export writes them."""
 
 from __future__ import annotations
 
@@ -107,3 +108,18 @@ class VoteRow(Base):
                       Index("ix_votes_updated_at", "updated_at"), Index("ix_votes_voter", "voter"),
                       Index("ix_votes_board", "model_a", "model_b", "choice", "identity_leak", "reply_problem"),
                       Index("ix_votes_voter_flags", "voter", "identity_leak", "reply_problem"))
+
+
+class ComparisonCsvRow(Base):
+    """A finished comparison's CSV columns (``bot.export.csv_parts``), rendered when it is saved. A row of
+    another ``version`` (the format changed since) is ignored by the export and rendered afresh."""
+
+    __tablename__ = "comparison_csv"
+
+    comparison_id: Mapped[str] = mapped_column(
+        String(ID_LEN), ForeignKey("comparisons.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    head: Mapped[str] = mapped_column(Text)
+    middle: Mapped[str] = mapped_column(Text)
+    slices: Mapped[str] = mapped_column(Text)
+    tail: Mapped[str] = mapped_column(Text)

@@ -27,11 +27,11 @@ from bot.arena_ratings import BattleCount
 from bot.domain import Choice, Comparison, Counts, Place, Reply, Side, Status, Vote
 from bot.errors import StorageError
 from bot.export import WINNER
-from bot.ports import Battle, OutcomeCount
+from bot.ports import Battle, CsvBatch, OutcomeCount
+from storage import exports
 from storage.orm import ComparisonRow, ReplyRow, VoteRow
+from storage.rows import load_comparisons
 from storage.writes import (
-    COMPARISONS,
-    REPLIES,
     Batcher,
     VoteOutcome,
     VoteRequest,
@@ -97,15 +97,8 @@ class SqlAlchemyRepository:
         await self._comparisons.submit(("save", comparison))
 
     async def get_comparison(self, comparison_id: str) -> Comparison | None:
-        def work(connection: Connection) -> Comparison | None:
-            row = connection.execute(select(COMPARISONS).where(COMPARISONS.c.id == comparison_id)).one_or_none()
-            if row is None:
-                return None
-            replies = connection.execute(select(REPLIES).where(REPLIES.c.comparison_id == comparison_id)).all()
-            by_side = {r.side: r for r in replies}
-            return _comparison(row, by_side.get("a"), by_side.get("b"))
-
-        return await self._run(work)
+        found = await self._run(lambda connection: load_comparisons(connection, [comparison_id]))
+        return found.get(comparison_id)
 
     async def record_vote(
         self, comparison_id: str, voter: str, choice: Choice, at: datetime
@@ -221,6 +214,10 @@ class SqlAlchemyRepository:
             for row in connection.execute(statement).mappings():
                 yield _battle(row)
 
+    def iter_csv_batches(self, query: BattleQuery | None = None) -> Iterator[CsvBatch]:
+        with self.engine.connect() as connection:
+            yield from exports.iter_csv_batches(connection, _conditions(query or RAW, filters=bool(query)))
+
 
 _REPLY_FIELDS = ("text", "tokens", "latency_ms", "error")
 
@@ -269,19 +266,3 @@ def _conditions(query: BattleQuery, filters: bool = True) -> list[ColumnElement[
     if filters and query.drop_failed:
         conditions.append(VoteRow.reply_problem.is_(False))
     return conditions
-
-
-def _reply(row: Any) -> Reply:
-    if row is None:
-        return Reply()
-    return Reply(text=row.text, tokens=row.tokens, latency_ms=row.latency_ms, error=row.error)
-
-
-def _comparison(row: Any, reply_a: Any, reply_b: Any) -> Comparison:
-    return Comparison(
-        id=row.id, prompt=row.prompt, matchup=row.matchup, model_a=row.model_a, model_b=row.model_b,
-        base_side=Side(row.base_side), blind=row.blind, requester=row.requester,
-        place=Place(platform=row.platform, channel=row.channel, server=row.server),
-        created_at=row.created_at, status=Status(row.status), reply_a=_reply(reply_a), reply_b=_reply(reply_b),
-        identity_leak=row.identity_leak,
-    )

@@ -14,7 +14,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.domain import Choice, Comparison, Counts, Side, Vote
 from bot.errors import UnknownComparisonError
-from storage.orm import ComparisonRow, ReplyRow, UtcDateTime, VoteRow
+from bot.export import CSV_PARTS_VERSION, csv_parts
+from storage.orm import ComparisonCsvRow, ComparisonRow, ReplyRow, UtcDateTime, VoteRow
 
 WRITE_BATCH = 500
 R = TypeVar("R")
@@ -101,6 +102,10 @@ def write_comparisons(requests: list[tuple[str, Comparison]], connection: Connec
             dict(comparison_id=c.id, side=side.value, model=c.model_on(side), text=c.reply(side).text,
                  tokens=c.reply(side).tokens, latency_ms=c.reply(side).latency_ms, error=c.reply(side).error)
             for c in saved for side in Side])
+        # Rendered now, once, so that exporting its votes later costs no rendering (storage/exports.py).
+        connection.execute(delete(CSV_PARTS).where(CSV_PARTS.c.comparison_id.in_([c.id for c in saved])))
+        connection.execute(insert(CSV_PARTS), [
+            dict(zip(CSV_PARTS_COLUMNS, (c.id, CSV_PARTS_VERSION, *csv_parts(c)), strict=True)) for c in saved])
     return [None] * len(requests)
 
 
@@ -167,6 +172,8 @@ def upsert_statement(dialect: str) -> Any:
 COPIED = ("matchup", "model_a", "model_b", "platform", "server", "channel", "identity_leak", "reply_problem")
 COMPARISONS = cast(Table, ComparisonRow.__table__)
 REPLIES = cast(Table, ReplyRow.__table__)
+CSV_PARTS = cast(Table, ComparisonCsvRow.__table__)
+CSV_PARTS_COLUMNS = ("comparison_id", "version", "head", "middle", "slices", "tail")
 
 
 def counts_in(connection: Connection, comparison_id: str) -> Counts:

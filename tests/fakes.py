@@ -21,8 +21,8 @@ from bot.domain import (
     Vote,
 )
 from bot.errors import ModelUnavailableError, UnknownComparisonError
-from bot.export import WINNER
-from bot.ports import Battle, OutcomeCount
+from bot.export import WINNER, csv_parts, epoch_ms
+from bot.ports import Battle, CsvBatch, OutcomeCount
 from bot.providers.common import collect_reply
 
 
@@ -118,6 +118,12 @@ class InMemoryRepository:
             battles.sort(key=lambda b: b.comparison.id)
         yield from battles
 
+    def iter_csv_batches(self, query: BattleQuery | None = None) -> Iterator[CsvBatch]:
+        battles = list(self.iter_battles(query))
+        yield CsvBatch(
+            votes=[(b.comparison.id, b.vote.voter, b.vote.choice.value, b.vote.changes, epoch_ms(b.vote.updated_at))
+                   for b in battles],
+            comparisons={b.comparison.id: csv_parts(b.comparison) for b in battles})
 
 
 class ScriptedProvider:

@@ -6,11 +6,14 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.domain import Choice, Comparison, Place, Reply, Side, Status, Vote
 from bot.errors import ArenaError
-from bot.export import pseudonym, write_csv, write_jsonl, writer_for
-from bot.ports import Battle
+from bot.export import ExportOptions, csv_parts, epoch_ms, pseudonym, write_csv, write_jsonl, writer_for
+from bot.ports import Battle, CsvBatch
+from tests.support.csv_reference import reference_csv
 
 AT = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -35,12 +38,59 @@ def test_jsonl_follows_the_arena_schema() -> None:
     assert first["platform"] == "discord" and first["error_b"] == "boom"
 
 
+def batches(battles: list[Battle]) -> list[CsvBatch]:
+    """What a repository hands the CSV writer: votes as plain fields, each comparison rendered once."""
+    return [CsvBatch(
+        votes=[(b.comparison.id, b.vote.voter, b.vote.choice.value, b.vote.changes, epoch_ms(b.vote.updated_at))
+               for b in battles],
+        comparisons={b.comparison.id: csv_parts(b.comparison) for b in battles})]
+
+
 def test_csv_round_trips_messages_as_json() -> None:
     out = io.StringIO()
-    write_csv([battle(Choice.TIE)], out)
+    assert write_csv(batches([battle(Choice.TIE)]), out) == 1
     [row] = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert row["winner"] == "tie" and row["question_id"] == "c1"
     assert json.loads(row["conversation_a"])[1]["content"] == "Mars is a planet, \"red\"."
+
+
+def test_csv_skips_votes_whose_comparison_is_gone() -> None:
+    kept = batches([battle(Choice.A)])[0]
+    orphan = CsvBatch(votes=[*kept.votes, ("gone", "bob", "b", 0, 0)], comparisons=kept.comparisons)
+    out = io.StringIO()
+    assert write_csv([orphan], out) == 1
+    assert "bob" not in out.getvalue() and pseudonym("bob") not in out.getvalue()
+
+
+# Text that csv and JSON must escape: separators, quotes, line breaks, control and invisible characters.
+SPECIAL_TEXT = ["", ",", '"', '""', "\r\n", "\n", "\r", "a\rb", "a,b", 'say "hi"', "\\", "\x1f\x7f\u2028",
+                "\u202eRTL\u200b", "tie (bothbad)"]
+awkward = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=40) | st.sampled_from(
+    SPECIAL_TEXT)
+
+
+@settings(max_examples=150, deadline=None)
+@given(prompt=awkward, reply_a=awkward, reply_b=awkward, error=st.none() | awkward, model=awkward, place=awkward,
+       voter=awkward, choice=st.sampled_from(Choice), micros=st.integers(0, 999_999), raw=st.booleans(),
+       blind=st.booleans())
+def test_csv_equals_the_csv_module_byte_for_byte(prompt: str, reply_a: str, reply_b: str, error: str | None,
+                                                 model: str, place: str, voter: str, choice: Choice,
+                                                 micros: int, raw: bool, blind: bool) -> None:
+    at = AT.replace(microsecond=micros)
+    comparison = Comparison(
+        id=f"c{micros}", prompt=prompt, matchup=place, model_a=model, model_b="base", base_side=Side.B, blind=blind,
+        requester="bob", place=Place(place, place, place), created_at=AT, status=Status.DONE,
+        reply_a=Reply(reply_a, 3, micros), reply_b=Reply(reply_b, 0, 5, error))
+    votes = [Battle(comparison, Vote(comparison.id, voter, choice, AT, at, 2)),
+             Battle(comparison, Vote(comparison.id, voter + "2", Choice.B, AT, AT, 0))]
+    options = ExportOptions(salt="s", raw_voters=raw)
+    out = io.StringIO()
+    assert write_csv(batches(votes), out, options) == 2
+    assert out.getvalue() == reference_csv(votes, options)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert [json.loads(r["conversation_a"])[1]["content"] for r in rows] == [reply_a, reply_a]
+    assert rows[0]["judge"] == (voter if raw else pseudonym(voter, "s"))
+    assert float(rows[0]["tstamp"]) == epoch_ms(at) / 1000
 
 
 def test_unknown_format() -> None:
