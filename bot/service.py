@@ -10,10 +10,10 @@ import random
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import IO
+from typing import IO, Any
 
 from bot import arena_ratings, export
 from bot.analysis import ArenaReport, BattleQuery, bias_report, identity_leak
@@ -37,6 +37,7 @@ from bot.errors import (
     UnknownMatchupError,
 )
 from bot.ports import Provider, Repository
+from bot.progress import Progress, UpdateCallback
 from bot.prompts import MAX_PROMPT_CHARS, apply_template, clean_prompt
 from bot.ratelimit import RateLimiter
 from bot.ratings import tallies
@@ -56,8 +57,6 @@ _CHOICE_ALIASES = {
 
 _CHECK_STATUS = {"ProviderAuthError": "auth failed", "ModelNotFoundError": "not found",
                  "ProviderRateLimitError": "rate limited", "ProviderTimeoutError": "timed out"}
-
-UpdateCallback = Callable[[Comparison], Awaitable[None]]
 
 
 def parse_choice(raw: str) -> Choice:
@@ -151,20 +150,18 @@ class ArenaService:
         chosen = self.matchup(comparison.matchup)
         models = {m.name: m for m in (chosen.base, chosen.finetuned)}
         request_id.set(comparison.id)  # every log line about this comparison carries its id
-        stored = asyncio.create_task(self.repository.add_comparison(comparison))
-        changed = asyncio.Event()
-        finished = asyncio.Event()
-        pump = asyncio.create_task(self._pump(on_update, comparison, changed, finished, update_interval, stored))
+        progress = Progress(on_update, comparison, update_interval)
+        stored = asyncio.create_task(self._store(comparison, progress))
         # Side B in a task of its own, side A in this one: concurrent, with one task fewer than gather().
         side_b = asyncio.create_task(
-            self._run_side(models[comparison.model_b], comparison.prompt, comparison.reply_b, changed))
+            self._run_side(models[comparison.model_b], comparison.prompt, comparison.reply_b, progress))
         try:
-            await self._run_side(models[comparison.model_a], comparison.prompt, comparison.reply_a, changed)
+            await self._run_side(models[comparison.model_a], comparison.prompt, comparison.reply_a, progress)
             await side_b
         finally:
             side_b.cancel()
-            finished.set()
-            await pump
+            await asyncio.wait({stored})  # so the stored comparison is shown at least once, however fast
+            await progress.close()
             await stored  # a storage failure surfaces here, before anything else is written
         comparison.status = Status.FAILED if not (comparison.reply_a.ok or comparison.reply_b.ok) else Status.DONE
         comparison.identity_leak = identity_leak(
@@ -177,7 +174,12 @@ class ArenaService:
                  comparison.reply_a.error or "ok", comparison.reply_b.error or "ok")
         return comparison
 
-    async def _run_side(self, model: Model, prompt: str, reply: Reply, changed: asyncio.Event) -> None:
+    async def _store(self, comparison: Comparison, progress: Progress) -> None:
+        await self.repository.add_comparison(comparison)
+        # A member never sees a comparison that a crash could lose without trace: updates start once stored.
+        progress.stored()
+
+    async def _run_side(self, model: Model, prompt: str, reply: Reply, progress: Progress) -> None:
         provider = self.providers.get(model.name)
         started = time.perf_counter()
         try:
@@ -187,7 +189,7 @@ class ArenaService:
                 async for piece in provider.stream(apply_template(model.template, prompt), model.params):
                     reply.text += piece
                     reply.tokens += 1
-                    changed.set()
+                    progress.changed()
         except TimeoutError:
             log.warning("model %s timed out after %.0f s", model.name, model.timeout_s)
             reply.error = f"The model timed out after {model.timeout_s:g} s."
@@ -199,41 +201,7 @@ class ArenaService:
             log.exception("model %s failed unexpectedly", model.name)
             reply.error = "The model failed unexpectedly."
         reply.latency_ms = round((time.perf_counter() - started) * 1000)
-        changed.set()
-
-    @staticmethod
-    async def _pump(
-        callback: UpdateCallback | None,
-        comparison: Comparison,
-        changed: asyncio.Event,
-        finished: asyncio.Event,
-        interval: float,
-        stored: asyncio.Task[None],
-    ) -> None:
-        """Call ``callback`` once the comparison is stored, then as replies grow, at most once per ``interval``.
-        A member never sees a comparison that a crash could lose without trace."""
-        if callback is None:
-            return
-        await asyncio.wait({stored})
-        if stored.cancelled() or stored.exception() is not None:
-            return  # run() reports the storage failure
-        while True:
-            try:
-                await callback(comparison)
-            except Exception:
-                # Rendering progress is best effort; the comparison itself must go on.
-                log.exception("progress update for comparison %s failed", comparison.id)
-            done_waiter = asyncio.ensure_future(finished.wait())
-            await asyncio.wait({done_waiter}, timeout=interval)  # the interval between two updates
-            if finished.is_set():
-                return
-            waiter = asyncio.ensure_future(changed.wait())
-            await asyncio.wait({waiter, done_waiter}, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            done_waiter.cancel()
-            if finished.is_set():
-                return
-            changed.clear()
+        progress.changed()
 
     def _draw_matchup(self) -> Matchup:
         """Weight 1 / (1 + votes so far): a pair nobody has voted on is drawn most often."""
@@ -324,11 +292,14 @@ class ArenaService:
     async def export(self, fmt: str, out: IO[str], query: BattleQuery | None = None,
                      options: export.ExportOptions | None = None) -> int:
         """Write the votes of a slice (all by default) in ``fmt`` to ``out``; returns rows written."""
-        writer = export.writer_for(fmt)
+        writer, fmt = export.writer_for(fmt), fmt.lower()
         options = options or export.ExportOptions(salt=self.export_salt)
-        by_comparison = fmt in export.PREFERENCE_FORMATS
-        return await asyncio.to_thread(
-            writer, self.repository.iter_battles(query, by_comparison=by_comparison), out, options)
+        rows: Iterator[Any]
+        if fmt in export.BATCH_FORMATS:
+            rows = self.repository.iter_csv_batches(query)
+        else:
+            rows = self.repository.iter_battles(query, by_comparison=fmt in export.PREFERENCE_FORMATS)
+        return await asyncio.to_thread(writer, rows, out, options)
 
     async def check_models(self, timeout_s: float = 30.0) -> list[tuple[Model, str]]:
         """Ping every model in a matchup with a one-token request, all at once; returns each model

@@ -149,6 +149,26 @@ async def test_progress_updates_come_before_the_result_and_never_after() -> None
 
 
 @pytest.mark.asyncio
+async def test_models_faster_than_storage_still_show_the_comparison_once() -> None:
+    service, repo = make_service()
+    add = repo.add_comparison
+
+    async def slow_add(comparison: Comparison) -> None:
+        await asyncio.sleep(0.05)  # both instant models finish before the comparison is stored
+        await add(comparison)
+
+    repo.add_comparison = slow_add  # type: ignore[method-assign]
+    seen: list[int] = []
+
+    async def on_update(progress: Comparison) -> None:
+        assert progress.id in repo.comparisons
+        seen.append(progress.reply_a.tokens + progress.reply_b.tokens)
+
+    await service.compare("hi", "u1", PLACE, on_update=on_update, update_interval=0)
+    assert seen == [4]  # an adapter posts its message on the first update: it must come
+
+
+@pytest.mark.asyncio
 async def test_vote_reveals_models_and_counts_and_can_be_changed() -> None:
     service, repo = make_service()
     comparison = await service.compare("hi", "u1", PLACE)
