@@ -152,7 +152,7 @@ async def concurrent(runs: int) -> None:
     figures.check(f"{CONCURRENT:,} compares through the service", figures.median(walls), " s",
                   at_most=TARGET_CONCURRENT_S)
     figures.figure("  of which: last comparison stored after", f"{figures.median(last_stored):.3f} s",
-                   "models start only once stored")
+                   "the models run meanwhile")
     figures.figure("service wall / direct wall", f"{figures.median(walls) / figures.median(direct_walls):.2f}")
 
 

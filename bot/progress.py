@@ -1,6 +1,8 @@
-"""Progress updates for a running comparison, paced without a task of their own: the comparison's code
-tells ``Progress`` when it is stored and when a reply grows, and an update starts only when one is due.
-A thousand comparisons at once then cost no waiting tasks, only the updates that really run."""
+"""Progress updates for a running comparison, paced without a task or timer of their own: the comparison's
+code tells ``Progress`` when it is stored and when a reply grows, and an update starts when a reply grows
+once one is due. A thousand comparisons at once then cost no waiting tasks or timers, only the updates
+that really run. Text that arrives just before a model pauses shows with its next token, or in the final
+message once the comparison is done."""
 
 from __future__ import annotations
 
@@ -25,57 +27,37 @@ class Progress:
         self._comparison = comparison
         self._interval = interval
         self._loop = asyncio.get_running_loop()
-        self._stored = self._changed = False
+        self._stored = self._busy = False
         self._closed = callback is None
         self._next = 0.0  # loop time before which no update starts
-        self._running: asyncio.Task[None] | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[None] | None = None
 
-    def stored(self) -> None:
-        """The comparison is in the database: members may see it now."""
+    async def stored(self) -> None:
+        """The comparison is in the database: members may see it now. The first update runs right here, in
+        the caller's task (a thousand comparisons starting at once need no thousand more tasks)."""
         self._stored = True
         if not self._closed:
-            self._start()
+            self._busy = True
+            await self._update()
 
     def changed(self) -> None:
         """A reply grew (called for every token: keep it cheap)."""
-        self._changed = True
-        if self._stored and self._running is None and self._timer is None and not self._closed:
-            self._schedule()
+        if self._stored and not self._busy and not self._closed and self._loop.time() >= self._next:
+            self._busy = True
+            self._task = self._loop.create_task(self._update())
 
     async def close(self) -> None:
         """No update starts from now on; one already running is waited for."""
         self._closed = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self._running is not None:
-            await asyncio.wait({self._running})
-
-    def _schedule(self) -> None:
-        delay = self._next - self._loop.time()
-        if delay <= 0:
-            self._start()
-        else:
-            self._timer = self._loop.call_later(delay, self._due)
-
-    def _due(self) -> None:
-        self._timer = None
-        if self._changed and self._running is None and not self._closed:
-            self._start()
-
-    def _start(self) -> None:
-        self._changed = False
-        self._next = self._loop.time() + self._interval
-        self._running = self._loop.create_task(self._update())
+        if self._task is not None and not self._task.done():
+            await asyncio.wait({self._task})
 
     async def _update(self) -> None:
         assert self._callback is not None
+        self._next = self._loop.time() + self._interval
         try:
             await self._callback(self._comparison)
         except Exception:
             log.exception("progress update for comparison %s failed", self._comparison.id)
         finally:
-            self._running = None
-        if self._changed and not self._closed:
-            self._schedule()
+            self._busy = False

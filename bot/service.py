@@ -160,7 +160,8 @@ class ArenaService:
             await side_b
         finally:
             side_b.cancel()
-            await asyncio.wait({stored})  # so the stored comparison is shown at least once, however fast
+            if not stored.done():  # the stored comparison is shown at least once, however fast the models
+                await asyncio.wait({stored})
             await progress.close()
             await stored  # a storage failure surfaces here, before anything else is written
         comparison.status = Status.FAILED if not (comparison.reply_a.ok or comparison.reply_b.ok) else Status.DONE
@@ -177,7 +178,7 @@ class ArenaService:
     async def _store(self, comparison: Comparison, progress: Progress) -> None:
         await self.repository.add_comparison(comparison)
         # A member never sees a comparison that a crash could lose without trace: updates start once stored.
-        progress.stored()
+        await progress.stored()
 
     async def _run_side(self, model: Model, prompt: str, reply: Reply, progress: Progress) -> None:
         provider = self.providers.get(model.name)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import Connection, String, Table, bindparam, case, delete, func, insert, literal, null, select, update
+from sqlalchemy import Connection, String, Table, bindparam, case, delete, func, literal, null, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.domain import Choice, Comparison, Counts, Side, Vote
@@ -82,31 +82,48 @@ class Batcher(Generic[R, Out]):
 
 def write_comparisons(requests: list[tuple[str, Comparison]], connection: Connection) -> list[Exception | None]:
     """New comparisons first, then finished ones (a comparison is always added before it is saved), each
-    kind as one multi-row statement."""
+    kind as one ``executemany`` per table."""
     added = [c for kind, c in requests if kind == "add"]
     saved = [c for kind, c in requests if kind == "save"]
     if added:
-        connection.execute(insert(COMPARISONS), [dict(
-            id=c.id, prompt=c.prompt, matchup=c.matchup, model_a=c.model_a, model_b=c.model_b,
-            base_side=c.base_side.value, blind=c.blind, requester=c.requester, platform=c.place.platform,
-            server=c.place.server, channel=c.place.channel, status=c.status.value, created_at=c.created_at,
-            identity_leak=False, reply_problem=False) for c in added])
+        # Stored times in the form SQLAlchemy gives them (SQLite keeps text), so every reader sees one format.
+        when: Callable[[Any], Any] = COMPARISONS.c.created_at.type.bind_processor(connection.dialect) or _as_is
+        _insert_many(connection, COMPARISONS.name, COMPARISON_COLUMNS, [
+            (c.id, c.prompt, c.matchup, c.model_a, c.model_b, c.base_side.value, c.blind, c.requester,
+             c.place.platform, c.place.server, c.place.channel, c.status.value, when(c.created_at), False, False)
+            for c in added])
     if saved:
-        connection.execute(
-            update(COMPARISONS).where(COMPARISONS.c.id == bindparam("cid")).values(
-                status=bindparam("new_status"), identity_leak=bindparam("leak"), reply_problem=bindparam("problem")),
-            [dict(cid=c.id, new_status=c.status.value, leak=c.identity_leak, problem=c.reply_problem) for c in saved])
+        ids = [c.id for c in saved]
+        _driver_many(connection, f"UPDATE {COMPARISONS.name} SET status = ?, identity_leak = ?, reply_problem = ? "
+                     "WHERE id = ?", [(c.status.value, c.identity_leak, c.reply_problem, c.id) for c in saved])
         # Saving again replaces the replies.
-        connection.execute(delete(REPLIES).where(REPLIES.c.comparison_id.in_([c.id for c in saved])))
-        connection.execute(insert(REPLIES), [
-            dict(comparison_id=c.id, side=side.value, model=c.model_on(side), text=c.reply(side).text,
-                 tokens=c.reply(side).tokens, latency_ms=c.reply(side).latency_ms, error=c.reply(side).error)
-            for c in saved for side in Side])
+        connection.execute(delete(REPLIES).where(REPLIES.c.comparison_id.in_(ids)))
+        _insert_many(connection, REPLIES.name, REPLY_COLUMNS, [
+            (c.id, side.value, c.model_on(side), c.reply(side).text, c.reply(side).tokens, c.reply(side).latency_ms,
+             c.reply(side).error) for c in saved for side in Side])
         # Rendered now, once, so that exporting its votes later costs no rendering (storage/exports.py).
-        connection.execute(delete(CSV_PARTS).where(CSV_PARTS.c.comparison_id.in_([c.id for c in saved])))
-        connection.execute(insert(CSV_PARTS), [
-            dict(zip(CSV_PARTS_COLUMNS, (c.id, CSV_PARTS_VERSION, *csv_parts(c)), strict=True)) for c in saved])
+        connection.execute(delete(CSV_PARTS).where(CSV_PARTS.c.comparison_id.in_(ids)))
+        _insert_many(connection, CSV_PARTS.name, CSV_PARTS_COLUMNS,
+                     [(c.id, CSV_PARTS_VERSION, *csv_parts(c)) for c in saved])
     return [None] * len(requests)
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _driver_many(connection: Connection, sql: str, rows: Sequence[Sequence[object]]) -> None:
+    """``executemany`` on the driver itself, ``?`` standing for each value. Saves are on the critical path of
+    every comparison waiting for its batch, and SQLAlchemy's per-row parameter processing cost more than
+    the writes; these values (str, int, bool, None) need none: every driver takes them as they are."""
+    if connection.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")  # psycopg's style; no value here is ever part of the SQL text
+    connection.exec_driver_sql(sql, list(map(tuple, rows)))
+
+
+def _insert_many(connection: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    placeholders = ", ".join("?" * len(columns))
+    _driver_many(connection, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows)
 
 
 def write_votes(requests: list[VoteRequest], connection: Connection) -> list[VoteOutcome | Exception]:
@@ -174,6 +191,9 @@ COMPARISONS = cast(Table, ComparisonRow.__table__)
 REPLIES = cast(Table, ReplyRow.__table__)
 CSV_PARTS = cast(Table, ComparisonCsvRow.__table__)
 CSV_PARTS_COLUMNS = ("comparison_id", "version", "head", "middle", "slices", "tail")
+COMPARISON_COLUMNS = ("id", "prompt", "matchup", "model_a", "model_b", "base_side", "blind", "requester", "platform",
+                      "server", "channel", "status", "created_at", "identity_leak", "reply_problem")
+REPLY_COLUMNS = ("comparison_id", "side", "model", "text", "tokens", "latency_ms", "error")
 
 
 def counts_in(connection: Connection, comparison_id: str) -> Counts:

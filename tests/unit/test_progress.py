@@ -50,8 +50,7 @@ async def test_nothing_is_shown_before_the_comparison_is_stored() -> None:
     progress = Progress(recorder, comparison(), INTERVAL)
     await tokens(progress, 5, 0.01)
     assert recorder.calls == []
-    progress.stored()
-    await asyncio.sleep(0)
+    await progress.stored()
     await progress.close()
     assert len(recorder.calls) == 1
 
@@ -60,7 +59,7 @@ async def test_nothing_is_shown_before_the_comparison_is_stored() -> None:
 async def test_updates_are_paced_and_never_overlap() -> None:
     recorder = Recorder(seconds=0.03)
     progress = Progress(recorder, comparison(), INTERVAL)
-    progress.stored()
+    await progress.stored()
     await tokens(progress, 40, 0.01)  # 0.4 s of tokens
     await progress.close()
     gaps = [b - a for a, b in zip(recorder.calls, recorder.calls[1:], strict=False)]
@@ -72,7 +71,7 @@ async def test_updates_are_paced_and_never_overlap() -> None:
 async def test_no_update_without_change_and_none_after_close() -> None:
     recorder = Recorder()
     progress = Progress(recorder, comparison(), INTERVAL)
-    progress.stored()
+    await progress.stored()
     await asyncio.sleep(INTERVAL * 3)  # nothing changed: only the first update
     assert len(recorder.calls) == 1
     progress.changed()  # due long ago: shown at once
@@ -86,16 +85,18 @@ async def test_no_update_without_change_and_none_after_close() -> None:
 async def test_close_waits_for_a_running_update_and_failures_are_contained() -> None:
     recorder = Recorder(seconds=0.05, fail=True)
     progress = Progress(recorder, comparison(), 0)
-    progress.stored()
+    await progress.stored()  # the first update runs in the caller's task, and its failure stays there
+    assert len(recorder.calls) == 1 and recorder.running == 0
+    progress.changed()  # later ones run in a task of their own
     await asyncio.sleep(0)
     assert recorder.running == 1
     await progress.close()
-    assert recorder.running == 0
+    assert recorder.running == 0 and len(recorder.calls) == 2
 
 
 @pytest.mark.asyncio
 async def test_without_a_callback_nothing_runs() -> None:
     progress = Progress(None, comparison(), 0)
-    progress.stored()
+    await progress.stored()
     progress.changed()
     await progress.close()
