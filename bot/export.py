@@ -20,7 +20,8 @@ from typing import IO, Any
 
 from bot.domain import Choice, Comparison, Side
 from bot.errors import ArenaError
-from bot.ports import Battle, CsvBatch
+from bot.ports import Battle, CsvChunk
+from bot.writer import written_behind
 
 COLUMNS = [
     "question_id", "model_a", "model_b", "winner", "judge", "conversation_a", "conversation_b",
@@ -36,7 +37,6 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Characters that make Python's csv module (QUOTE_MINIMAL) quote a field.
 CSV_SPECIAL = frozenset(',"\r\n')
 JUDGE_CACHE = 1 << 16
-PIECES_PER_LINE = 10
 # Bump whenever csv_parts renders differently: stored renderings of another version are not used.
 CSV_PARTS_VERSION = 1
 
@@ -105,6 +105,10 @@ def csv_field(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+# The winner column by stored choice, CSV-ready.
+WINNERS = {choice.value: csv_field(text) for choice, text in WINNER.items()}
+
+
 def csv_parts(c: Comparison) -> tuple[str, str, str, str]:
     """A comparison's CSV columns, in four pieces that a vote's columns go between:
     ``head + winner + "," + judge + "," + middle + tstamp + slices + vote_changes + tail``.
@@ -125,32 +129,33 @@ def csv_parts(c: Comparison) -> tuple[str, str, str, str]:
     return head, middle, slices, tail
 
 
-def write_csv(batches: Iterable[CsvBatch], out: IO[str], options: ExportOptions | None = None) -> int:
-    """CSV with the message lists as JSON text, the way the public arena CSVs carry them. Byte for byte what
-    ``csv.DictWriter`` writes for ``battle_row``, but each comparison was rendered once, when it was saved,
-    and each vote costs a handful of string pieces: a million votes take seconds, not minutes."""
-    options = options or ExportOptions()
-    winners = {choice.value: csv_field(text) for choice, text in WINNER.items()}
+def csv_line(parts: tuple[str, str, str, str], choice: str, judge: str, ms: int, changes: int) -> str:
+    """One vote's CSV line: its comparison's ``csv_parts`` with the vote's own columns between them (the
+    database assembles the same text for the fast export, storage/exports.py). ``judge`` is CSV-ready."""
+    head, middle, slices, tail = parts
+    return f"{head}{WINNERS[choice]},{judge},{middle}{ms / 1000!r}{slices}{changes}{tail}"
 
+
+def judge_for(options: ExportOptions) -> Callable[[str], str]:
+    """The CSV ``judge`` column for a voter: a salted pseudonym, or the raw id for an admin who asked."""
     @functools.lru_cache(maxsize=JUDGE_CACHE)
     def judge(voter: str) -> str:
         return csv_field(voter if options.raw_voters else pseudonym(voter, options.salt))
 
-    out.write(",".join(COLUMNS) + "\r\n")
+    return judge
+
+
+def write_csv(chunks: Iterable[CsvChunk], out: IO[str], options: ExportOptions | None = None) -> int:
+    """CSV with the message lists as JSON text, the way the public arena CSVs carry them: byte for byte what
+    ``csv.DictWriter`` writes for ``battle_row``. The lines come rendered (``Repository.iter_csv``, with the
+    judges of ``judge_for(options)``): each comparison was rendered once, when it was saved, and the database
+    stitches each vote's line, so a million votes take seconds, not minutes."""
     n = 0
-    for batch in batches:
-        # One flat list of pieces and a single join per batch: a line per vote would be built and then
-        # copied again.
-        pieces: list[str] = []
-        add = pieces.extend
-        for cid, voter, choice, changes, ms in batch.votes:
-            found = batch.comparisons.get(cid)
-            if found is None:
-                continue  # the comparison was deleted after its votes were read
-            head, middle, slices, tail = found
-            add((head, winners[choice], ",", judge(voter), ",", middle, repr(ms / 1000), slices, str(changes), tail))
-        out.write("".join(pieces))
-        n += len(pieces) // PIECES_PER_LINE
+    with written_behind(out.write) as write:
+        write(",".join(COLUMNS) + "\r\n")
+        for chunk in chunks:
+            write(chunk.text)
+            n += chunk.rows
     return n
 
 
@@ -224,7 +229,7 @@ def write_kto(battles: Iterable[Battle], out: IO[str], options: ExportOptions | 
 Writer = Callable[[Iterable[Any], Any, ExportOptions], int]
 FORMATS: dict[str, Writer] = {"csv": write_csv, "jsonl": write_jsonl, "parquet": write_parquet,
                               "dpo": write_dpo, "kto": write_kto}
-BATCH_FORMATS = ("csv",)  # fed CsvBatch (Repository.iter_csv_batches) rather than Battle
+BATCH_FORMATS = ("csv",)  # fed CsvChunk (Repository.iter_csv) rather than Battle
 BINARY_FORMATS = ("parquet",)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -42,18 +42,13 @@ class Battle:
     vote: Vote
 
 
-# A vote as the CSV export reads it: comparison id, voter, choice, vote_changes, tstamp in ms since 1970.
-VoteFields = tuple[str, str, str, int, int]
-
-
 @dataclass(frozen=True)
-class CsvBatch:
-    """Votes for the CSV export, rendered as far as the database can (a million votes cost no objects):
-    the votes as plain fields, and each of their comparisons as its CSV text in the four pieces of
-    ``bot.export.csv_parts``. A vote whose comparison is missing from ``comparisons`` is skipped."""
+class CsvChunk:
+    """A run of CSV lines (no header) and how many votes they hold: the CSV export arrives this way, as text
+    the database has mostly rendered itself, so a million votes cost no Python objects."""
 
-    votes: Sequence[VoteFields]
-    comparisons: Mapping[str, tuple[str, str, str, str]]
+    text: str
+    rows: int
 
 
 class Repository(Protocol):
@@ -105,6 +100,7 @@ class Repository(Protocol):
         slices and filters them (no query: every vote). Blocking: call it in a worker thread."""
         ...
 
-    def iter_csv_batches(self, query: BattleQuery | None = None) -> Iterator[CsvBatch]:
-        """The votes of ``iter_battles``, oldest first, as CSV batches. Blocking: call it in a worker thread."""
+    def iter_csv(self, judge: Callable[[str], str], query: BattleQuery | None = None) -> Iterator[CsvChunk]:
+        """The votes of ``iter_battles``, oldest first, as CSV lines exactly as ``bot.export.csv_line`` renders
+        them, ``judge`` giving each voter's column. Blocking: call it in a worker thread."""
         ...

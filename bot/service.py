@@ -297,7 +297,7 @@ class ArenaService:
         options = options or export.ExportOptions(salt=self.export_salt)
         rows: Iterator[Any]
         if fmt in export.BATCH_FORMATS:
-            rows = self.repository.iter_csv_batches(query)
+            rows = self.repository.iter_csv(export.judge_for(options), query)
         else:
             rows = self.repository.iter_battles(query, by_comparison=fmt in export.PREFERENCE_FORMATS)
         return await asyncio.to_thread(writer, rows, out, options)

@@ -1,31 +1,55 @@
-"""The CSV export's hot path. Each comparison's CSV columns are rendered once, when it is saved
-(``comparison_csv``, written by storage/writes.py), so exporting a million votes reads each vote as five
-plain values plus its comparison's stored text, and Python only stitches one line per vote
-(``bot.export.write_csv``). Comparisons with no stored text, or text of an older format version, are
-rendered here on the way out."""
+"""The CSV export's hot path, run by the database. Each comparison's CSV columns are rendered once, when it
+is saved (``comparison_csv``, written by storage/writes.py), and voters' judge columns once per export (a
+temporary table), so the database can stitch every vote's line itself and hand over a few thousand lines
+as one string: Python never touches a vote. ``bot.export.csv_line`` is the same assembly in Python; it
+renders the rare vote whose comparison has no current rendering, and tests hold the two byte for byte equal
+on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import json
+import contextlib
 import sqlite3
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Connection, Select, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    Connection,
+    MetaData,
+    Select,
+    Table,
+    Text,
+    bindparam,
+    case,
+    cast,
+    func,
+    select,
+)
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.functions import FunctionElement
 
-from bot.export import CSV_PARTS_VERSION, csv_parts
-from bot.ports import CsvBatch, VoteFields
+from bot.export import CSV_PARTS_VERSION, WINNERS, csv_line, csv_parts
+from bot.ports import CsvChunk
 from storage.orm import ComparisonCsvRow, VoteRow
 from storage.rows import load_comparisons
 
-# Votes per batch: each batch costs one query for its comparisons' text, and a comparison whose votes
-# straddle two batches is read twice, so bigger is faster; a batch holds a few MB.
-CSV_BATCH = 5000
+# Vote ids per chunk: one query and one string each (a few MB), so memory stays flat.
+CSV_CHUNK = 5000
+JUDGE_BATCH = 10_000
+Params = Callable[[dict[str, Any]], Any]
 _UNIXEPOCH = sqlite3.sqlite_version_info >= (3, 38)
+
+VOTES = VoteRow.__table__
+CSV = ComparisonCsvRow.__table__
+# The judge column of each voter in the export, filled from Python (pseudonyms are salted hashes).
+JUDGES = Table("ftarena_export_judges", MetaData(), Column("voter", Text, primary_key=True),
+               Column("judge", Text, nullable=False), prefixes=["TEMPORARY"], sqlite_with_rowid=False)
 
 
 class epoch_ms(FunctionElement[int]):  # lower case: it reads as the SQL function it is
@@ -35,79 +59,179 @@ class epoch_ms(FunctionElement[int]):  # lower case: it reads as the SQL functio
     inherit_cache = True
 
 
+class tstamp_text(FunctionElement[str]):
+    """The CSV ``tstamp`` of a stored UTC time: ``repr(epoch_ms / 1000)``, e.g. ``1790121630.12``."""
+
+    type = Text()
+    inherit_cache = True
+
+
+class concat_lines(FunctionElement[str]):
+    """The lines of a chunk of votes as one string, in the order of the second argument."""
+
+    type = Text()
+    inherit_cache = True
+
+
+def _args(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> list[str]:
+    return [compiler.process(clause, **kw) for clause in element.clauses.clauses]
+
+
 @compiles(epoch_ms, "sqlite")
 def _epoch_ms_sqlite(element: epoch_ms, compiler: SQLCompiler, **kw: Any) -> str:
     # SQLAlchemy stores times on SQLite as 'YYYY-MM-DD HH:MM:SS.ffffff': milliseconds are characters 21-23.
-    x = compiler.process(element.clauses, **kw)
-    seconds = f"unixepoch({x})" if _UNIXEPOCH else f"CAST(strftime('%s', {x}) AS INTEGER)"
-    return f"({seconds} * 1000 + CAST(substr({x}, 21, 3) AS INTEGER))"
+    [x] = _args(element, compiler, **kw)
+    return f"({_seconds_sqlite(x)} * 1000 + CAST(substr({x}, 21, 3) AS INTEGER))"
 
 
 @compiles(epoch_ms, "postgresql")
 def _epoch_ms_postgresql(element: epoch_ms, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(floor(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) * 1000) AS BIGINT)"
+    [x] = _args(element, compiler, **kw)
+    return f"CAST(floor(EXTRACT(EPOCH FROM {x}) * 1000) AS BIGINT)"
 
 
-def votes_statement(conditions: list[ColumnElement[bool]]) -> Select[Any]:
-    v = VoteRow.__table__.c
-    return (select(v.comparison_id, v.voter, v.choice, v.changes, epoch_ms(v.updated_at))
-            .where(*conditions).order_by(v.id))
+def _seconds_sqlite(x: str) -> str:
+    return f"unixepoch({x})" if _UNIXEPOCH else f"CAST(strftime('%s', {x}) AS INTEGER)"
 
 
-def _driver_query(connection: Connection, statement: Select[Any]) -> tuple[str, Any]:
-    """``statement`` as SQL text and parameters for the driver's own cursor, bound values converted as
-    SQLAlchemy would convert them."""
+def _fraction(milliseconds: str) -> str:
+    """'120' -> '12', '000' -> '0': the decimals Python's repr prints."""
+    return f"coalesce(nullif(rtrim({milliseconds}, '0'), ''), '0')"
+
+
+@compiles(tstamp_text, "sqlite")
+def _tstamp_text_sqlite(element: tstamp_text, compiler: SQLCompiler, **kw: Any) -> str:
+    [x] = _args(element, compiler, **kw)
+    return f"({_seconds_sqlite(x)} || '.' || {_fraction(f'substr({x}, 21, 3)')})"
+
+
+@compiles(tstamp_text, "postgresql")
+def _tstamp_text_postgresql(element: tstamp_text, compiler: SQLCompiler, **kw: Any) -> str:
+    [x] = _args(element, compiler, **kw)
+    ms = f"CAST(floor(EXTRACT(EPOCH FROM {x}) * 1000) AS BIGINT)"
+    decimals = _fraction(f"lpad(CAST(mod({ms}, 1000) AS TEXT), 3, '0')")
+    return f"(CAST(div({ms}, 1000) AS TEXT) || '.' || {decimals})"
+
+
+@compiles(concat_lines, "sqlite")
+def _concat_lines_sqlite(element: concat_lines, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite before 3.44 takes no ORDER BY here: rows reach the aggregate in the order the votes are
+    # scanned, by id, as they are read NOT INDEXED (see _driver_query) and are the outer loop of LEFT JOINs.
+    line, _order = _args(element, compiler, **kw)
+    return f"group_concat({line}, '')"
+
+
+@compiles(concat_lines, "postgresql")
+def _concat_lines_postgresql(element: concat_lines, compiler: SQLCompiler, **kw: Any) -> str:
+    line, order = _args(element, compiler, **kw)
+    return f"string_agg({line}, '' ORDER BY {order})"
+
+
+def _line() -> ColumnElement[str]:
+    """A vote's CSV line, assembled as ``bot.export.csv_line`` does; NULL when its comparison has no
+    current rendering or its voter no judge."""
+    v = VOTES.c
+    return (CSV.c.head + case(WINNERS, value=v.choice) + "," + JUDGES.c.judge + "," + CSV.c.middle
+            + tstamp_text(v.updated_at) + CSV.c.slices + cast(v.changes, Text()) + CSV.c.tail)
+
+
+def _joined() -> Any:
+    return (VOTES.outerjoin(CSV, (CSV.c.comparison_id == VOTES.c.comparison_id) & (CSV.c.version == CSV_PARTS_VERSION))
+            .outerjoin(JUDGES, JUDGES.c.voter == VOTES.c.voter))
+
+
+def _in_chunk(conditions: list[ColumnElement[bool]]) -> list[ColumnElement[bool]]:
+    return [*conditions, VOTES.c.id.between(bindparam("lo"), bindparam("hi"))]
+
+
+def chunk_statement(conditions: list[ColumnElement[bool]]) -> Select[str, int, int, int]:
+    """One chunk of votes as (text, votes, votes with a current rendering, votes with a judge)."""
+    v = VOTES.c
+    return (select(concat_lines(_line(), v.id), func.count(), func.count(CSV.c.comparison_id),
+                   func.count(JUDGES.c.voter))
+            .select_from(_joined()).where(*_in_chunk(conditions)))
+
+
+def _driver_query(connection: Connection, statement: ClauseElement) -> tuple[str, Params]:
+    """``statement`` as SQL for the driver's own cursor, and a function giving its parameters (converted as
+    SQLAlchemy converts them) for the values of its named ``bindparam``s. On SQLite the votes are read
+    ``NOT INDEXED``: in rowid order whatever the slice's conditions, the order ``concat_lines`` relies on."""
     dialect = connection.dialect
-    compiled = statement.compile(dialect=dialect)
-    params = compiled.construct_params()
-    for name, value in params.items():
-        convert = compiled.binds[name].type.bind_processor(dialect)
-        if convert is not None:
-            params[name] = convert(value)
-    if compiled.positiontup is not None:
-        return compiled.string, tuple(params[name] for name in compiled.positiontup)
-    return compiled.string, params
+    compiled = typing.cast(SQLCompiler, statement.compile(dialect=dialect))
+    sql = compiled.string
+    if dialect.name == "sqlite":
+        scan = f"FROM {VoteRow.__tablename__} LEFT OUTER JOIN"
+        if sql.count(scan) != 1:
+            raise AssertionError(f"unexpected export query shape: {sql[:200]}")
+        sql = sql.replace(scan, f"FROM {VoteRow.__tablename__} NOT INDEXED LEFT OUTER JOIN")
+    converters = {name: bind.type.bind_processor(dialect) for name, bind in compiled.binds.items()}
+
+    def params(values: dict[str, Any]) -> Any:
+        found = compiled.construct_params(values)
+        for name, value in found.items():
+            convert = converters.get(name)
+            if convert is not None:
+                found[name] = convert(value)
+        if compiled.positiontup is not None:
+            return tuple(found[name] for name in compiled.positiontup)
+        return found
+
+    return sql, params
 
 
-def _iter_votes(connection: Connection, conditions: list[ColumnElement[bool]]) -> Iterator[list[VoteFields]]:
-    """Votes oldest first as the driver's plain tuples. SQLAlchemy's Row objects would cost more than the
-    query itself at a million rows: the garbage collector tracks them, and rescans them batch after batch."""
-    sql, params = _driver_query(connection, votes_statement(conditions))
-    # A server-side cursor on PostgreSQL, so the votes stream instead of arriving all at once.
-    named = {"name": "ftarena_csv_export"} if connection.dialect.name == "postgresql" else {}
-    cursor = connection.connection.cursor(**named)
-    try:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(CSV_BATCH):
-            yield typing.cast("list[VoteFields]", rows)
-    finally:
-        cursor.close()
+def _fill_judges(connection: Connection, conditions: list[ColumnElement[bool]], judge: Callable[[str], str]) -> None:
+    JUDGES.drop(connection, checkfirst=True)  # a pooled connection may hold one from an export that failed
+    JUDGES.create(connection)
+    voters = connection.execute(select(VOTES.c.voter).where(*conditions).distinct()
+                                .execution_options(yield_per=JUDGE_BATCH))
+    for part in voters.partitions():
+        connection.execute(JUDGES.insert(), [{"voter": voter, "judge": judge(voter)} for (voter,) in part])
 
 
-def _parts_sql(dialect: str) -> str:
-    """Stored CSV text of a list of comparisons, in the driver's own parameter style (this runs once per
-    batch, on the driver's cursor like the votes)."""
-    table = ComparisonCsvRow.__tablename__
-    columns = "comparison_id, head, middle, slices, tail"
-    if dialect == "postgresql":
-        return f"SELECT {columns} FROM {table} WHERE version = %s AND comparison_id = ANY(%s)"
-    return f"SELECT {columns} FROM {table} WHERE version = ? AND comparison_id IN (SELECT value FROM json_each(?))"
+def _rendered_in_python(connection: Connection, conditions: list[ColumnElement[bool]], judge: Callable[[str], str],
+                        bounds: dict[str, int]) -> CsvChunk:
+    """A chunk with votes the database cannot stitch (a comparison saved before renderings were stored, or
+    rendered by an older format): every line of it, the missing ones rendered from the comparison."""
+    v = VOTES.c
+    rows = connection.execute(
+        select(_line(), v.comparison_id, v.voter, v.choice, v.changes, epoch_ms(v.updated_at))
+        .select_from(_joined()).where(*_in_chunk(conditions)).order_by(v.id), bounds).all()
+    missing = sorted({row[1] for row in rows if row[0] is None})
+    comparisons = load_comparisons(connection, missing) if missing else {}
+    lines = []
+    for line, cid, voter, choice, changes, ms in rows:
+        if line is None:
+            if cid not in comparisons:
+                continue  # deleted since
+            line = csv_line(csv_parts(comparisons[cid]), choice, judge(voter), ms, changes)
+        lines.append(line)
+    return CsvChunk("".join(lines), len(lines))
 
 
-def iter_csv_batches(connection: Connection, conditions: list[ColumnElement[bool]]) -> Iterator[CsvBatch]:
-    """Votes oldest first, a batch at a time, each batch with its comparisons' CSV text."""
-    dialect = connection.dialect.name
-    sql = _parts_sql(dialect)
+def iter_csv(connection: Connection, conditions: list[ColumnElement[bool]], judge: Callable[[str], str]
+             ) -> Iterator[CsvChunk]:
+    """The votes matching ``conditions`` as CSV lines, oldest first, a chunk of ids at a time."""
+    lo, hi = connection.execute(select(func.min(VOTES.c.id), func.max(VOTES.c.id))).one()
+    if lo is None:
+        return
+    _fill_judges(connection, conditions, judge)
+    sql, params = _driver_query(connection, chunk_statement(conditions))
+    # The driver's own cursor: one row per chunk, and nothing of SQLAlchemy's between it and the text.
     cursor = connection.connection.cursor()
     try:
-        for votes in _iter_votes(connection, conditions):
-            ids = list({vote[0] for vote in votes})
-            cursor.execute(sql, (CSV_PARTS_VERSION, ids if dialect == "postgresql" else json.dumps(ids)))
-            parts: dict[str, tuple[str, str, str, str]] = {
-                cid: (head, middle, slices, tail) for cid, head, middle, slices, tail in cursor.fetchall()}
-            missing = [cid for cid in ids if cid not in parts]
-            if missing:
-                parts.update((cid, csv_parts(c)) for cid, c in load_comparisons(connection, missing).items())
-            yield CsvBatch(votes=votes, comparisons=parts)
+        for start in range(lo, hi + 1, CSV_CHUNK):
+            bounds = {"lo": start, "hi": start + CSV_CHUNK - 1}
+            cursor.execute(sql, params(bounds))
+            text, votes, rendered, judged = cursor.fetchone() or ("", 0, 0, 0)
+            if rendered == judged == votes:
+                if votes:
+                    yield CsvChunk(text, votes)
+            else:
+                yield _rendered_in_python(connection, conditions, judge, bounds)
     finally:
         cursor.close()
+        with contextlib.suppress(SQLAlchemyError):
+            # After a failed query PostgreSQL refuses this until rollback, which drops the table anyway
+            # (it was created in this transaction); SQLite drops a leftover at the next export's start.
+            JUDGES.drop(connection, checkfirst=True)
+

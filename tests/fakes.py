@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 
 from bot.analysis import BattleQuery, BattleSet
@@ -21,8 +21,8 @@ from bot.domain import (
     Vote,
 )
 from bot.errors import ModelUnavailableError, UnknownComparisonError
-from bot.export import WINNER, csv_parts, epoch_ms
-from bot.ports import Battle, CsvBatch, OutcomeCount
+from bot.export import WINNER, csv_line, csv_parts, epoch_ms
+from bot.ports import Battle, CsvChunk, OutcomeCount
 from bot.providers.common import collect_reply
 
 
@@ -118,12 +118,10 @@ class InMemoryRepository:
             battles.sort(key=lambda b: b.comparison.id)
         yield from battles
 
-    def iter_csv_batches(self, query: BattleQuery | None = None) -> Iterator[CsvBatch]:
-        battles = list(self.iter_battles(query))
-        yield CsvBatch(
-            votes=[(b.comparison.id, b.vote.voter, b.vote.choice.value, b.vote.changes, epoch_ms(b.vote.updated_at))
-                   for b in battles],
-            comparisons={b.comparison.id: csv_parts(b.comparison) for b in battles})
+    def iter_csv(self, judge: Callable[[str], str], query: BattleQuery | None = None) -> Iterator[CsvChunk]:
+        lines = [csv_line(csv_parts(b.comparison), b.vote.choice.value, judge(b.vote.voter),
+                          epoch_ms(b.vote.updated_at), b.vote.changes) for b in self.iter_battles(query)]
+        yield CsvChunk("".join(lines), len(lines))
 
 
 class ScriptedProvider:

@@ -14,7 +14,8 @@ from sqlalchemy import delete, update
 from adapters.bootstrap import open_repository
 from bot.analysis import BattleQuery
 from bot.domain import Choice, Comparison, Place, Reply, Side, Status
-from bot.export import ExportOptions, csv_parts, write_csv
+from bot.export import ExportOptions, csv_parts, judge_for, write_csv
+from storage import exports
 from storage.orm import ComparisonCsvRow
 from storage.repository import SqlAlchemyRepository
 from tests.support.csv_reference import reference_csv
@@ -57,20 +58,34 @@ async def exported(repo: SqlAlchemyRepository, query: BattleQuery, options: Expo
     """(fast export, csv-module reference) for one slice."""
     def work() -> tuple[str, str]:
         out = io.StringIO()
-        write_csv(repo.iter_csv_batches(query), out, options)
+        write_csv(repo.iter_csv(judge_for(options), query), out, options)
         return out.getvalue(), reference_csv(repo.iter_battles(query), options)
 
     return await asyncio.to_thread(work)
 
 
 @pytest.mark.asyncio
-async def test_fast_csv_equals_the_csv_module(repo: SqlAlchemyRepository) -> None:
+async def test_fast_csv_equals_the_csv_module(repo: SqlAlchemyRepository, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(exports, "CSV_CHUNK", 7)  # many chunks, most with votes of other tests between
     matchup = f"m-{uuid.uuid4().hex}"
     await hostile_arena(repo, matchup)
     query = BattleQuery(matchup=matchup, drop_identity_leaks=False, drop_failed=False)
     for options in (ExportOptions(salt="pepper"), ExportOptions(raw_voters=True)):
         fast, reference = await exported(repo, query, options)
         assert fast.count("\n") > 2 * len(HOSTILE) and fast == reference
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("narrow", [{"voter": "v3"}, {"since": NOW + timedelta(seconds=4)},
+                                    {"until": NOW + timedelta(seconds=5)}, {"drop_identity_leaks": True}])
+async def test_slices_keep_the_order_of_the_votes(repo: SqlAlchemyRepository, narrow: dict[str, object]) -> None:
+    # Conditions an index could serve (voter, time): the votes are still read, and written, oldest first.
+    matchup = f"m-{uuid.uuid4().hex}"
+    await hostile_arena(repo, matchup)
+    await hostile_arena(repo, matchup)  # the same voters again, later ids
+    query = BattleQuery(**{"matchup": matchup, "drop_identity_leaks": False, "drop_failed": False, **narrow})
+    fast, reference = await exported(repo, query, ExportOptions())
+    assert fast.count("\r\n") >= 3 and fast == reference
 
 
 @pytest.mark.asyncio

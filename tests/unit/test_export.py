@@ -11,8 +11,18 @@ from hypothesis import strategies as st
 
 from bot.domain import Choice, Comparison, Place, Reply, Side, Status, Vote
 from bot.errors import ArenaError
-from bot.export import ExportOptions, csv_parts, epoch_ms, pseudonym, write_csv, write_jsonl, writer_for
-from bot.ports import Battle, CsvBatch
+from bot.export import (
+    ExportOptions,
+    csv_line,
+    csv_parts,
+    epoch_ms,
+    judge_for,
+    pseudonym,
+    write_csv,
+    write_jsonl,
+    writer_for,
+)
+from bot.ports import Battle, CsvChunk
 from tests.support.csv_reference import reference_csv
 
 AT = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -38,28 +48,20 @@ def test_jsonl_follows_the_arena_schema() -> None:
     assert first["platform"] == "discord" and first["error_b"] == "boom"
 
 
-def batches(battles: list[Battle]) -> list[CsvBatch]:
-    """What a repository hands the CSV writer: votes as plain fields, each comparison rendered once."""
-    return [CsvBatch(
-        votes=[(b.comparison.id, b.vote.voter, b.vote.choice.value, b.vote.changes, epoch_ms(b.vote.updated_at))
-               for b in battles],
-        comparisons={b.comparison.id: csv_parts(b.comparison) for b in battles})]
+def chunks(battles: list[Battle], options: ExportOptions | None = None) -> list[CsvChunk]:
+    """What a repository hands the CSV writer: the lines as ``csv_line`` assembles them."""
+    judge = judge_for(options or ExportOptions())
+    lines = [csv_line(csv_parts(b.comparison), b.vote.choice.value, judge(b.vote.voter), epoch_ms(b.vote.updated_at),
+                      b.vote.changes) for b in battles]
+    return [CsvChunk("".join(lines), len(lines))]
 
 
 def test_csv_round_trips_messages_as_json() -> None:
     out = io.StringIO()
-    assert write_csv(batches([battle(Choice.TIE)]), out) == 1
+    assert write_csv(chunks([battle(Choice.TIE)]), out) == 1
     [row] = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert row["winner"] == "tie" and row["question_id"] == "c1"
     assert json.loads(row["conversation_a"])[1]["content"] == "Mars is a planet, \"red\"."
-
-
-def test_csv_skips_votes_whose_comparison_is_gone() -> None:
-    kept = batches([battle(Choice.A)])[0]
-    orphan = CsvBatch(votes=[*kept.votes, ("gone", "bob", "b", 0, 0)], comparisons=kept.comparisons)
-    out = io.StringIO()
-    assert write_csv([orphan], out) == 1
-    assert "bob" not in out.getvalue() and pseudonym("bob") not in out.getvalue()
 
 
 # Text that csv and JSON must escape: separators, quotes, line breaks, control and invisible characters.
@@ -85,7 +87,7 @@ def test_csv_equals_the_csv_module_byte_for_byte(prompt: str, reply_a: str, repl
              Battle(comparison, Vote(comparison.id, voter + "2", Choice.B, AT, AT, 0))]
     options = ExportOptions(salt="s", raw_voters=raw)
     out = io.StringIO()
-    assert write_csv(batches(votes), out, options) == 2
+    assert write_csv(chunks(votes, options), out, options) == 2
     assert out.getvalue() == reference_csv(votes, options)
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert [json.loads(r["conversation_a"])[1]["content"] for r in rows] == [reply_a, reply_a]
