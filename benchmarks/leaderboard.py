@@ -164,26 +164,33 @@ async def _export(service: ArenaService, target: Path) -> tuple[int, float, str 
 
 async def export_phase(path: Path, runs: int) -> dict[str, float]:
     await _warm_up()
-    figures.section('service.export("csv", file) of every vote')
+    figures.section(f'service.export("csv", file) of every vote, {runs} runs')
+    times: list[float] = []
     async with _service(path) as service:
         with tempfile.TemporaryDirectory(prefix="ftarena-bench-") as directory:
-            target = Path(directory) / "votes.csv"
-            before = max_rss()
-            rows, elapsed, error, rss = await _export(service, target)
-            size = target.stat().st_size
-    if error is not None:
-        figures.figure("export", "FAILED", f"after {elapsed:.2f} s: {error}")
-        figures.check("export time", float("inf"), " s", at_most=TARGET_EXPORT_S)
-        return {"seconds": float("inf"), "rows": 0.0, "growth_mb": float("nan")}
-    growth = (max(rss.samples) - rss.samples[0]) / MB
+            for run in range(runs):
+                target = Path(directory) / f"votes-{run}.csv"
+                before = max_rss()
+                rows, elapsed, error, rss = await _export(service, target)
+                if error is not None:
+                    figures.figure("export", "FAILED", f"after {elapsed:.2f} s: {error}")
+                    figures.check("export time", float("inf"), " s", at_most=TARGET_EXPORT_S)
+                    return {"seconds": float("inf"), "rows": 0.0, "growth_mb": float("nan")}
+                if run == 0:  # memory as the first export in this process finds it
+                    first_rss, first_growth, size = rss, (max_rss() - before) / MB, target.stat().st_size
+                target.unlink()
+                times.append(elapsed)
+    elapsed = figures.median(times)
+    growth = (max(first_rss.samples) - first_rss.samples[0]) / MB
     figures.figure("rows written / file size", f"{rows:,}", f"{size / MB:,.0f} MB")
-    figures.check("export time", elapsed, " s", at_most=TARGET_EXPORT_S)
+    figures.check("export time, median", elapsed, " s", at_most=TARGET_EXPORT_S)
+    figures.figure("  runs", ", ".join(f"{t:.3f}" for t in times))
     figures.figure("  rows per second", f"{rows / elapsed:,.0f} /s", f"{size / MB / elapsed:.1f} MB/s")
-    figures.check("RSS growth during the export (peak - start)", growth, " MB", at_most=TARGET_EXPORT_GROWTH_MB,
-                  fmt="{:,.1f}")
+    figures.check("RSS growth during the first export (peak - start)", growth, " MB",
+                  at_most=TARGET_EXPORT_GROWTH_MB, fmt="{:,.1f}")
     figures.figure("  RSS at 0 / 25 / 50 / 75 / 100 % of the time",
-                   " / ".join(f"{rss.at(f) / MB:.0f}" for f in (0, 0.25, 0.5, 0.75, 1)) + " MB")
-    figures.figure("  maxrss growth", f"{(max_rss() - before) / MB:,.1f} MB")
+                   " / ".join(f"{first_rss.at(f) / MB:.0f}" for f in (0, 0.25, 0.5, 0.75, 1)) + " MB")
+    figures.figure("  maxrss growth", f"{first_growth:,.1f} MB")
     return {"seconds": elapsed, "rows": float(rows), "growth_mb": growth}
 
 
@@ -238,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     path = synthetic.cached_path(votes)
     figures.header(f"leaderboard: report() and CSV export on {votes:,} votes in SQLite", machine.facts(),
                    f"report {runs} timed runs after one for maxrss and before one under tracemalloc; "
-                   "export once; each part in a fresh process")
+                   f"export {runs} runs; each part in a fresh process")
     if synthetic.is_complete(path, votes):
         figures.figure("cached database", path.name, f"{path.stat().st_size / MB:,.0f} MB, reused")
     else:

@@ -151,11 +151,16 @@ def write_csv(chunks: Iterable[CsvChunk], out: IO[str], options: ExportOptions |
     judges of ``judge_for(options)``): each comparison was rendered once, when it was saved, and the database
     stitches each vote's line, so a million votes take seconds, not minutes."""
     n = 0
-    with written_behind(out.write) as write:
-        write(",".join(COLUMNS) + "\r\n")
-        for chunk in chunks:
-            write(chunk.text)
-            n += chunk.rows
+    try:
+        with written_behind(out.write) as write:
+            write(",".join(COLUMNS) + "\r\n")
+            for chunk in chunks:
+                write(chunk.text)
+                n += chunk.rows
+    finally:
+        close = getattr(chunks, "close", None)
+        if callable(close):
+            close()  # a failed write stops the reading at once, in this thread (its connection goes back)
     return n
 
 

@@ -160,9 +160,11 @@ class ArenaService:
             await side_b
         finally:
             side_b.cancel()
-            if not stored.done():  # the stored comparison is shown at least once, however fast the models
-                await asyncio.wait({stored})
-            await progress.close()
+            try:
+                if not stored.done():  # the stored comparison is shown at least once, however fast the models
+                    await asyncio.wait({stored})
+            finally:
+                await progress.close()  # no update after this returns, even when cancelled while waiting
             await stored  # a storage failure surfaces here, before anything else is written
         comparison.status = Status.FAILED if not (comparison.reply_a.ok or comparison.reply_b.ok) else Status.DONE
         comparison.identity_leak = identity_leak(

@@ -39,11 +39,14 @@ from bot.ports import CsvChunk
 from storage.orm import ComparisonCsvRow, VoteRow
 from storage.rows import load_comparisons
 
-# Vote ids per chunk: one query and one string each (a few MB), so memory stays flat.
-CSV_CHUNK = 5000
+# Each chunk is one query and one string of about this size: memory stays flat however long the texts.
+CHUNK_BYTES = 4_000_000
+FIRST_CHUNK_IDS, MIN_CHUNK_IDS, MAX_CHUNK_IDS = 1000, 16, 20_000
 JUDGE_BATCH = 10_000
 Params = Callable[[dict[str, Any]], Any]
+# The SQLite library the sqlite3 driver uses (the only SQLite driver SQLAlchemy is given here).
 _UNIXEPOCH = sqlite3.sqlite_version_info >= (3, 38)
+_ORDERED_AGGREGATES = sqlite3.sqlite_version_info >= (3, 44)
 
 VOTES = VoteRow.__table__
 CSV = ComparisonCsvRow.__table__
@@ -84,6 +87,7 @@ def _epoch_ms_sqlite(element: epoch_ms, compiler: SQLCompiler, **kw: Any) -> str
     return f"({_seconds_sqlite(x)} * 1000 + CAST(substr({x}, 21, 3) AS INTEGER))"
 
 
+# PostgreSQL 14 and newer: EXTRACT returns an exact numeric (a double before, which can floor 1 ms low).
 @compiles(epoch_ms, "postgresql")
 def _epoch_ms_postgresql(element: epoch_ms, compiler: SQLCompiler, **kw: Any) -> str:
     [x] = _args(element, compiler, **kw)
@@ -115,9 +119,11 @@ def _tstamp_text_postgresql(element: tstamp_text, compiler: SQLCompiler, **kw: A
 
 @compiles(concat_lines, "sqlite")
 def _concat_lines_sqlite(element: concat_lines, compiler: SQLCompiler, **kw: Any) -> str:
-    # SQLite before 3.44 takes no ORDER BY here: rows reach the aggregate in the order the votes are
+    line, order = _args(element, compiler, **kw)
+    if _ORDERED_AGGREGATES:
+        return f"group_concat({line}, '' ORDER BY {order})"
+    # Before 3.44 SQLite takes no ORDER BY here: rows reach the aggregate in the order the votes are
     # scanned, by id, as they are read NOT INDEXED (see _driver_query) and are the outer loop of LEFT JOINs.
-    line, _order = _args(element, compiler, **kw)
     return f"group_concat({line}, '')"
 
 
@@ -210,28 +216,38 @@ def _rendered_in_python(connection: Connection, conditions: list[ColumnElement[b
 
 def iter_csv(connection: Connection, conditions: list[ColumnElement[bool]], judge: Callable[[str], str]
              ) -> Iterator[CsvChunk]:
-    """The votes matching ``conditions`` as CSV lines, oldest first, a chunk of ids at a time."""
-    lo, hi = connection.execute(select(func.min(VOTES.c.id), func.max(VOTES.c.id))).one()
+    """The votes matching ``conditions`` as CSV lines, oldest first, a range of ids at a time, each range
+    sized to give about ``CHUNK_BYTES`` of text (the lines' length depends on the prompts and replies)."""
+    lo, hi = connection.execute(select(func.min(VOTES.c.id), func.max(VOTES.c.id)).where(*conditions)).one()
     if lo is None:
         return
     _fill_judges(connection, conditions, judge)
+    connection.commit()  # the judges stay for this connection's reads; the drop below commits too
     sql, params = _driver_query(connection, chunk_statement(conditions))
     # The driver's own cursor: one row per chunk, and nothing of SQLAlchemy's between it and the text.
     cursor = connection.connection.cursor()
     try:
-        for start in range(lo, hi + 1, CSV_CHUNK):
-            bounds = {"lo": start, "hi": start + CSV_CHUNK - 1}
+        start, span = lo, FIRST_CHUNK_IDS
+        while start <= hi:
+            bounds = {"lo": start, "hi": start + span - 1}
             cursor.execute(sql, params(bounds))
             text, votes, rendered, judged = cursor.fetchone() or ("", 0, 0, 0)
-            if rendered == judged == votes:
-                if votes:
-                    yield CsvChunk(text, votes)
-            else:
-                yield _rendered_in_python(connection, conditions, judge, bounds)
+            chunk = CsvChunk(text, votes) if rendered == judged == votes else _rendered_in_python(
+                connection, conditions, judge, bounds)
+            if chunk.rows:
+                yield chunk
+            start += span
+            if text:
+                span = max(MIN_CHUNK_IDS, min(MAX_CHUNK_IDS, span * CHUNK_BYTES // len(text)))
     finally:
         cursor.close()
-        with contextlib.suppress(SQLAlchemyError):
-            # After a failed query PostgreSQL refuses this until rollback, which drops the table anyway
-            # (it was created in this transaction); SQLite drops a leftover at the next export's start.
-            JUDGES.drop(connection, checkfirst=True)
+        _drop_judges(connection)
 
+
+def _drop_judges(connection: Connection) -> None:
+    """The pooled connection lives on, so the judges go for good: the reads (or a failed query, after which
+    PostgreSQL refuses all else) are rolled back first, then the drop is committed."""
+    with contextlib.suppress(SQLAlchemyError, connection.dialect.loaded_dbapi.Error):
+        connection.connection.rollback()
+        JUDGES.drop(connection, checkfirst=True)
+        connection.commit()

@@ -115,7 +115,8 @@ def _as_is(value: Any) -> Any:
 def _driver_many(connection: Connection, sql: str, rows: Sequence[Sequence[object]]) -> None:
     """``executemany`` on the driver itself, ``?`` standing for each value. Saves are on the critical path of
     every comparison waiting for its batch, and SQLAlchemy's per-row parameter processing cost more than
-    the writes; these values (str, int, bool, None) need none: every driver takes them as they are."""
+    the writes. Callers pass values every driver takes as they are (str, int, bool, None) or that they
+    converted as SQLAlchemy would (times)."""
     if connection.dialect.paramstyle != "qmark":
         sql = sql.replace("?", "%s")  # psycopg's style; no value here is ever part of the SQL text
     connection.exec_driver_sql(sql, list(map(tuple, rows)))

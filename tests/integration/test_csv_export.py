@@ -66,7 +66,10 @@ async def exported(repo: SqlAlchemyRepository, query: BattleQuery, options: Expo
 
 @pytest.mark.asyncio
 async def test_fast_csv_equals_the_csv_module(repo: SqlAlchemyRepository, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(exports, "CSV_CHUNK", 7)  # many chunks, most with votes of other tests between
+    # Many small chunks, most with votes of other tests between; and every line stitched by the database.
+    monkeypatch.setattr(exports, "FIRST_CHUNK_IDS", 7)
+    monkeypatch.setattr(exports, "CHUNK_BYTES", 20_000)
+    monkeypatch.setattr(exports, "_rendered_in_python", None)
     matchup = f"m-{uuid.uuid4().hex}"
     await hostile_arena(repo, matchup)
     query = BattleQuery(matchup=matchup, drop_identity_leaks=False, drop_failed=False)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from bot.domain import Choice, Comparison, Place, Reply, Side, Status, Vote
 from bot.errors import ArenaError
 from bot.export import (
+    CSV_PARTS_VERSION,
     ExportOptions,
     csv_line,
     csv_parts,
@@ -93,6 +95,16 @@ def test_csv_equals_the_csv_module_byte_for_byte(prompt: str, reply_a: str, repl
     assert [json.loads(r["conversation_a"])[1]["content"] for r in rows] == [reply_a, reply_a]
     assert rows[0]["judge"] == (voter if raw else pseudonym(voter, "s"))
     assert float(rows[0]["tstamp"]) == epoch_ms(at) / 1000
+
+
+# csv_parts of one fixed comparison, by CSV_PARTS_VERSION. Stored renderings of an older version are rendered
+# afresh on export, so a change to the rendering must come with a new version, and a new line here.
+RENDERINGS = {1: "d4507a193debedce3c55abcccac566137aafa649bd80804fb83064a73ca67b9a"}
+
+
+def test_a_changed_rendering_comes_with_a_new_version() -> None:
+    digest = hashlib.sha256("\x00".join(csv_parts(battle(Choice.A).comparison)).encode()).hexdigest()
+    assert RENDERINGS.get(CSV_PARTS_VERSION) == digest, "csv_parts renders differently: bump CSV_PARTS_VERSION"
 
 
 def test_unknown_format() -> None:
