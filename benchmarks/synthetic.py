@@ -22,7 +22,7 @@ from storage.writes import CSV_PARTS_COLUMNS
 
 CACHE_DIR = Path(__file__).with_name(".cache")
 # Bump when the generated data change, so an old cached file is not reused.
-VERSION = 4
+VERSION = 5
 VOTES_PER_COMPARISON = 4
 VOTERS = 20_000
 BATCH = 5_000  # comparisons per executemany round

@@ -107,7 +107,8 @@ class VoteRow(Base):
     __table_args__ = (UniqueConstraint("comparison_id", "voter", name="uq_votes_comparison_voter"),
                       Index("ix_votes_updated_at", "updated_at"), Index("ix_votes_voter", "voter"),
                       Index("ix_votes_board", "model_a", "model_b", "choice", "identity_leak", "reply_problem"),
-                      Index("ix_votes_voter_flags", "voter", "identity_leak", "reply_problem"))
+                      Index("ix_votes_voter_flags", "voter", "identity_leak", "reply_problem"),
+                      Index("ix_votes_comparison_choice", "comparison_id", "choice"))
 
 
 class ComparisonCsvRow(Base):
