@@ -69,6 +69,13 @@ class tstamp_text(FunctionElement[str]):
     inherit_cache = True
 
 
+class concat_text(FunctionElement[str]):
+    """Its arguments as one string."""
+
+    type = Text()
+    inherit_cache = True
+
+
 class concat_lines(FunctionElement[str]):
     """The lines of a chunk of votes as one string, in the order of the second argument."""
 
@@ -117,6 +124,19 @@ def _tstamp_text_postgresql(element: tstamp_text, compiler: SQLCompiler, **kw: A
     return f"(CAST(div({ms}, 1000) AS TEXT) || '.' || {decimals})"
 
 
+@compiles(concat_text, "sqlite")
+def _concat_text_sqlite(element: concat_text, compiler: SQLCompiler, **kw: Any) -> str:
+    # One printf builds the line in one buffer; a chain of || copies the growing line at every step (about
+    # 10% of the export's time on SQLite). NULL prints as nothing; the chunk's counts catch that case.
+    parts = _args(element, compiler, **kw)
+    return f"printf('{'%s' * len(parts)}', {', '.join(parts)})"
+
+
+@compiles(concat_text, "postgresql")
+def _concat_text_postgresql(element: concat_text, compiler: SQLCompiler, **kw: Any) -> str:
+    return "(" + " || ".join(_args(element, compiler, **kw)) + ")"
+
+
 @compiles(concat_lines, "sqlite")
 def _concat_lines_sqlite(element: concat_lines, compiler: SQLCompiler, **kw: Any) -> str:
     line, order = _args(element, compiler, **kw)
@@ -134,11 +154,11 @@ def _concat_lines_postgresql(element: concat_lines, compiler: SQLCompiler, **kw:
 
 
 def _line() -> ColumnElement[str]:
-    """A vote's CSV line, assembled as ``bot.export.csv_line`` does; NULL when its comparison has no
-    current rendering or its voter no judge."""
+    """A vote's CSV line, assembled as ``bot.export.csv_line`` does. Where its comparison has no current
+    rendering or its voter no judge, the line is wrong and the chunk's counts say so."""
     v = VOTES.c
-    return (CSV.c.head + case(WINNERS, value=v.choice) + "," + JUDGES.c.judge + "," + CSV.c.middle
-            + tstamp_text(v.updated_at) + CSV.c.slices + cast(v.changes, Text()) + CSV.c.tail)
+    return concat_text(CSV.c.head, case(WINNERS, value=v.choice), ",", JUDGES.c.judge, ",", CSV.c.middle,
+                       tstamp_text(v.updated_at), CSV.c.slices, cast(v.changes, Text()), CSV.c.tail)
 
 
 def _joined() -> Any:
@@ -200,13 +220,14 @@ def _rendered_in_python(connection: Connection, conditions: list[ColumnElement[b
     rendered by an older format): every line of it, the missing ones rendered from the comparison."""
     v = VOTES.c
     rows = connection.execute(
-        select(_line(), v.comparison_id, v.voter, v.choice, v.changes, epoch_ms(v.updated_at))
+        select(_line(), CSV.c.comparison_id.is_not(None) & JUDGES.c.voter.is_not(None), v.comparison_id, v.voter,
+               v.choice, v.changes, epoch_ms(v.updated_at))
         .select_from(_joined()).where(*_in_chunk(conditions)).order_by(v.id), bounds).all()
-    missing = sorted({row[1] for row in rows if row[0] is None})
+    missing = sorted({row.comparison_id for row in rows if not row[1]})
     comparisons = load_comparisons(connection, missing) if missing else {}
     lines = []
-    for line, cid, voter, choice, changes, ms in rows:
-        if line is None:
+    for line, stitched, cid, voter, choice, changes, ms in rows:
+        if not stitched:
             if cid not in comparisons:
                 continue  # deleted since
             line = csv_line(csv_parts(comparisons[cid]), choice, judge(voter), ms, changes)
