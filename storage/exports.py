@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import typing
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -36,6 +35,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from bot.export import CSV_PARTS_VERSION, WINNERS, csv_line, csv_parts
 from bot.ports import CsvChunk
+from storage.driver import Params, driver_query
 from storage.orm import ComparisonCsvRow, VoteRow
 from storage.rows import load_comparisons
 
@@ -43,7 +43,6 @@ from storage.rows import load_comparisons
 CHUNK_BYTES = 4_000_000
 FIRST_CHUNK_IDS, MIN_CHUNK_IDS, MAX_CHUNK_IDS = 1000, 16, 20_000
 JUDGE_BATCH = 10_000
-Params = Callable[[dict[str, Any]], Any]
 # The SQLite library the sqlite3 driver uses (the only SQLite driver SQLAlchemy is given here).
 _UNIXEPOCH = sqlite3.sqlite_version_info >= (3, 38)
 _ORDERED_AGGREGATES = sqlite3.sqlite_version_info >= (3, 44)
@@ -143,7 +142,7 @@ def _concat_lines_sqlite(element: concat_lines, compiler: SQLCompiler, **kw: Any
     if _ORDERED_AGGREGATES:
         return f"group_concat({line}, '' ORDER BY {order})"
     # Before 3.44 SQLite takes no ORDER BY here: rows reach the aggregate in the order the votes are
-    # scanned, by id, as they are read NOT INDEXED (see _driver_query) and are the outer loop of LEFT JOINs.
+    # scanned, by id, as they are read NOT INDEXED (see _export_query) and are the outer loop of LEFT JOINs.
     return f"group_concat({line}, '')"
 
 
@@ -178,30 +177,15 @@ def chunk_statement(conditions: list[ColumnElement[bool]]) -> Select[str, int, i
             .select_from(_joined()).where(*_in_chunk(conditions)))
 
 
-def _driver_query(connection: Connection, statement: ClauseElement) -> tuple[str, Params]:
-    """``statement`` as SQL for the driver's own cursor, and a function giving its parameters (converted as
-    SQLAlchemy converts them) for the values of its named ``bindparam``s. On SQLite the votes are read
-    ``NOT INDEXED``: in rowid order whatever the slice's conditions, the order ``concat_lines`` relies on."""
-    dialect = connection.dialect
-    compiled = typing.cast(SQLCompiler, statement.compile(dialect=dialect))
-    sql = compiled.string
-    if dialect.name == "sqlite":
+def _export_query(connection: Connection, statement: ClauseElement) -> tuple[str, Params]:
+    """``driver_query``, with the votes read ``NOT INDEXED`` on SQLite: in rowid order whatever the slice's
+    conditions, the order ``concat_lines`` relies on."""
+    sql, params = driver_query(connection, statement)
+    if connection.dialect.name == "sqlite":
         scan = f"FROM {VoteRow.__tablename__} LEFT OUTER JOIN"
         if sql.count(scan) != 1:
             raise AssertionError(f"unexpected export query shape: {sql[:200]}")
         sql = sql.replace(scan, f"FROM {VoteRow.__tablename__} NOT INDEXED LEFT OUTER JOIN")
-    converters = {name: bind.type.bind_processor(dialect) for name, bind in compiled.binds.items()}
-
-    def params(values: dict[str, Any]) -> Any:
-        found = compiled.construct_params(values)
-        for name, value in found.items():
-            convert = converters.get(name)
-            if convert is not None:
-                found[name] = convert(value)
-        if compiled.positiontup is not None:
-            return tuple(found[name] for name in compiled.positiontup)
-        return found
-
     return sql, params
 
 
@@ -244,7 +228,7 @@ def iter_csv(connection: Connection, conditions: list[ColumnElement[bool]], judg
         return
     _fill_judges(connection, conditions, judge)
     connection.commit()  # the judges stay for this connection's reads; the drop below commits too
-    sql, params = _driver_query(connection, chunk_statement(conditions))
+    sql, params = _export_query(connection, chunk_statement(conditions))
     # The driver's own cursor: one row per chunk, and nothing of SQLAlchemy's between it and the text.
     cursor = connection.connection.cursor()
     try:

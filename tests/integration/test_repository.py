@@ -242,6 +242,20 @@ async def test_concurrent_clicks_are_written_in_batches_and_one_bad_id_fails_alo
     assert (final.a, final.b) == (60, 60)
 
 
+@pytest.mark.asyncio
+async def test_one_members_clicks_in_one_batch_behave_as_one_after_another(repo: SqlAlchemyRepository) -> None:
+    c = await finished(repo, f"m-{uuid.uuid4().hex}")
+    times = [NOW, NOW + timedelta(seconds=2), NOW + timedelta(seconds=1)]  # the third click is older than the second
+    first, second, stale = await asyncio.gather(*(
+        repo.record_vote_and_count(c.id, "m", choice, at) for choice, at in zip((Choice.A, Choice.B, Choice.TIE),
+                                                                                times, strict=True)))
+    assert first[1] is None and second[1] is Choice.A
+    assert stale[0].choice is Choice.B and stale[1] is Choice.B  # changed nothing: the stored vote comes back
+    assert second[0].changes == 1 and second[0].created_at == NOW and second[0].updated_at == times[1]
+    assert all(v.updated_at.utcoffset() == timedelta(0) for v, _, _ in (first, second, stale))
+    assert (await repo.counts(c.id)).b == 1
+
+
 def test_a_repository_keeps_working_across_event_loops(tmp_path: Path) -> None:
     repo = asyncio.run(open_repository(f"sqlite:///{tmp_path / 'loops.db'}"))
     assert isinstance(repo, SqlAlchemyRepository)
