@@ -135,7 +135,8 @@ def write_votes(requests: list[VoteRequest], connection: Connection) -> list[Vot
     # the same time queue behind each other instead of deadlocking. The order of one member's clicks does
     # not matter: the upsert keeps the latest click whatever order they are written in.
     order = sorted(range(len(requests)), key=lambda i: (requests[i].comparison_id, requests[i].voter))
-    if connection.dialect.name == "postgresql":
+    # A lone click skips the pipeline, whose set-up costs more than one round trip.
+    if connection.dialect.name == "postgresql" and len(requests) > 1:
         for i, voted in zip(order, _upsert_pipelined(connection, [requests[i] for i in order]), strict=True):
             written[i] = voted
     else:
