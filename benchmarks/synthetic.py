@@ -18,7 +18,7 @@ from pathlib import Path
 from bot.domain import Comparison, Place, Reply, Side, Status
 from bot.export import CSV_PARTS_VERSION, csv_parts
 from storage.database import make_engine, migrate
-from storage.writes import CSV_PARTS_COLUMNS
+from storage.writes import COMPARISON_COLUMNS, CSV_PARTS_COLUMNS, REPLY_COLUMNS
 
 CACHE_DIR = Path(__file__).with_name(".cache")
 # Bump when the generated data change, so an old cached file is not reused.
@@ -45,9 +45,6 @@ PROMPTS = ("Tell me how to train my dog to sit", "What do you think of Mars?", "
            "Explain \"attention\" in transformers, briefly", "Plan a 3-day trip to Lisbon, with costs")
 WORDS = ("the", "dog", "should", "sit", "when", "you", "say", "so,", "reward", "it", "with", "a", "treat.",
          "\"good\"", "Mars", "is", "red;", "quite", "far", "away", "and", "cold.", "1.", "2.", "\n", "- step")
-COMPARISON_COLUMNS = ("id", "prompt", "matchup", "model_a", "model_b", "base_side", "blind", "requester", "platform",
-                      "server", "channel", "status", "created_at", "identity_leak", "reply_problem")
-REPLY_COLUMNS = ("comparison_id", "side", "model", "text", "tokens", "latency_ms", "error")
 VOTE_COLUMNS = ("comparison_id", "voter", "choice", "previous_choice", "changes", "created_at", "updated_at",
                 "matchup", "model_a", "model_b", "platform", "server", "channel", "identity_leak", "reply_problem")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime on SQLite

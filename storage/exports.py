@@ -93,10 +93,14 @@ def _epoch_ms_sqlite(element: epoch_ms, compiler: SQLCompiler, **kw: Any) -> str
     return f"({_seconds_sqlite(x)} * 1000 + CAST(substr({x}, 21, 3) AS INTEGER))"
 
 
-# PostgreSQL 14 and newer: EXTRACT returns an exact numeric (a double before, which can floor 1 ms low).
 @compiles(epoch_ms, "postgresql")
 def _epoch_ms_postgresql(element: epoch_ms, compiler: SQLCompiler, **kw: Any) -> str:
     [x] = _args(element, compiler, **kw)
+    return _ms_postgresql(x)
+
+
+def _ms_postgresql(x: str) -> str:
+    # PostgreSQL 14 and newer: EXTRACT returns an exact numeric (a double before, which can floor 1 ms low).
     return f"CAST(floor(EXTRACT(EPOCH FROM {x}) * 1000) AS BIGINT)"
 
 
@@ -118,7 +122,7 @@ def _tstamp_text_sqlite(element: tstamp_text, compiler: SQLCompiler, **kw: Any) 
 @compiles(tstamp_text, "postgresql")
 def _tstamp_text_postgresql(element: tstamp_text, compiler: SQLCompiler, **kw: Any) -> str:
     [x] = _args(element, compiler, **kw)
-    ms = f"CAST(floor(EXTRACT(EPOCH FROM {x}) * 1000) AS BIGINT)"
+    ms = _ms_postgresql(x)
     decimals = _fraction(f"lpad(CAST(mod({ms}, 1000) AS TEXT), 3, '0')")
     return f"(CAST(div({ms}, 1000) AS TEXT) || '.' || {decimals})"
 
