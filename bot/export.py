@@ -152,7 +152,7 @@ def write_csv(chunks: Iterable[CsvChunk], out: IO[str], options: ExportOptions |
     stitches each vote's line, so a million votes take seconds, not minutes."""
     n = 0
     try:
-        with written_behind(out.write) as write:
+        with written_behind(_writer_of(out)) as write:
             write(",".join(COLUMNS) + "\r\n")
             for chunk in chunks:
                 write(chunk.text)
@@ -162,6 +162,23 @@ def write_csv(chunks: Iterable[CsvChunk], out: IO[str], options: ExportOptions |
         if callable(close):
             close()  # a failed write stops the reading at once, in this thread (its connection goes back)
     return n
+
+
+def _writer_of(out: IO[str]) -> Callable[[str | bytes], object]:
+    """``out.write``, also taking UTF-8 bytes: these go straight to the binary file under ``out`` when it
+    has one (after what ``out`` holds), else decoded."""
+    utf8 = (getattr(out, "encoding", "") or "").lower().replace("-", "") == "utf8"
+    raw = getattr(out, "buffer", None) if utf8 else None
+
+    def write(piece: str | bytes) -> object:
+        if isinstance(piece, str):
+            return out.write(piece)
+        if raw is None:
+            return out.write(piece.decode())
+        out.flush()
+        return raw.write(piece)
+
+    return write
 
 
 def write_parquet(battles: Iterable[Battle], out: IO[bytes], options: ExportOptions | None = None) -> int:

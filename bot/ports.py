@@ -47,7 +47,7 @@ class CsvChunk:
     """A run of CSV lines (no header) and how many votes they hold: the CSV export arrives this way, as text
     the database has mostly rendered itself, so a million votes cost no Python objects."""
 
-    text: str
+    text: str | bytes  # bytes: UTF-8, as the database held it (written out without decoding)
     rows: int
 
 

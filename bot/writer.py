@@ -7,17 +7,19 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 DEPTH = 4  # chunks waiting at most: memory stays a few chunks deep
 _DONE = None
+T = TypeVar("T")
 
 
 @contextmanager
-def written_behind(write: Callable[[str], object], depth: int = DEPTH) -> Iterator[Callable[[str], None]]:
+def written_behind(write: Callable[[T], object], depth: int = DEPTH) -> Iterator[Callable[[T], None]]:
     """A ``write`` that hands its text to a writer thread and returns at once (waiting only while ``depth``
     chunks are pending). Every chunk is written, in order, before the block ends; a failed write is raised
     in the caller, at its next write or when the block ends, and nothing after it is written."""
-    chunks: queue.Queue[str | None] = queue.Queue(maxsize=depth)
+    chunks: queue.Queue[T | None] = queue.Queue(maxsize=depth)
     failed: list[BaseException] = []
 
     def run() -> None:
@@ -29,7 +31,7 @@ def written_behind(write: Callable[[str], object], depth: int = DEPTH) -> Iterat
             except BaseException as exc:  # raised in the caller's thread
                 failed.append(exc)
 
-    def put(chunk: str) -> None:
+    def put(chunk: T) -> None:
         if failed:
             raise failed[0]
         chunks.put(chunk)

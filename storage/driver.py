@@ -4,7 +4,7 @@ than the database's own (the CSV export, a batch of clicks on PostgreSQL)."""
 from __future__ import annotations
 
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -32,3 +32,18 @@ def driver_query(connection: Connection, statement: ClauseElement) -> tuple[str,
         return found
 
     return compiled.string, params
+
+
+def driver_many(connection: Connection, sql: str, rows: Sequence[Sequence[object]]) -> None:
+    """``executemany`` on the driver itself, ``?`` standing for each value. Saves are on the critical path of
+    every comparison waiting for its batch, and SQLAlchemy's per-row parameter processing cost more than
+    the writes. Callers pass values every driver takes as they are (str, int, bool, None) or that they
+    converted as SQLAlchemy would (times)."""
+    if connection.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")  # psycopg's style; no value here is ever part of the SQL text
+    connection.exec_driver_sql(sql, list(map(tuple, rows)))
+
+
+def insert_many(connection: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    placeholders = ", ".join("?" * len(columns))
+    driver_many(connection, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows)

@@ -7,10 +7,18 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import fcntl
+import json
+import logging
+import os
 import sqlite3
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import IO, Any, NoReturn
 
 from sqlalchemy import (
     BigInteger,
@@ -33,9 +41,12 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.functions import FunctionElement
 
+from bot.errors import StorageError
 from bot.export import CSV_PARTS_VERSION, WINNERS, csv_line, csv_parts
 from bot.ports import CsvChunk
-from storage.driver import Params, driver_query
+from storage import csv_worker
+from storage.database import SQLITE_BUSY_TIMEOUT_S
+from storage.driver import Params, driver_query, insert_many
 from storage.orm import ComparisonCsvRow, VoteRow
 from storage.rows import load_comparisons
 
@@ -43,10 +54,17 @@ from storage.rows import load_comparisons
 CHUNK_BYTES = 4_000_000
 FIRST_CHUNK_IDS, MIN_CHUNK_IDS, MAX_CHUNK_IDS = 1000, 16, 20_000
 JUDGE_BATCH = 10_000
+# Below this many ids a helper process costs more than it saves.
+PARALLEL_MIN_IDS = 50_000
+PROCESSES: int | None = None  # helper processes for a large export on SQLite; None: one per core
+HELPER_EXIT_S = 5.0
+PIPE_BYTES = 1 << 20
+MMAP_BYTES = 1 << 34  # SQLite reads at most the file's size of this, by memory map, during an export
 # The SQLite library the sqlite3 driver uses (the only SQLite driver SQLAlchemy is given here).
 _UNIXEPOCH = sqlite3.sqlite_version_info >= (3, 38)
 _ORDERED_AGGREGATES = sqlite3.sqlite_version_info >= (3, 44)
 
+log = logging.getLogger(__name__)
 VOTES = VoteRow.__table__
 CSV = ComparisonCsvRow.__table__
 # The judge column of each voter in the export, filled from Python (pseudonyms are salted hashes).
@@ -143,11 +161,12 @@ def _concat_text_postgresql(element: concat_text, compiler: SQLCompiler, **kw: A
 @compiles(concat_lines, "sqlite")
 def _concat_lines_sqlite(element: concat_lines, compiler: SQLCompiler, **kw: Any) -> str:
     line, order = _args(element, compiler, **kw)
+    # As a BLOB, the chunk comes back as the UTF-8 it is, and goes to the file without decoding and encoding.
     if _ORDERED_AGGREGATES:
-        return f"group_concat({line}, '' ORDER BY {order})"
+        return f"CAST(group_concat({line}, '' ORDER BY {order}) AS BLOB)"
     # Before 3.44 SQLite takes no ORDER BY here: rows reach the aggregate in the order the votes are
     # scanned, by id, as they are read NOT INDEXED (see _export_query) and are the outer loop of LEFT JOINs.
-    return f"group_concat({line}, '')"
+    return f"CAST(group_concat({line}, '') AS BLOB)"
 
 
 @compiles(concat_lines, "postgresql")
@@ -199,7 +218,7 @@ def _fill_judges(connection: Connection, conditions: list[ColumnElement[bool]], 
     voters = connection.execute(select(VOTES.c.voter).where(*conditions).distinct()
                                 .execution_options(yield_per=JUDGE_BATCH))
     for part in voters.partitions():
-        connection.execute(JUDGES.insert(), [{"voter": voter, "judge": judge(voter)} for (voter,) in part])
+        insert_many(connection, JUDGES.name, ("voter", "judge"), [(voter, judge(voter)) for (voter,) in part])
 
 
 def _rendered_in_python(connection: Connection, conditions: list[ColumnElement[bool]], judge: Callable[[str], str],
@@ -226,31 +245,211 @@ def _rendered_in_python(connection: Connection, conditions: list[ColumnElement[b
 def iter_csv(connection: Connection, conditions: list[ColumnElement[bool]], judge: Callable[[str], str]
              ) -> Iterator[CsvChunk]:
     """The votes matching ``conditions`` as CSV lines, oldest first, a range of ids at a time, each range
-    sized to give about ``CHUNK_BYTES`` of text (the lines' length depends on the prompts and replies)."""
+    sized to give about ``CHUNK_BYTES`` of text (the lines' length depends on the prompts and replies).
+
+    On a SQLite file with at least ``PARALLEL_MIN_IDS`` ids to cover, the ranges are stitched by
+    ``PROCESSES`` helper processes (storage/csv_worker.py), a range each at a time, and handed on in order."""
     lo, hi = connection.execute(select(func.min(VOTES.c.id), func.max(VOTES.c.id)).where(*conditions)).one()
     if lo is None:
         return
     _fill_judges(connection, conditions, judge)
     connection.commit()  # the judges stay for this connection's reads; the drop below commits too
     sql, params = _export_query(connection, chunk_statement(conditions))
+    spans = _Spans(lo, hi)
+    helpers = _cores() if PROCESSES is None else PROCESSES
+    database = _sqlite_file(connection)
+    try:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql(f"PRAGMA mmap_size={MMAP_BYTES}")  # pages read in place, not copied
+        if database and helpers > 1 and hi - lo + 1 >= PARALLEL_MIN_IDS:
+            job = _helper_job(database, sql, params)
+            if job is not None:
+                yield from _stitched_by_helpers(connection, conditions, judge, job, spans, helpers)
+                return
+        yield from _stitched_here(connection, conditions, judge, sql, params, spans)
+    finally:
+        _drop_judges(connection)
+
+
+class _Spans:
+    """The id ranges of the chunks, in order: the next range's width is set from the text the last answered
+    range gave, so each chunk comes to about ``CHUNK_BYTES``."""
+
+    def __init__(self, lo: int, hi: int) -> None:
+        self.start, self.hi, self.width = lo, hi, FIRST_CHUNK_IDS
+
+    def next(self) -> dict[str, int] | None:
+        if self.start > self.hi:
+            return None
+        bounds = {"lo": self.start, "hi": self.start + self.width - 1}
+        self.start += self.width
+        return bounds
+
+    def answered(self, size: int) -> None:
+        if size:
+            self.width = max(MIN_CHUNK_IDS, min(MAX_CHUNK_IDS, self.width * CHUNK_BYTES // size))
+
+
+def _checked(connection: Connection, conditions: list[ColumnElement[bool]], judge: Callable[[str], str],
+             bounds: dict[str, int], text: str | bytes, votes: int, rendered: int, judged: int) -> CsvChunk:
+    if rendered == judged == votes:
+        return CsvChunk(text, votes)
+    return _rendered_in_python(connection, conditions, judge, bounds)
+
+
+def _stitched_here(connection: Connection, conditions: list[ColumnElement[bool]], judge: Callable[[str], str],
+                   sql: str, params: Params, spans: _Spans) -> Iterator[CsvChunk]:
     # The driver's own cursor: one row per chunk, and nothing of SQLAlchemy's between it and the text.
     cursor = connection.connection.cursor()
     try:
-        start, span = lo, FIRST_CHUNK_IDS
-        while start <= hi:
-            bounds = {"lo": start, "hi": start + span - 1}
+        while (bounds := spans.next()) is not None:
             cursor.execute(sql, params(bounds))
             text, votes, rendered, judged = cursor.fetchone() or ("", 0, 0, 0)
-            chunk = CsvChunk(text, votes) if rendered == judged == votes else _rendered_in_python(
-                connection, conditions, judge, bounds)
+            text = text or ""
+            spans.answered(len(text))
+            chunk = _checked(connection, conditions, judge, bounds, text, votes, rendered, judged)
             if chunk.rows:
                 yield chunk
-            start += span
-            if text:
-                span = max(MIN_CHUNK_IDS, min(MAX_CHUNK_IDS, span * CHUNK_BYTES // len(text)))
     finally:
         cursor.close()
-        _drop_judges(connection)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _sqlite_file(connection: Connection) -> str | None:
+    """The SQLite file behind ``connection``, or None (another database, or one in memory)."""
+    database = connection.engine.url.database
+    if connection.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return os.path.abspath(database)
+
+
+_LO, _HI = -(2**62) + 1, -(2**62) + 2  # no vote id: they mark where a chunk's bounds go among the parameters
+
+
+def _helper_job(database: str, sql: str, params: Params) -> dict[str, Any] | None:
+    """What a helper process needs to stitch chunks, or None if the slice's parameters cannot travel as JSON."""
+    found = list(params({"lo": _LO, "hi": _HI}))
+    if found.count(_LO) != 1 or found.count(_HI) != 1:
+        return None
+    job = {"database": database, "sql": sql, "params": found, "lo_at": found.index(_LO), "hi_at": found.index(_HI),
+           "timeout_s": SQLITE_BUSY_TIMEOUT_S, "mmap_bytes": MMAP_BYTES}
+    try:
+        if json.loads(json.dumps(job))["params"] != found:
+            return None
+    except (TypeError, ValueError):
+        return None
+    return job
+
+
+class _Helper:
+    """One helper process (storage/csv_worker.py): asked for a range at a time, answering in order."""
+
+    def __init__(self, job: dict[str, Any], errors: IO[bytes]) -> None:
+        self.errors = errors
+        self.process = subprocess.Popen([sys.executable, "-I", csv_worker.__file__], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=errors)
+        assert self.process.stdout is not None
+        with contextlib.suppress(OSError, AttributeError):  # fewer, larger hand-overs where Linux allows
+            fcntl.fcntl(self.process.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        self._send(json.dumps(job) + "\n")
+
+    def _send(self, line: str) -> None:
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write(line.encode())
+            self.process.stdin.flush()
+        except OSError:
+            self._failed()
+
+    def ask(self, bounds: dict[str, int]) -> None:
+        self._send(f"{bounds['lo']} {bounds['hi']}\n")
+
+    def answer(self) -> tuple[bytes, int, int, int]:
+        assert self.process.stdout is not None
+        head = self.process.stdout.read(csv_worker.FRAME.size)
+        if len(head) != csv_worker.FRAME.size:
+            self._failed()
+        size, votes, rendered, judged = csv_worker.FRAME.unpack(head)
+        text = self.process.stdout.read(size)
+        if len(text) != size:
+            self._failed()
+        return text, votes, rendered, judged
+
+    def _failed(self) -> NoReturn:
+        self.stop()
+        self.errors.seek(0)
+        last = self.errors.read().decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
+        log.error("CSV export helper process failed (exit %s): %s", self.process.returncode, last[0][:300])
+        raise StorageError("The export failed while reading the database; please try again.")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(OSError):
+                assert self.process.stdin is not None
+                self.process.stdin.close()
+            try:
+                self.process.wait(HELPER_EXIT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+
+
+def _stitched_by_helpers(connection: Connection, conditions: list[ColumnElement[bool]], judge: Callable[[str], str],
+                         job: dict[str, Any], spans: _Spans, helpers: int) -> Iterator[CsvChunk]:
+    """The ranges in order, each helper working on the next one while its last answer is handed on: with a
+    range per helper in flight, memory stays a few chunks deep."""
+    with tempfile.TemporaryDirectory(prefix="ftarena-export-") as directory:
+        job = {**job, "judges": os.path.join(directory, "judges.db")}
+        _copy_judges(connection, job["judges"])
+        with contextlib.ExitStack() as stack:
+            started: list[_Helper] = []
+
+            @stack.callback
+            def stop_all() -> None:
+                for helper in started:
+                    helper.stop()
+
+            asked: collections.deque[tuple[_Helper, dict[str, int]]] = collections.deque()
+            for n in range(helpers):
+                if (bounds := spans.next()) is None:
+                    break
+                errors = stack.enter_context(open(os.path.join(directory, f"helper-{n}.err"), "w+b"))
+                started.append(helper := _Helper(job, errors))
+                helper.ask(bounds)
+                asked.append((helper, bounds))
+            while asked:
+                helper, bounds = asked.popleft()
+                text, votes, rendered, judged = helper.answer()
+                spans.answered(len(text))
+                if (following := spans.next()) is not None:
+                    helper.ask(following)  # it works on while this chunk is handed on
+                    asked.append((helper, following))
+                chunk = _checked(connection, conditions, judge, bounds, text, votes, rendered, judged)
+                if chunk.rows:
+                    yield chunk
+
+
+def _copy_judges(connection: Connection, path: str) -> None:
+    """The judges' temporary table, copied to a file the helpers attach (a temporary table is one
+    connection's own)."""
+    connection.exec_driver_sql(f"ATTACH DATABASE ? AS {csv_worker.JUDGES_SCHEMA}", (path,))
+    try:
+        name = f"{csv_worker.JUDGES_SCHEMA}.{JUDGES.name}"
+        connection.exec_driver_sql(f"CREATE TABLE {name} (voter TEXT PRIMARY KEY, judge TEXT NOT NULL) WITHOUT ROWID")
+        connection.exec_driver_sql(f"INSERT INTO {name} SELECT voter, judge FROM temp.{JUDGES.name} ORDER BY voter")
+        connection.commit()
+    finally:
+        connection.exec_driver_sql(f"DETACH DATABASE {csv_worker.JUDGES_SCHEMA}")
 
 
 def _drop_judges(connection: Connection) -> None:
@@ -259,4 +458,6 @@ def _drop_judges(connection: Connection) -> None:
     with contextlib.suppress(SQLAlchemyError, connection.dialect.loaded_dbapi.Error):
         connection.connection.rollback()
         JUDGES.drop(connection, checkfirst=True)
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA mmap_size=0")  # the pooled connection goes back as it came
         connection.commit()

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import Connection, String, Table, bindparam, case, delete, func, literal, null, select
+from sqlalchemy import Connection, String, Table, bindparam, case, func, literal, null, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.domain import Choice, Comparison, Counts, Side, Vote
 from bot.errors import UnknownComparisonError
 from bot.export import CSV_PARTS_VERSION, csv_parts
-from storage.driver import driver_query
+from storage.driver import driver_many, driver_query, insert_many
 from storage.orm import ComparisonCsvRow, ComparisonRow, ReplyRow, UtcDateTime, VoteRow
 
 WRITE_BATCH = 500
@@ -90,43 +90,28 @@ def write_comparisons(requests: list[tuple[str, Comparison]], connection: Connec
     if added:
         # Stored times in the form SQLAlchemy gives them (SQLite keeps text), so every reader sees one format.
         when: Callable[[Any], Any] = COMPARISONS.c.created_at.type.bind_processor(connection.dialect) or _as_is
-        _insert_many(connection, COMPARISONS.name, COMPARISON_COLUMNS, [
+        insert_many(connection, COMPARISONS.name, COMPARISON_COLUMNS, [
             (c.id, c.prompt, c.matchup, c.model_a, c.model_b, c.base_side.value, c.blind, c.requester,
              c.place.platform, c.place.server, c.place.channel, c.status.value, when(c.created_at), False, False)
             for c in added])
     if saved:
-        ids = [c.id for c in saved]
-        _driver_many(connection, f"UPDATE {COMPARISONS.name} SET status = ?, identity_leak = ?, reply_problem = ? "
+        ids = [(c.id,) for c in saved]
+        driver_many(connection, f"UPDATE {COMPARISONS.name} SET status = ?, identity_leak = ?, reply_problem = ? "
                      "WHERE id = ?", [(c.status.value, c.identity_leak, c.reply_problem, c.id) for c in saved])
         # Saving again replaces the replies.
-        connection.execute(delete(REPLIES).where(REPLIES.c.comparison_id.in_(ids)))
-        _insert_many(connection, REPLIES.name, REPLY_COLUMNS, [
+        driver_many(connection, f"DELETE FROM {REPLIES.name} WHERE comparison_id = ?", ids)
+        insert_many(connection, REPLIES.name, REPLY_COLUMNS, [
             (c.id, side.value, c.model_on(side), c.reply(side).text, c.reply(side).tokens, c.reply(side).latency_ms,
              c.reply(side).error) for c in saved for side in Side])
         # Rendered now, once, so that exporting its votes later costs no rendering (storage/exports.py).
-        connection.execute(delete(CSV_PARTS).where(CSV_PARTS.c.comparison_id.in_(ids)))
-        _insert_many(connection, CSV_PARTS.name, CSV_PARTS_COLUMNS,
+        driver_many(connection, f"DELETE FROM {CSV_PARTS.name} WHERE comparison_id = ?", ids)
+        insert_many(connection, CSV_PARTS.name, CSV_PARTS_COLUMNS,
                      [(c.id, CSV_PARTS_VERSION, *csv_parts(c)) for c in saved])
     return [None] * len(requests)
 
 
 def _as_is(value: Any) -> Any:
     return value
-
-
-def _driver_many(connection: Connection, sql: str, rows: Sequence[Sequence[object]]) -> None:
-    """``executemany`` on the driver itself, ``?`` standing for each value. Saves are on the critical path of
-    every comparison waiting for its batch, and SQLAlchemy's per-row parameter processing cost more than
-    the writes. Callers pass values every driver takes as they are (str, int, bool, None) or that they
-    converted as SQLAlchemy would (times)."""
-    if connection.dialect.paramstyle != "qmark":
-        sql = sql.replace("?", "%s")  # psycopg's style; no value here is ever part of the SQL text
-    connection.exec_driver_sql(sql, list(map(tuple, rows)))
-
-
-def _insert_many(connection: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-    placeholders = ", ".join("?" * len(columns))
-    _driver_many(connection, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows)
 
 
 def write_votes(requests: list[VoteRequest], connection: Connection) -> list[VoteOutcome | Exception]:

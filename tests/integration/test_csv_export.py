@@ -4,9 +4,13 @@ csv module's output for the same votes, byte for byte, whether the rendering is 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+import os
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, update
@@ -14,6 +18,7 @@ from sqlalchemy import delete, update
 from adapters.bootstrap import open_repository
 from bot.analysis import BattleQuery
 from bot.domain import Choice, Comparison, Place, Reply, Side, Status
+from bot.errors import StorageError
 from bot.export import ExportOptions, csv_parts, judge_for, write_csv
 from storage import exports
 from storage.orm import ComparisonCsvRow
@@ -26,6 +31,18 @@ NOW = datetime(2026, 11, 22, 9, 30, 15, 123456, tzinfo=UTC)
 HOSTILE = ["plain", 'say "hi", then go', "line\nbreak\r\nand CR\ronly", "tab\tbell\x07 unit\x1f del\x7f",
            "zero\u200bwidth \u202eRTL\u202c", "émoji 🎉 ✓", "back\\slash \\n", "", "<@everyone> **md** `x`",
            "'; DROP TABLE votes; --", "line\u2028separator"]
+
+
+@pytest.fixture(autouse=True, params=["in-process", "helper processes"])
+def stitched(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test twice on SQLite: the export's own connection stitching the lines, and two helper
+    processes (storage/csv_worker.py) doing it, as a large export on a file does."""
+    if request.param == "helper processes":
+        monkeypatch.setattr(exports, "PROCESSES", 2)
+        monkeypatch.setattr(exports, "PARALLEL_MIN_IDS", 1)
+    else:
+        monkeypatch.setattr(exports, "PROCESSES", 1)
+    return str(request.param)
 
 
 @pytest.fixture
@@ -115,3 +132,74 @@ async def test_saving_again_replaces_the_rendering(repo: SqlAlchemyRepository) -
     with repo.engine.connect() as connection:
         [row] = connection.execute(table.select().where(table.c.comparison_id == c.id)).all()
     assert (row.head, row.middle, row.slices, row.tail) == csv_parts(c)
+
+
+def _helpers_alive() -> set[int]:
+    """Child processes of this one running the export helper."""
+    found = set()
+    for task in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{task}/children") as children:
+            for pid in children.read().split():
+                with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                    if b"csv_worker" in cmdline.read():
+                        found.add(int(pid))
+    return found
+
+
+@pytest.mark.asyncio
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="lists child processes through Linux's /proc")
+async def test_helpers_stop_when_the_reader_stops(repo: SqlAlchemyRepository, stitched: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(exports, "FIRST_CHUNK_IDS", 2)
+    monkeypatch.setattr(exports, "MAX_CHUNK_IDS", 2)
+    await hostile_arena(repo, f"m-{uuid.uuid4().hex}")
+
+    def first_chunk_then_stop() -> tuple[int, set[int]]:
+        chunks = repo.iter_csv(judge_for(ExportOptions()))
+        rows = next(chunks).rows
+        during = _helpers_alive()
+        chunks.close()  # as write_csv does when the file cannot be written
+        return rows, during
+
+    rows, during = await asyncio.to_thread(first_chunk_then_stop)
+    on_sqlite = repo.engine.dialect.name == "sqlite"
+    assert rows > 0 and len(during) == (2 if on_sqlite and stitched == "helper processes" else 0)
+    assert not _helpers_alive()
+    fast, reference = await exported(repo, BattleQuery(drop_identity_leaks=False, drop_failed=False), ExportOptions())
+    assert fast == reference  # the connection went back to the pool fit for the next export
+
+
+@pytest.mark.asyncio
+async def test_a_failing_helper_fails_the_export_clearly(repo: SqlAlchemyRepository, stitched: str,
+                                                         monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    if repo.engine.dialect.name != "sqlite" or stitched != "helper processes":
+        pytest.skip("helper processes stitch SQLite files only")
+    await hostile_arena(repo, f"m-{uuid.uuid4().hex}")
+    job = exports._helper_job
+
+    def unreadable(*args: Any) -> dict[str, Any] | None:  # a database file the helpers cannot open
+        found = job(*args)
+        return found and {**found, "database": str(tmp_path / "gone" / "arena.db")}
+
+    monkeypatch.setattr(exports, "_helper_job", unreadable)
+    with pytest.raises(StorageError, match="export failed"):
+        await exported(repo, BattleQuery(drop_identity_leaks=False, drop_failed=False), ExportOptions())
+    assert "helper process failed" in caplog.text and "unable to open database" in caplog.text
+    assert not _helpers_alive()
+
+
+@pytest.mark.asyncio
+async def test_written_to_a_file_as_utf8(repo: SqlAlchemyRepository, tmp_path: Path) -> None:
+    # The database's chunks go to the file's bytes directly, after the header the text layer holds.
+    await hostile_arena(repo, f"m-{uuid.uuid4().hex}")
+    query = BattleQuery(drop_identity_leaks=False, drop_failed=False)
+    _, reference = await exported(repo, query, ExportOptions())
+    target = tmp_path / "votes.csv"
+
+    def work() -> None:
+        with open(target, "w", newline="", encoding="utf-8") as out:
+            write_csv(repo.iter_csv(judge_for(ExportOptions()), query), out)
+
+    await asyncio.to_thread(work)
+    assert target.read_bytes() == reference.encode()
