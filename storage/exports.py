@@ -51,7 +51,7 @@ from storage.orm import ComparisonCsvRow, VoteRow
 from storage.rows import load_comparisons
 
 # Each chunk is one query and one string of about this size: memory stays flat however long the texts.
-CHUNK_BYTES = 4_000_000
+CHUNK_BYTES = 2_000_000
 FIRST_CHUNK_IDS, MIN_CHUNK_IDS, MAX_CHUNK_IDS = 1000, 16, 20_000
 JUDGE_BATCH = 10_000
 # Below this many ids a helper process costs more than it saves.
