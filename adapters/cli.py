@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import getpass
 import logging
@@ -14,6 +13,7 @@ from datetime import UTC, datetime
 from rich.console import Console
 from rich.markup import escape
 
+from adapters import loop as event_loop
 from adapters.bootstrap import open_service
 from adapters.console import jobs, render
 from adapters.console.chat import run_chat
@@ -151,16 +151,16 @@ def run(argv: list[str] | None = None) -> int:
     errors = Console(stderr=True)
     try:
         if args.command == "leaderboard" and args.battles:
-            asyncio.run(jobs.leaderboard(None, console, BattleQuery(), args.json, args.battles, args.rounds))
+            event_loop.run(jobs.leaderboard(None, console, BattleQuery(), args.json, args.battles, args.rounds))
             return 0
         settings = _settings(args)
         if args.command == "models" and not args.check:
             matchups = [settings.matchups[n] for n in sorted(settings.matchups)]
             console.print(render.models_view(matchups, settings.arena.default_matchup))
         elif args.command == "serve":
-            asyncio.run(serve(settings, args.platforms, http_port=args.port if args.http else None))
+            event_loop.run(serve(settings, args.platforms, http_port=args.port if args.http else None))
         else:
-            asyncio.run(_with_service(settings, _job(args, console, settings)))
+            event_loop.run(_with_service(settings, _job(args, console, settings)))
     except ArenaError as exc:
         errors.print(f"[bold red]error:[/] {escape(exc.user_message)}")
         return 2

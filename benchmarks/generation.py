@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters import loop as event_loop
 from benchmarks import figures, machine
 from bot.domain import GenerationParams, Model
 from bot.prompts import apply_template
@@ -167,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                    f"{runs} of each, alternating which goes first, after one warm-up each; "
                    f"prompt {PROMPT!r}, temperature 0, max {PARAMS.max_tokens} tokens, n_ctx {N_CTX}, "
                    "default threads")
-    report(*asyncio.run(measure(runs)))
+    report(*event_loop.run(measure(runs)))
 
 
 if __name__ == "__main__":

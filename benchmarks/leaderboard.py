@@ -14,7 +14,6 @@ measurement runs in a fresh child process so that one's peak RSS does not hide t
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sqlite3
 import subprocess
@@ -26,6 +25,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
+from adapters import loop as event_loop
 from benchmarks import figures, machine, synthetic
 from benchmarks.arena import bench_settings, wired_service
 from benchmarks.memory import MB, Footprint, RssSampler, footprint, max_rss
@@ -221,7 +221,7 @@ async def fastchat_phase(path: Path, runs: int) -> dict[str, float]:
 
 def _phase(name: str, path: Path, runs: int, out: Path) -> None:
     work = {"report": report_phase, "export": export_phase, "fastchat": fastchat_phase}[name]
-    out.write_text(json.dumps(asyncio.run(work(path, runs))))
+    out.write_text(json.dumps(event_loop.run(work(path, runs))))
 
 
 def _run_child(*args: str) -> None:

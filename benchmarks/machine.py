@@ -9,6 +9,8 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+from adapters import loop as event_loop
+
 
 def _version(distribution: str) -> str:
     try:
@@ -47,10 +49,16 @@ def _commit() -> str:
     return head + ("+changes" if dirty else "")
 
 
+def _loop() -> str:
+    """The loop the benchmarks run on: the one the app's entry points use (adapters/loop.py)."""
+    factory = event_loop.loop_factory()
+    return f"uvloop {_version('uvloop')}" if factory.__module__.startswith("uvloop") else "asyncio"
+
+
 def facts() -> str:
     """One line; the load average shows whether other processes were busy on the same cores."""
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     return (f"{os.cpu_count()} cores ({_cpu_model()}), {_memory_gib()} RAM, {platform.system()} "
             f"{platform.release()} | Python {platform.python_version()} | SQLAlchemy {_version('sqlalchemy')} | "
             f"llama-cpp-python {_version('llama-cpp-python')} | SQLite {sqlite3.sqlite_version} | "
-            f"psycopg {_version('psycopg')} | code {_commit()} | load avg 1/5/15 min {load}")
+            f"psycopg {_version('psycopg')} | event loop {_loop()} | code {_commit()} | load avg 1/5/15 min {load}")

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from adapters import loop as event_loop
 from benchmarks import figures, machine
 from benchmarks.arena import BASE, PLACE, TUNED, bench_settings, echo_model, sqlite_url, wired_service
 from bot.domain import Comparison, Side, Status
@@ -162,8 +163,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     runs = QUICK_CONCURRENT_RUNS if args.quick else CONCURRENT_RUNS
     figures.header("overhead: service + SQLite cost per compare, and 1,000 concurrent compares", machine.facts(),
                    f"{batches} x {size} instant compares; {runs} x {CONCURRENT:,} concurrent 1 s compares")
-    asyncio.run(instant(batches, size))
-    asyncio.run(concurrent(runs))
+    event_loop.run(instant(batches, size))
+    event_loop.run(concurrent(runs))
 
 
 if __name__ == "__main__":

@@ -6,11 +6,11 @@ Target: compare wall / max(single) <= 1.05 (the one-after-the-other way is expec
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
+from adapters import loop as event_loop
 from benchmarks import figures, machine
 from benchmarks.arena import BASE, PLACE, TUNED, SleepyProvider, sqlite_url, wired_service
 from bot.domain import GenerationParams
@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     runs = QUICK_RUNS if args.quick else RUNS
     figures.header("paired: two fake models (1.0 s and 0.8 s) through ArenaService.compare on SQLite",
                    machine.facts(), f"{runs} per step, steps in rotating order, after one warm-up compare")
-    report(asyncio.run(measure(runs)))
+    report(event_loop.run(measure(runs)))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from adapters import loop as event_loop
 from benchmarks import figures, machine
 from benchmarks.arena import (
     BASE,
@@ -168,10 +169,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                    f"{runs} x {VOTERS * COMPARISONS:,} votes ({VOTERS} voters x {COMPARISONS} comparisons) "
                    f"per backend after a warm-up; {probes} single-voter probes")
     with sqlite_url() as url:
-        report("SQLite", asyncio.run(measure(url, runs, probes)))
+        report("SQLite", event_loop.run(measure(url, runs, probes)))
     try:
         with postgres_url() as url:
-            report("PostgreSQL", asyncio.run(measure(url, runs, probes)))
+            report("PostgreSQL", event_loop.run(measure(url, runs, probes)))
     except PostgresUnavailableError as exc:
         figures.section("PostgreSQL")
         figures.skipped("votes per second", str(exc))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from bot.errors import InvalidPromptError
 
 MAX_PROMPT_CHARS = 4000
-# Newlines and tabs are content (the seed lab's dialogue prompt is four lines); other controls are not.
-_KEPT_CONTROLS = {"\n", "\t"}
+# Unicode's control characters (category Cc: U+0000-U+001F, U+007F-U+009F) but newlines and tabs, which
+# are content (the seed lab's dialogue prompt is four lines): one regular expression, not a lookup per character.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Invisible characters that alone do not make a prompt: zero-width spaces/joiners, BOM, direction marks.
 _INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u200e", "\u200f", "\u202a", "\u202b",
               "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"}
@@ -21,7 +23,7 @@ def clean_prompt(raw: str, max_chars: int = MAX_PROMPT_CHARS) -> str:
     text = raw.replace("\r\n", "\n").replace("\r", "\n")
     # Lone surrogates cannot be stored or sent as UTF-8; replace them rather than fail later.
     text = text.encode("utf-8", "replace").decode("utf-8")
-    text = "".join(ch for ch in text if ch in _KEPT_CONTROLS or unicodedata.category(ch) != "Cc").strip()
+    text = drop_controls(text).strip()
     if not text:
         raise InvalidPromptError("The prompt is empty: write something for both models to answer.")
     if all(ch.isspace() or ch in _INVISIBLE or unicodedata.category(ch) in ("Cf", "Zs") for ch in text):
@@ -29,6 +31,11 @@ def clean_prompt(raw: str, max_chars: int = MAX_PROMPT_CHARS) -> str:
     if len(text) > max_chars:
         raise InvalidPromptError(f"The prompt is too long: {len(text):,} characters, the limit is {max_chars:,}.")
     return text
+
+
+def drop_controls(text: str) -> str:
+    """``text`` without control characters, newlines and tabs kept."""
+    return _CONTROLS.sub("", text)
 
 
 def apply_template(template: str, prompt: str) -> str:

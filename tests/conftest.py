@@ -10,7 +10,14 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from adapters import loop as event_loop
+
 POSTGRES_ENV = "FTARENA_TEST_POSTGRES_URL"
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, object]:
+    """Async tests run on the loop the app's entry points run on (adapters/loop.py: uvloop where installed)."""
+    return {"app-loop": event_loop.loop_factory()}
 
 
 @pytest.fixture(autouse=True)

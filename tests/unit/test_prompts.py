@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from bot.errors import InvalidPromptError
-from bot.prompts import apply_template, clean_prompt
+from bot.prompts import apply_template, clean_prompt, drop_controls
 from bot.seed import SEED_PROMPTS
 
 
@@ -50,3 +52,9 @@ def test_truncate_keeps_within_limit_and_says_so(limit: int) -> None:
     cut = truncate(long, limit)
     assert len(cut) <= limit and "more characters cut" in cut
     assert truncate("short", limit) == "short"
+
+
+def test_drop_controls_drops_exactly_unicodes_control_characters_but_newline_and_tab() -> None:
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    expected = "".join(ch for ch in every if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    assert drop_controls(every) == expected and len(every) - len(expected) == 63
