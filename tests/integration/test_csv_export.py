@@ -10,7 +10,6 @@ import os
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import delete, update
@@ -18,7 +17,6 @@ from sqlalchemy import delete, update
 from adapters.bootstrap import open_repository
 from bot.analysis import BattleQuery
 from bot.domain import Choice, Comparison, Place, Reply, Side, Status
-from bot.errors import StorageError
 from bot.export import ExportOptions, csv_parts, judge_for, write_csv
 from storage import exports
 from storage.orm import ComparisonCsvRow
@@ -167,26 +165,6 @@ async def test_helpers_stop_when_the_reader_stops(repo: SqlAlchemyRepository, st
     assert not _helpers_alive()
     fast, reference = await exported(repo, BattleQuery(drop_identity_leaks=False, drop_failed=False), ExportOptions())
     assert fast == reference  # the connection went back to the pool fit for the next export
-
-
-@pytest.mark.asyncio
-async def test_a_failing_helper_fails_the_export_clearly(repo: SqlAlchemyRepository, stitched: str,
-                                                         monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                                         caplog: pytest.LogCaptureFixture) -> None:
-    if repo.engine.dialect.name != "sqlite" or stitched != "helper processes":
-        pytest.skip("helper processes stitch SQLite files only")
-    await hostile_arena(repo, f"m-{uuid.uuid4().hex}")
-    job = exports._helper_job
-
-    def unreadable(*args: Any) -> dict[str, Any] | None:  # a database file the helpers cannot open
-        found = job(*args)
-        return found and {**found, "database": str(tmp_path / "gone" / "arena.db")}
-
-    monkeypatch.setattr(exports, "_helper_job", unreadable)
-    with pytest.raises(StorageError, match="export failed"):
-        await exported(repo, BattleQuery(drop_identity_leaks=False, drop_failed=False), ExportOptions())
-    assert "helper process failed" in caplog.text and "unable to open database" in caplog.text
-    assert not _helpers_alive()
 
 
 @pytest.mark.asyncio

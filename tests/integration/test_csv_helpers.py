@@ -1,0 +1,40 @@
+"""A helper process of the CSV export that fails (storage/csv_worker.py): the export fails clearly, the
+log says why, and no helper is left running."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.bootstrap import open_repository
+from bot.analysis import BattleQuery
+from bot.errors import StorageError
+from bot.export import ExportOptions
+from storage import exports
+from storage.repository import SqlAlchemyRepository
+from tests.integration.test_csv_export import _helpers_alive, exported, hostile_arena
+
+
+@pytest.mark.asyncio
+async def test_a_failing_helper_fails_the_export_clearly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    # Helper processes stitch SQLite files only: this one is on a file, with the helpers forced on.
+    monkeypatch.setattr(exports, "PROCESSES", 2)
+    monkeypatch.setattr(exports, "PARALLEL_MIN_IDS", 1)
+    repo = await open_repository(f"sqlite:///{tmp_path / 'arena.db'}")
+    assert isinstance(repo, SqlAlchemyRepository)
+    await hostile_arena(repo, f"m-{uuid.uuid4().hex}")
+    job = exports._helper_job
+
+    def unreadable(*args: Any) -> dict[str, Any] | None:  # a database file the helpers cannot open
+        found = job(*args)
+        return found and {**found, "database": str(tmp_path / "gone" / "arena.db")}
+
+    monkeypatch.setattr(exports, "_helper_job", unreadable)
+    with pytest.raises(StorageError, match="export failed"):
+        await exported(repo, BattleQuery(drop_identity_leaks=False, drop_failed=False), ExportOptions())
+    assert "helper process failed" in caplog.text and "unable to open database" in caplog.text
+    assert not _helpers_alive()
