@@ -35,7 +35,7 @@ from bot.analysis import ArenaReport, BattleQuery, BattleSet
 from bot.arena_ratings import BattleCount
 from bot.ports import Repository
 from bot.service import ArenaService
-from storage import exports
+from storage import csv_helpers, exports
 
 VOTES, QUICK_VOTES = 1_000_000, 100_000
 # Timed report() runs: at 1M votes each takes about 10 s on 2 cores (ten times its target), so three keep the
@@ -203,7 +203,7 @@ async def export_phase(path: Path, runs: int) -> dict[str, float]:
                    " / ".join(f"{first_rss.at(f) / MB:.0f}" for f in (0, 0.25, 0.5, 0.75, 1)) + " MB")
     figures.figure("  maxrss growth", f"{first_growth:,.1f} MB")
     figures.figure("  helper processes, largest peak RSS", f"{helper_rss / MB:,.0f} MB",
-                   f"{exports._cores()} helpers; mostly the database pages they map")
+                   f"{csv_helpers.cores()} helpers; mostly the database pages they map")
     figures.figure("same export stitched in-process, 1 run", f"{in_process:.3f} s",
                    f"helpers / in-process = {elapsed / in_process:.2f}")
     return {"seconds": elapsed, "rows": float(rows), "growth_mb": growth}

@@ -7,18 +7,11 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import collections
 import contextlib
-import fcntl
-import json
 import logging
-import os
 import sqlite3
-import subprocess
-import sys
-import tempfile
 from collections.abc import Callable, Iterator
-from typing import IO, Any, NoReturn
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -41,11 +34,9 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.functions import FunctionElement
 
-from bot.errors import StorageError
 from bot.export import CSV_PARTS_VERSION, WINNERS, csv_line, csv_parts
 from bot.ports import CsvChunk
-from storage import csv_worker
-from storage.database import SQLITE_BUSY_TIMEOUT_S
+from storage import csv_helpers
 from storage.driver import Params, driver_query, insert_many
 from storage.orm import ComparisonCsvRow, VoteRow
 from storage.rows import load_comparisons
@@ -57,8 +48,6 @@ JUDGE_BATCH = 10_000
 # Below this many ids a helper process costs more than it saves.
 PARALLEL_MIN_IDS = 50_000
 PROCESSES: int | None = None  # helper processes for a large export on SQLite; None: one per core
-HELPER_EXIT_S = 5.0
-PIPE_BYTES = 1 << 20
 MMAP_BYTES = 1 << 34  # SQLite reads at most the file's size of this, by memory map, during an export
 # The SQLite library the sqlite3 driver uses (the only SQLite driver SQLAlchemy is given here).
 _UNIXEPOCH = sqlite3.sqlite_version_info >= (3, 38)
@@ -248,7 +237,7 @@ def iter_csv(connection: Connection, conditions: list[ColumnElement[bool]], judg
     sized to give about ``CHUNK_BYTES`` of text (the lines' length depends on the prompts and replies).
 
     On a SQLite file with at least ``PARALLEL_MIN_IDS`` ids to cover, the ranges are stitched by
-    ``PROCESSES`` helper processes (storage/csv_worker.py), a range each at a time, and handed on in order."""
+    ``PROCESSES`` helper processes (storage/csv_helpers.py), a range each at a time, and handed on in order."""
     lo, hi = connection.execute(select(func.min(VOTES.c.id), func.max(VOTES.c.id)).where(*conditions)).one()
     if lo is None:
         return
@@ -256,17 +245,21 @@ def iter_csv(connection: Connection, conditions: list[ColumnElement[bool]], judg
     connection.commit()  # the judges stay for this connection's reads; the drop below commits too
     sql, params = _export_query(connection, chunk_statement(conditions))
     spans = _Spans(lo, hi)
-    helpers = _cores() if PROCESSES is None else PROCESSES
-    database = _sqlite_file(connection)
+    helpers = csv_helpers.cores() if PROCESSES is None else PROCESSES
+    database = csv_helpers.sqlite_file(connection)
     try:
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql(f"PRAGMA mmap_size={MMAP_BYTES}")  # pages read in place, not copied
+        job = None
         if database and helpers > 1 and hi - lo + 1 >= PARALLEL_MIN_IDS:
-            job = _helper_job(database, sql, params)
-            if job is not None:
-                yield from _stitched_by_helpers(connection, conditions, judge, job, spans, helpers)
-                return
-        yield from _stitched_here(connection, conditions, judge, sql, params, spans)
+            job = csv_helpers.helper_job(database, sql, params, MMAP_BYTES)
+        answers = (csv_helpers.answers(connection, job, spans, helpers, JUDGES.name) if job is not None
+                   else _answered_here(connection, sql, params, spans))
+        for bounds, text, votes, rendered, judged in answers:
+            chunk = (CsvChunk(text, votes) if rendered == judged == votes
+                     else _rendered_in_python(connection, conditions, judge, bounds))
+            if chunk.rows:
+                yield chunk
     finally:
         _drop_judges(connection)
 
@@ -290,166 +283,18 @@ class _Spans:
             self.width = max(MIN_CHUNK_IDS, min(MAX_CHUNK_IDS, self.width * CHUNK_BYTES // size))
 
 
-def _checked(connection: Connection, conditions: list[ColumnElement[bool]], judge: Callable[[str], str],
-             bounds: dict[str, int], text: str | bytes, votes: int, rendered: int, judged: int) -> CsvChunk:
-    if rendered == judged == votes:
-        return CsvChunk(text, votes)
-    return _rendered_in_python(connection, conditions, judge, bounds)
-
-
-def _stitched_here(connection: Connection, conditions: list[ColumnElement[bool]], judge: Callable[[str], str],
-                   sql: str, params: Params, spans: _Spans) -> Iterator[CsvChunk]:
+def _answered_here(connection: Connection, sql: str, params: Params, spans: _Spans) -> Iterator[csv_helpers.Answer]:
     # The driver's own cursor: one row per chunk, and nothing of SQLAlchemy's between it and the text.
     cursor = connection.connection.cursor()
     try:
         while (bounds := spans.next()) is not None:
             cursor.execute(sql, params(bounds))
-            text, votes, rendered, judged = cursor.fetchone() or ("", 0, 0, 0)
-            text = text or ""
+            text, votes, rendered, judged = cursor.fetchone() or (b"", 0, 0, 0)
+            text = text or b""
             spans.answered(len(text))
-            chunk = _checked(connection, conditions, judge, bounds, text, votes, rendered, judged)
-            if chunk.rows:
-                yield chunk
+            yield bounds, text, votes, rendered, judged
     finally:
         cursor.close()
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _sqlite_file(connection: Connection) -> str | None:
-    """The SQLite file behind ``connection``, or None (another database, or one in memory)."""
-    database = connection.engine.url.database
-    if connection.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return os.path.abspath(database)
-
-
-_LO, _HI = -(2**62) + 1, -(2**62) + 2  # no vote id: they mark where a chunk's bounds go among the parameters
-
-
-def _helper_job(database: str, sql: str, params: Params) -> dict[str, Any] | None:
-    """What a helper process needs to stitch chunks, or None if the slice's parameters cannot travel as JSON."""
-    found = list(params({"lo": _LO, "hi": _HI}))
-    if found.count(_LO) != 1 or found.count(_HI) != 1:
-        return None
-    job = {"database": database, "sql": sql, "params": found, "lo_at": found.index(_LO), "hi_at": found.index(_HI),
-           "timeout_s": SQLITE_BUSY_TIMEOUT_S, "mmap_bytes": MMAP_BYTES}
-    try:
-        if json.loads(json.dumps(job))["params"] != found:
-            return None
-    except (TypeError, ValueError):
-        return None
-    return job
-
-
-class _Helper:
-    """One helper process (storage/csv_worker.py): asked for a range at a time, answering in order."""
-
-    def __init__(self, job: dict[str, Any], errors: IO[bytes]) -> None:
-        self.errors = errors
-        self.process = subprocess.Popen([sys.executable, "-I", csv_worker.__file__], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=errors)
-        assert self.process.stdout is not None
-        with contextlib.suppress(OSError, AttributeError):  # fewer, larger hand-overs where Linux allows
-            fcntl.fcntl(self.process.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-        self._send(json.dumps(job) + "\n")
-
-    def _send(self, line: str) -> None:
-        assert self.process.stdin is not None
-        try:
-            self.process.stdin.write(line.encode())
-            self.process.stdin.flush()
-        except OSError:
-            self._failed()
-
-    def ask(self, bounds: dict[str, int]) -> None:
-        self._send(f"{bounds['lo']} {bounds['hi']}\n")
-
-    def answer(self) -> tuple[bytes, int, int, int]:
-        assert self.process.stdout is not None
-        head = self.process.stdout.read(csv_worker.FRAME.size)
-        if len(head) != csv_worker.FRAME.size:
-            self._failed()
-        size, votes, rendered, judged = csv_worker.FRAME.unpack(head)
-        text = self.process.stdout.read(size)
-        if len(text) != size:
-            self._failed()
-        return text, votes, rendered, judged
-
-    def _failed(self) -> NoReturn:
-        self.stop()
-        self.errors.seek(0)
-        last = self.errors.read().decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
-        log.error("CSV export helper process failed (exit %s): %s", self.process.returncode, last[0][:300])
-        raise StorageError("The export failed while reading the database; please try again.")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            with contextlib.suppress(OSError):
-                assert self.process.stdin is not None
-                self.process.stdin.close()
-            try:
-                self.process.wait(HELPER_EXIT_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        for pipe in (self.process.stdin, self.process.stdout):
-            if pipe is not None:
-                with contextlib.suppress(OSError):
-                    pipe.close()
-
-
-def _stitched_by_helpers(connection: Connection, conditions: list[ColumnElement[bool]], judge: Callable[[str], str],
-                         job: dict[str, Any], spans: _Spans, helpers: int) -> Iterator[CsvChunk]:
-    """The ranges in order, each helper working on the next one while its last answer is handed on: with a
-    range per helper in flight, memory stays a few chunks deep."""
-    with tempfile.TemporaryDirectory(prefix="ftarena-export-") as directory:
-        job = {**job, "judges": os.path.join(directory, "judges.db")}
-        _copy_judges(connection, job["judges"])
-        with contextlib.ExitStack() as stack:
-            started: list[_Helper] = []
-
-            @stack.callback
-            def stop_all() -> None:
-                for helper in started:
-                    helper.stop()
-
-            asked: collections.deque[tuple[_Helper, dict[str, int]]] = collections.deque()
-            for n in range(helpers):
-                if (bounds := spans.next()) is None:
-                    break
-                errors = stack.enter_context(open(os.path.join(directory, f"helper-{n}.err"), "w+b"))
-                started.append(helper := _Helper(job, errors))
-                helper.ask(bounds)
-                asked.append((helper, bounds))
-            while asked:
-                helper, bounds = asked.popleft()
-                text, votes, rendered, judged = helper.answer()
-                spans.answered(len(text))
-                if (following := spans.next()) is not None:
-                    helper.ask(following)  # it works on while this chunk is handed on
-                    asked.append((helper, following))
-                chunk = _checked(connection, conditions, judge, bounds, text, votes, rendered, judged)
-                if chunk.rows:
-                    yield chunk
-
-
-def _copy_judges(connection: Connection, path: str) -> None:
-    """The judges' temporary table, copied to a file the helpers attach (a temporary table is one
-    connection's own)."""
-    connection.exec_driver_sql(f"ATTACH DATABASE ? AS {csv_worker.JUDGES_SCHEMA}", (path,))
-    try:
-        name = f"{csv_worker.JUDGES_SCHEMA}.{JUDGES.name}"
-        connection.exec_driver_sql(f"CREATE TABLE {name} (voter TEXT PRIMARY KEY, judge TEXT NOT NULL) WITHOUT ROWID")
-        connection.exec_driver_sql(f"INSERT INTO {name} SELECT voter, judge FROM temp.{JUDGES.name} ORDER BY voter")
-        connection.commit()
-    finally:
-        connection.exec_driver_sql(f"DETACH DATABASE {csv_worker.JUDGES_SCHEMA}")
 
 
 def _drop_judges(connection: Connection) -> None:

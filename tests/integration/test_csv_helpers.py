@@ -13,7 +13,7 @@ from adapters.bootstrap import open_repository
 from bot.analysis import BattleQuery
 from bot.errors import StorageError
 from bot.export import ExportOptions
-from storage import exports
+from storage import csv_helpers, exports
 from storage.repository import SqlAlchemyRepository
 from tests.integration.test_csv_export import _helpers_alive, exported, hostile_arena
 
@@ -27,13 +27,13 @@ async def test_a_failing_helper_fails_the_export_clearly(monkeypatch: pytest.Mon
     repo = await open_repository(f"sqlite:///{tmp_path / 'arena.db'}")
     assert isinstance(repo, SqlAlchemyRepository)
     await hostile_arena(repo, f"m-{uuid.uuid4().hex}")
-    job = exports._helper_job
+    job = csv_helpers.helper_job
 
     def unreadable(*args: Any) -> dict[str, Any] | None:  # a database file the helpers cannot open
         found = job(*args)
         return found and {**found, "database": str(tmp_path / "gone" / "arena.db")}
 
-    monkeypatch.setattr(exports, "_helper_job", unreadable)
+    monkeypatch.setattr(csv_helpers, "helper_job", unreadable)
     with pytest.raises(StorageError, match="export failed"):
         await exported(repo, BattleQuery(drop_identity_leaks=False, drop_failed=False), ExportOptions())
     assert "helper process failed" in caplog.text and "unable to open database" in caplog.text
