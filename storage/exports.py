@@ -8,7 +8,6 @@ on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import contextlib
-import logging
 import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -53,7 +52,6 @@ MMAP_BYTES = 1 << 34  # SQLite reads at most the file's size of this, by memory 
 _UNIXEPOCH = sqlite3.sqlite_version_info >= (3, 38)
 _ORDERED_AGGREGATES = sqlite3.sqlite_version_info >= (3, 44)
 
-log = logging.getLogger(__name__)
 VOTES = VoteRow.__table__
 CSV = ComparisonCsvRow.__table__
 # The judge column of each voter in the export, filled from Python (pseudonyms are salted hashes).
