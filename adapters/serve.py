@@ -10,6 +10,7 @@ from typing import Any
 
 from adapters.bootstrap import fail_lost_comparisons, open_service
 from adapters.health import health_server
+from adapters.loop import freeze_heap
 from bot.config import Settings
 from bot.errors import ConfigError, StorageError
 from bot.service import ArenaService
@@ -64,6 +65,7 @@ async def serve(settings: Settings, platforms: list[str], *, http_port: int | No
 
             runners.append(lambda: serve_slack(service, settings, slack, http_port=http_port))
         log.info("serving %s", ", ".join(platforms))
+        freeze_heap()  # the platforms' libraries are loaded now
         async with health_server(service, settings.arena.health_port), asyncio.TaskGroup() as group:
             # One platform failing (a refused token, say) stops the others; its error is the one reported.
             for runner in runners:

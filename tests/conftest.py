@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import uuid
 from collections.abc import Iterator
@@ -26,6 +27,15 @@ def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+@pytest.fixture(autouse=True)
+def _heap_unfrozen() -> Iterator[None]:
+    # Entry points freeze the heap (adapters/loop.freeze_heap); in the test process that would keep every
+    # earlier test's objects out of the collector's reach.
+    yield
+    if gc.get_freeze_count():
+        gc.unfreeze()
 
 
 def _postgres_base_url() -> str | None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import warnings
+import weakref
 
 import pytest
 import uvloop
@@ -35,3 +37,24 @@ def test_an_unknown_loop_is_a_config_error_and_nothing_is_left_unawaited(monkeyp
 
 async def test_the_tests_run_on_the_apps_loop() -> None:
     assert isinstance(asyncio.get_running_loop(), uvloop.Loop)
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+async def _freeze_count() -> int:
+    return gc.get_freeze_count()
+
+
+def test_run_collects_start_up_garbage_then_sets_the_rest_aside_from_the_collector() -> None:
+    gc.unfreeze()
+    left = _Cycle()  # garbage that only the collector can free, as start-up leaves
+    gone = weakref.ref(left)
+    del left
+    kept = _Cycle()
+    frozen = event_loop.run(_freeze_count())
+    assert gone() is None  # collected before freezing, not kept for good
+    assert frozen > 0
+    assert gc.is_tracked(kept)  # still alive and tracked, only out of later full collections
