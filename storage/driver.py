@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
@@ -17,9 +18,15 @@ Params = Callable[[dict[str, Any]], Any]
 def driver_query(connection: Connection, statement: ClauseElement) -> tuple[str, Params]:
     """``statement`` as SQL for the driver's own cursor, and a function giving its parameters (converted as
     SQLAlchemy converts them) for the values of its named ``bindparam``s."""
-    dialect = connection.dialect
+    return driver_statement(connection.dialect, statement)
+
+
+def driver_statement(dialect: Dialect, statement: ClauseElement) -> tuple[str, Params]:
+    """``driver_query`` for a dialect: compile once, run on many connections."""
     compiled = typing.cast(SQLCompiler, statement.compile(dialect=dialect))
-    converters = {name: bind.type.bind_processor(dialect) for name, bind in compiled.binds.items()}
+    # dialect_impl: the dialect's own form of each type (SQLite's DateTime writes text, in SQLAlchemy's format).
+    converters = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+                  for name, bind in compiled.binds.items()}
 
     def params(values: dict[str, Any]) -> Any:
         found = compiled.construct_params(values)

@@ -11,11 +11,12 @@ from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import Connection, String, Table, bindparam, case, func, literal, null, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 
 from bot.domain import Choice, Comparison, Counts, Side, Vote
 from bot.errors import UnknownComparisonError
 from bot.export import CSV_PARTS_VERSION, csv_parts
-from storage.driver import driver_many, driver_query, insert_many
+from storage.driver import Params, driver_many, driver_statement, insert_many
 from storage.orm import ComparisonCsvRow, ComparisonRow, ReplyRow, UtcDateTime, VoteRow
 
 WRITE_BATCH = 500
@@ -89,7 +90,9 @@ def write_comparisons(requests: list[tuple[str, Comparison]], connection: Connec
     saved = [c for kind, c in requests if kind == "save"]
     if added:
         # Stored times in the form SQLAlchemy gives them (SQLite keeps text), so every reader sees one format.
-        when: Callable[[Any], Any] = COMPARISONS.c.created_at.type.bind_processor(connection.dialect) or _as_is
+        dialect = connection.dialect
+        time_type = COMPARISONS.c.created_at.type.dialect_impl(dialect)
+        when: Callable[[Any], Any] = time_type.bind_processor(dialect) or _as_is
         insert_many(connection, COMPARISONS.name, COMPARISON_COLUMNS, [
             (c.id, c.prompt, c.matchup, c.model_a, c.model_b, c.base_side.value, c.blind, c.requester,
              c.place.platform, c.place.server, c.place.channel, c.status.value, when(c.created_at), False, False)
@@ -125,12 +128,8 @@ def write_votes(requests: list[VoteRequest], connection: Connection) -> list[Vot
         for i, voted in zip(order, _upsert_pipelined(connection, [requests[i] for i in order]), strict=True):
             written[i] = voted
     else:
-        for i in order:
-            r = requests[i]
-            try:
-                written[i] = upsert_vote(connection, r.comparison_id, r.voter, r.choice, r.at)
-            except UnknownComparisonError as exc:
-                written[i] = exc
+        for i, voted in zip(order, _upsert_each(connection, [requests[i] for i in order]), strict=True):
+            written[i] = voted
     ids = sorted({r.comparison_id for r in requests})
     tallies: dict[str, dict[str, int]] = {cid: {} for cid in ids}
     for cid, choice, n in connection.execute(
@@ -202,15 +201,42 @@ def _as_counts(found: dict[str, int]) -> Counts:
 
 def upsert_vote(connection: Connection, comparison_id: str, voter: str, choice: Choice,
                  at: datetime) -> tuple[Vote, Choice | None]:
-    upsert = upsert_statement(connection.dialect.name)
-    params = {"cid": comparison_id, "voter": voter, "choice": choice.value, "at": at}
-    return _voted(connection, comparison_id, voter, connection.execute(upsert, params).one_or_none())
+    [voted] = _upsert_each(connection, [VoteRequest(comparison_id, voter, choice, at)])
+    if isinstance(voted, Exception):
+        raise voted
+    return voted
+
+
+@functools.lru_cache(maxsize=8)
+def _driver_upsert(dialect: Dialect) -> tuple[str, Params, Callable[[Any], Any]]:
+    """The upsert for the driver's own cursor, compiled once per dialect, and how to read a time it returns
+    (SQLite gives text)."""
+    sql, params = driver_statement(dialect, upsert_statement(dialect.name))
+    read_time = UtcDateTime().dialect_impl(dialect).result_processor(dialect, None)
+    assert read_time is not None  # a TypeDecorator always processes its results
+    return sql, params, read_time
+
+
+def _upsert_each(connection: Connection, requests: list[VoteRequest]) -> list[Voted | Exception]:
+    """A batch's upserts one after another on the driver's own cursor: SQLAlchemy's work per statement cost
+    more than SQLite's own."""
+    sql, params, _ = _driver_upsert(connection.dialect)
+    cursor = connection.connection.cursor()
+    rows: list[Any] = []
+    try:
+        for r in requests:
+            cursor.execute(sql, params({"cid": r.comparison_id, "voter": r.voter, "choice": r.choice.value,
+                                        "at": r.at}))
+            rows.append(cursor.fetchone())
+    finally:
+        cursor.close()
+    return _results(connection, requests, rows)
 
 
 def _upsert_pipelined(connection: Connection, requests: list[VoteRequest]) -> list[Voted | Exception]:
     """A batch's upserts in one round trip to PostgreSQL (psycopg's pipelined ``executemany``), still one
     statement per click, in order: a member's two clicks in one batch behave as they would one by one."""
-    sql, params = driver_query(connection, upsert_statement("postgresql"))
+    sql, params, _ = _driver_upsert(connection.dialect)
     cursor: Any = connection.connection.cursor()  # psycopg's, whose executemany can return rows
     rows: list[Any] = []
     try:
@@ -222,8 +248,17 @@ def _upsert_pipelined(connection: Connection, requests: list[VoteRequest]) -> li
                 break
     finally:
         cursor.close()
+    return _results(connection, requests, rows)
+
+
+def _results(connection: Connection, requests: list[VoteRequest], rows: list[Any]) -> list[Voted | Exception]:
+    """Each request's vote from the row its upsert returned (None: it changed nothing)."""
+    read_time = _driver_upsert(connection.dialect)[2]
     results: list[Voted | Exception] = []
     for r, row in zip(requests, rows, strict=True):
+        if row is not None:
+            choice, previous, changes, created_at, updated_at = row
+            row = (choice, previous, changes, read_time(created_at), read_time(updated_at))
         try:
             results.append(_voted(connection, r.comparison_id, r.voter, row))
         except UnknownComparisonError as exc:

@@ -72,6 +72,22 @@ async def test_vote_insert_change_and_counts(repo: SqlAlchemyRepository) -> None
     assert (counts.a, counts.b, counts.tie, counts.both_bad) == (0, 1, 1, 0)
 
 
+async def test_times_are_stored_as_sqlalchemy_writes_them_on_sqlite(tmp_path: Path) -> None:
+    """Comparisons and votes are written on the driver's own cursor: their times must still be SQLAlchemy's
+    text, microseconds included when they are zero (the CSV export and the --since/--until slices read it)."""
+    repository = await open_repository(f"sqlite:///{tmp_path / 'times.db'}")
+    assert isinstance(repository, SqlAlchemyRepository)
+    c = await finished(repository, "m")
+    await repository.record_vote(c.id, "alice", Choice.A, NOW)  # one vote alone
+    await asyncio.gather(*(repository.record_vote_and_count(c.id, voter, Choice.B, NOW)  # a batch
+                           for voter in ("bob", "carol")))
+    with repository.engine.connect() as connection:
+        stored = {connection.exec_driver_sql("SELECT created_at FROM comparisons").scalar_one(),
+                  *connection.exec_driver_sql("SELECT created_at FROM votes").scalars(),
+                  *connection.exec_driver_sql("SELECT updated_at FROM votes").scalars()}
+    assert stored == {"2026-11-22 09:30:00.000000"}
+
+
 @pytest.mark.asyncio
 async def test_vote_on_unknown_comparison(repo: SqlAlchemyRepository) -> None:
     with pytest.raises(UnknownComparisonError):
