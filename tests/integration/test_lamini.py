@@ -87,9 +87,10 @@ async def test_stalled_server_times_out_while_the_loop_stays_responsive(
         await service.aclose()
     base = comparison.reply(comparison.base_side)
     tuned = comparison.reply(comparison.finetuned_side)
-    assert base.error == "The model timed out after 0.5 s." and loop.elapsed < 5
-    assert tuned.error is None and "[INST] Tell me how to train my dog to sit [/INST]" in tuned.text
-    assert loop.responsive  # the event loop kept running while the server stalled
+    assert base.error == "The model timed out after 0.5 s.", base
+    assert loop.elapsed < 5, loop
+    assert tuned.error is None and "[INST] Tell me how to train my dog to sit [/INST]" in tuned.text, tuned
+    assert loop.responsive, loop  # the event loop kept running while the server stalled
 
 
 async def test_demo_with_the_lamini_example_reproduces_the_seed_lab(tmp_path: Path) -> None:

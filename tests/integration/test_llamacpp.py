@@ -37,7 +37,7 @@ async def test_both_embedded_models_generate_and_the_loop_stays_free() -> None:
     for reply in replies:
         assert reply.error is None and reply.text.strip() and 1 <= reply.tokens <= 8
     # The event loop kept running while the models loaded and generated (work is in threads).
-    assert loop.responsive
+    assert loop.responsive, loop
 
 
 async def test_cancelling_a_stream_stops_the_worker() -> None:
