@@ -12,17 +12,17 @@ import math
 import random
 import sqlite3
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.domain import Comparison, Place, Reply, Side, Status
-from bot.export import CSV_PARTS_VERSION, csv_parts
+from bot.export import CSV_PARTS_VERSION, csv_parts, tstamp_text
 from storage.database import make_engine, migrate
 from storage.writes import COMPARISON_COLUMNS, CSV_PARTS_COLUMNS, REPLY_COLUMNS
 
 CACHE_DIR = Path(__file__).with_name(".cache")
 # Bump when the generated data change, so an old cached file is not reused.
-VERSION = 5
+VERSION = 6
 VOTES_PER_COMPARISON = 4
 VOTERS = 20_000
 BATCH = 5_000  # comparisons per executemany round
@@ -46,7 +46,8 @@ PROMPTS = ("Tell me how to train my dog to sit", "What do you think of Mars?", "
 WORDS = ("the", "dog", "should", "sit", "when", "you", "say", "so,", "reward", "it", "with", "a", "treat.",
          "\"good\"", "Mars", "is", "red;", "quite", "far", "away", "and", "cold.", "1.", "2.", "\n", "- step")
 VOTE_COLUMNS = ("comparison_id", "voter", "choice", "previous_choice", "changes", "created_at", "updated_at",
-                "matchup", "model_a", "model_b", "platform", "server", "channel", "identity_leak", "reply_problem")
+                "tstamp", "matchup", "model_a", "model_b", "platform", "server", "channel", "identity_leak",
+                "reply_problem")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime on SQLite
 
 
@@ -123,10 +124,11 @@ def _batches(comparisons: int, rng: random.Random) -> Iterator[Rows]:
                                    "The model timed out after 120 s." if broken else None))
             csv_rows.append(_csv_row(comparison_rows[-1], reply_rows[-2:]))
             for k, voter in enumerate(rng.sample(range(VOTERS), VOTES_PER_COMPARISON)):
-                at = (created + timedelta(seconds=30 + 45 * k)).strftime(TIME_FORMAT)
-                vote_rows.append((cid, f"U{voter:06d}", _outcome(rng, model_a, model_b), None, 0, at, at, matchup,
-                                  model_a, model_b, platform, f"{platform}-server", f"channel-{n % 7}", int(leak),
-                                  int(failed_side)))
+                when = created + timedelta(seconds=30 + 45 * k)
+                at = when.strftime(TIME_FORMAT)
+                vote_rows.append((cid, f"U{voter:06d}", _outcome(rng, model_a, model_b), None, 0, at, at,
+                                  tstamp_text(when.replace(tzinfo=UTC)), matchup, model_a, model_b, platform,
+                                  f"{platform}-server", f"channel-{n % 7}", int(leak), int(failed_side)))
         yield comparison_rows, reply_rows, vote_rows, csv_rows
 
 

@@ -60,6 +60,11 @@ def epoch_ms(at: datetime) -> int:
     return (at - EPOCH) // timedelta(milliseconds=1)
 
 
+def tstamp_text(at: datetime) -> str:
+    """The CSV ``tstamp`` of a vote's time, e.g. ``1790121630.12``: stored with each vote when it is cast."""
+    return repr(epoch_ms(at.astimezone(UTC)) / 1000)
+
+
 def battle_row(battle: Battle, options: ExportOptions | None = None) -> dict[str, Any]:
     options = options or ExportOptions()
     c, v = battle.comparison, battle.vote

@@ -1,9 +1,9 @@
 """The CSV export's hot path, run by the database. Each comparison's CSV columns are rendered once, when it
-is saved (``comparison_csv``, written by storage/writes.py), and voters' judge columns once per export (a
-temporary table), so the database can stitch every vote's line itself and hand over a few thousand lines
-as one string: Python never touches a vote. ``bot.export.csv_line`` is the same assembly in Python; it
-renders the rare vote whose comparison has no current rendering, and tests hold the two byte for byte equal
-on SQLite and PostgreSQL."""
+is saved (``comparison_csv``, written by storage/writes.py), each vote's tstamp when it is cast, and
+voters' judge columns once per export (a temporary table), so the database can stitch every vote's line
+itself and hand over a few thousand lines as one string: Python never touches a vote.
+``bot.export.csv_line`` is the same assembly in Python; it renders the rare vote whose comparison has no
+current rendering, and tests hold the two byte for byte equal on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -166,8 +166,10 @@ def _line() -> ColumnElement[str]:
     """A vote's CSV line, assembled as ``bot.export.csv_line`` does. Where its comparison has no current
     rendering or its voter no judge, the line is wrong and the chunk's counts say so."""
     v = VOTES.c
+    # The vote's stored tstamp; computed for votes cast before it was stored.
+    tstamp = func.coalesce(v.tstamp, tstamp_text(v.updated_at))
     return concat_text(CSV.c.head, case(WINNERS, value=v.choice), ",", JUDGES.c.judge, ",", CSV.c.middle,
-                       tstamp_text(v.updated_at), CSV.c.slices, cast(v.changes, Text()), CSV.c.tail)
+                       tstamp, CSV.c.slices, cast(v.changes, Text()), CSV.c.tail)
 
 
 def _joined() -> Any:

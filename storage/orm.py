@@ -93,6 +93,8 @@ class VoteRow(Base):
     changes: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # The CSV export's ``tstamp`` of updated_at (bot.export.tstamp_text); NULL on votes cast before 0006.
+    tstamp: Mapped[str | None] = mapped_column(String(24), nullable=True)
     # Copied from the comparison when the vote is cast (it never changes once votes are allowed), so
     # leaderboards slice and filter one table without a join.
     matchup: Mapped[str] = mapped_column(String(NAME_LEN), server_default="")

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Dialect
 
 from bot.domain import Choice, Comparison, Counts, Side, Vote
 from bot.errors import UnknownComparisonError
-from bot.export import CSV_PARTS_VERSION, csv_parts
+from bot.export import CSV_PARTS_VERSION, csv_parts, tstamp_text
 from storage.driver import Params, driver_many, driver_statement, insert_many
 from storage.orm import ComparisonCsvRow, ComparisonRow, ReplyRow, UtcDateTime, VoteRow
 
@@ -163,10 +163,11 @@ def upsert_statement(dialect: str) -> Any:
     c = COMPARISONS.c
     at = bindparam("at", type_=UtcDateTime())
     source = select(c.id, bindparam("voter", type_=String()), bindparam("choice", type_=String()), null(),
-                    literal(0), at, at, *(c[name] for name in COPIED)).where(c.id == bindparam("cid"))
+                    literal(0), at, at, bindparam("tstamp", type_=String()), *(c[name] for name in COPIED)
+                    ).where(c.id == bindparam("cid"))
     stmt = insert_for(VoteRow).from_select(
-        ["comparison_id", "voter", "choice", "previous_choice", "changes", "created_at", "updated_at", *COPIED],
-        source)
+        ["comparison_id", "voter", "choice", "previous_choice", "changes", "created_at", "updated_at", "tstamp",
+         *COPIED], source)
     return stmt.on_conflict_do_update(
         index_elements=[VoteRow.comparison_id, VoteRow.voter],
         set_={
@@ -174,6 +175,7 @@ def upsert_statement(dialect: str) -> Any:
             "choice": stmt.excluded.choice,
             "changes": VoteRow.changes + case((VoteRow.choice != stmt.excluded.choice, 1), else_=0),
             "updated_at": stmt.excluded.updated_at,
+            "tstamp": stmt.excluded.tstamp,
         },
         where=VoteRow.updated_at <= stmt.excluded.updated_at,
     ).returning(*VOTE_RETURNING)
@@ -217,6 +219,11 @@ def _driver_upsert(dialect: Dialect) -> tuple[str, Params, Callable[[Any], Any]]
     return sql, params, read_time
 
 
+def _upsert_values(r: VoteRequest) -> dict[str, Any]:
+    return {"cid": r.comparison_id, "voter": r.voter, "choice": r.choice.value, "at": r.at,
+            "tstamp": tstamp_text(r.at)}
+
+
 def _upsert_each(connection: Connection, requests: list[VoteRequest]) -> list[Voted | Exception]:
     """A batch's upserts one after another on the driver's own cursor: SQLAlchemy's work per statement cost
     more than SQLite's own."""
@@ -225,8 +232,7 @@ def _upsert_each(connection: Connection, requests: list[VoteRequest]) -> list[Vo
     rows: list[Any] = []
     try:
         for r in requests:
-            cursor.execute(sql, params({"cid": r.comparison_id, "voter": r.voter, "choice": r.choice.value,
-                                        "at": r.at}))
+            cursor.execute(sql, params(_upsert_values(r)))
             rows.append(cursor.fetchone())
     finally:
         cursor.close()
@@ -240,8 +246,7 @@ def _upsert_pipelined(connection: Connection, requests: list[VoteRequest]) -> li
     cursor: Any = connection.connection.cursor()  # psycopg's, whose executemany can return rows
     rows: list[Any] = []
     try:
-        cursor.executemany(sql, [params({"cid": r.comparison_id, "voter": r.voter, "choice": r.choice.value,
-                                         "at": r.at}) for r in requests], returning=True)
+        cursor.executemany(sql, [params(_upsert_values(r)) for r in requests], returning=True)
         while True:
             rows.append(cursor.fetchone())
             if not cursor.nextset():

@@ -19,7 +19,7 @@ from bot.analysis import BattleQuery
 from bot.domain import Choice, Comparison, Place, Reply, Side, Status
 from bot.export import ExportOptions, csv_parts, judge_for, write_csv
 from storage import exports
-from storage.orm import ComparisonCsvRow
+from storage.orm import ComparisonCsvRow, VoteRow
 from storage.repository import SqlAlchemyRepository
 from tests.support.csv_reference import reference_csv
 
@@ -119,6 +119,24 @@ async def test_missing_or_stale_renderings_are_rendered_on_the_way_out(repo: Sql
                            .values(version=0, middle="stale"))
     after, reference = await exported(repo, query, ExportOptions())
     assert after == before == reference and "stale" not in after
+
+
+@pytest.mark.asyncio
+async def test_each_votes_tstamp_follows_its_last_click_and_old_votes_get_theirs_computed(
+        repo: SqlAlchemyRepository) -> None:
+    matchup = f"m-{uuid.uuid4().hex}"
+    [first, second, *_] = await hostile_arena(repo, matchup)
+    later = NOW.replace(microsecond=120_000) + timedelta(minutes=3)
+    await repo.record_vote(first.id, "v0", Choice.TIE, later)
+    await repo.record_vote(second.id, "v1", Choice.A, NOW - timedelta(days=1))  # older: changes nothing
+    query = BattleQuery(matchup=matchup, drop_identity_leaks=False, drop_failed=False)
+    stored, reference = await exported(repo, query, ExportOptions())
+    assert stored == reference and f",{later.timestamp()!r}," in stored and str(later.timestamp()).endswith(".12")
+    votes = VoteRow.__table__
+    with repo.engine.begin() as connection:  # as votes cast before revision 0006, which kept no tstamp
+        connection.execute(update(votes).where(votes.c.matchup == matchup, votes.c.id % 2 == 0).values(tstamp=None))
+    computed, reference = await exported(repo, query, ExportOptions())
+    assert computed == stored == reference
 
 
 @pytest.mark.asyncio
