@@ -49,6 +49,17 @@ class CsvChunk:
 
     text: str | bytes  # bytes: UTF-8, as the database held it (written out without decoding)
     rows: int
+    written: int = 0  # bytes already written in place into the CsvFile given (the text is then empty)
+
+
+@dataclass(frozen=True)
+class CsvFile:
+    """A regular file the CSV export may write its lines into in place, from byte ``offset`` on: a large
+    export's helper processes then write their chunks there themselves, and the bytes never pass through
+    the exporting process."""
+
+    fd: int
+    offset: int
 
 
 class Repository(Protocol):
@@ -100,7 +111,10 @@ class Repository(Protocol):
         slices and filters them (no query: every vote). Blocking: call it in a worker thread."""
         ...
 
-    def iter_csv(self, judge: Callable[[str], str], query: BattleQuery | None = None) -> Iterator[CsvChunk]:
+    def iter_csv(self, judge: Callable[[str], str], query: BattleQuery | None = None,
+                 into: CsvFile | None = None) -> Iterator[CsvChunk]:
         """The votes of ``iter_battles``, oldest first, as CSV lines exactly as ``bot.export.csv_line`` renders
-        them, ``judge`` giving each voter's column. Blocking: call it in a worker thread."""
+        them, ``judge`` giving each voter's column. Given ``into``, it may write the lines there itself, one
+        after another from its offset, and say so in each chunk's ``written`` (all chunks, or none). Blocking:
+        call it in a worker thread."""
         ...

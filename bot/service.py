@@ -5,6 +5,7 @@ Adapters call this and nothing below it; storage and model backends come in as p
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import secrets
@@ -36,7 +37,7 @@ from bot.errors import (
     UnknownComparisonError,
     UnknownMatchupError,
 )
-from bot.ports import Provider, Repository
+from bot.ports import CsvFile, Provider, Repository
 from bot.progress import Progress, UpdateCallback
 from bot.prompts import MAX_PROMPT_CHARS, apply_template, clean_prompt
 from bot.ratelimit import RateLimiter
@@ -297,9 +298,10 @@ class ArenaService:
         """Write the votes of a slice (all by default) in ``fmt`` to ``out``; returns rows written."""
         writer, fmt = export.writer_for(fmt), fmt.lower()
         options = options or export.ExportOptions(salt=self.export_salt)
-        rows: Iterator[Any]
+        rows: Iterator[Any] | Callable[[CsvFile | None], Iterator[Any]]
         if fmt in export.BATCH_FORMATS:
-            rows = self.repository.iter_csv(export.judge_for(options), query)
+            judge = export.judge_for(options)
+            rows = functools.partial(self.repository.iter_csv, judge, query)  # write_csv says where, if in place
         else:
             rows = self.repository.iter_battles(query, by_comparison=fmt in export.PREFERENCE_FORMATS)
         return await asyncio.to_thread(writer, rows, out, options)

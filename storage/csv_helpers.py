@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import IO, Any, NoReturn, Protocol
 
 from sqlalchemy import Connection
@@ -28,8 +29,32 @@ log = logging.getLogger(__name__)
 
 HELPER_EXIT_S = 5.0
 PIPE_BYTES = 1 << 20
-# A chunk's answer: its bounds, its text (UTF-8), its votes, and how many had a current rendering and a judge.
-Answer = tuple[dict[str, int], bytes, int, int, int]
+
+
+@dataclass
+class Answer:
+    """A chunk's answer: its bounds, its text (UTF-8; empty while a helper holds it to write in place), its
+    size, its votes, and how many had a current rendering and a judge. A held text must be placed or
+    dropped before the next answer is read."""
+
+    bounds: dict[str, int]
+    text: bytes
+    size: int
+    votes: int
+    rendered: int
+    judged: int
+    holder: Helper | None = None
+
+    def place(self, offset: int) -> None:
+        """The held text written into the export's file at ``offset``."""
+        assert self.holder is not None
+        self.holder.tell(f"w {offset}\n")
+        self.holder = None
+
+    def drop(self) -> None:
+        if self.holder is not None:
+            self.holder.tell("d\n")
+            self.holder = None
 
 
 class Ranges(Protocol):
@@ -59,13 +84,15 @@ def sqlite_file(connection: Connection) -> str | None:
 _LO, _HI = -(2**62) + 1, -(2**62) + 2  # no vote id: they mark where a chunk's bounds go among the parameters
 
 
-def helper_job(database: str, sql: str, params: Params, mmap_bytes: int) -> dict[str, Any] | None:
-    """What a helper process needs to stitch chunks, or None if the slice's parameters cannot travel as JSON."""
+def helper_job(database: str, sql: str, params: Params, mmap_bytes: int, out_fd: int | None = None
+               ) -> dict[str, Any] | None:
+    """What a helper process needs to stitch chunks (and, given ``out_fd``, write them into that file in
+    place), or None if the slice's parameters cannot travel as JSON."""
     found = list(params({"lo": _LO, "hi": _HI}))
     if found.count(_LO) != 1 or found.count(_HI) != 1:
         return None
     job = {"database": database, "sql": sql, "params": found, "lo_at": found.index(_LO), "hi_at": found.index(_HI),
-           "timeout_s": SQLITE_BUSY_TIMEOUT_S, "mmap_bytes": mmap_bytes}
+           "timeout_s": SQLITE_BUSY_TIMEOUT_S, "mmap_bytes": mmap_bytes, "out_fd": out_fd}
     try:
         if json.loads(json.dumps(job))["params"] != found:
             return None
@@ -79,8 +106,11 @@ class Helper:
 
     def __init__(self, job: dict[str, Any], errors: IO[bytes]) -> None:
         self.errors = errors
+        self.in_place = job.get("out_fd") is not None
+        self.told = 0  # place or drop commands whose answer is not read yet
         self.process = subprocess.Popen([sys.executable, "-I", csv_worker.__file__], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=errors)
+                                        stdout=subprocess.PIPE, stderr=errors,
+                                        pass_fds=(job["out_fd"],) if self.in_place else ())
         assert self.process.stdout is not None
         with contextlib.suppress(OSError, AttributeError):  # fewer, larger hand-overs where Linux allows
             fcntl.fcntl(self.process.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
@@ -97,16 +127,31 @@ class Helper:
     def ask(self, bounds: dict[str, int]) -> None:
         self._send(f"{bounds['lo']} {bounds['hi']}\n")
 
-    def answer(self) -> tuple[bytes, int, int, int]:
+    def tell(self, command: str) -> None:
+        self._send(command)
+        self.told += 1
+
+    def answer(self, bounds: dict[str, int]) -> Answer:
+        self.settle()
+        size, votes, rendered, judged = csv_worker.FRAME.unpack(self._read(csv_worker.FRAME.size))
+        if self.in_place:
+            return Answer(bounds, b"", size, votes, rendered, judged, holder=self)
+        return Answer(bounds, self._read(size), size, votes, rendered, judged)
+
+    def settle(self) -> None:
+        """The answers to place and drop commands: a failed write in place is raised here."""
+        while self.told:
+            [written] = csv_worker.WRITTEN.unpack(self._read(csv_worker.WRITTEN.size))
+            self.told -= 1
+            if written < 0:
+                raise OSError(-written, os.strerror(-written))
+
+    def _read(self, size: int) -> bytes:
         assert self.process.stdout is not None
-        head = self.process.stdout.read(csv_worker.FRAME.size)
-        if len(head) != csv_worker.FRAME.size:
+        data = self.process.stdout.read(size)
+        if len(data) != size:
             self._failed()
-        size, votes, rendered, judged = csv_worker.FRAME.unpack(head)
-        text = self.process.stdout.read(size)
-        if len(text) != size:
-            self._failed()
-        return text, votes, rendered, judged
+        return data
 
     def _failed(self) -> NoReturn:
         self.stop()
@@ -134,7 +179,10 @@ class Helper:
 def answers(connection: Connection, job: dict[str, Any], ranges: Ranges, helpers: int, judges_table: str
             ) -> Iterator[Answer]:
     """Each range of ``ranges`` answered, in order, each helper working on the next one while its last
-    answer is handed on: with a range per helper in flight, memory stays a few chunks deep."""
+    answer is handed on: with a range per helper in flight, memory stays a few chunks deep. Writing in
+    place (``job["out_fd"]``), each answer must be placed or dropped before the next is asked for; every
+    write has been made when this ends."""
+    in_place = job.get("out_fd") is not None
     with tempfile.TemporaryDirectory(prefix="ftarena-export-") as directory:
         job = {**job, "judges": os.path.join(directory, "judges.db")}
         copy_judges(connection, judges_table, job["judges"])
@@ -156,12 +204,21 @@ def answers(connection: Connection, job: dict[str, Any], ranges: Ranges, helpers
                 asked.append((helper, bounds))
             while asked:
                 helper, bounds = asked.popleft()
-                text, votes, rendered, judged = helper.answer()
-                ranges.answered(len(text))
-                if (following := ranges.next()) is not None:
+                answer = helper.answer(bounds)
+                ranges.answered(answer.size)
+                following = ranges.next()
+                if following is not None and not in_place:
                     helper.ask(following)  # it works on while this chunk is handed on
+                yield answer
+                if in_place:
+                    if answer.holder is not None:
+                        raise AssertionError("an answer held for writing in place was neither placed nor dropped")
+                    if following is not None:
+                        helper.ask(following)
+                if following is not None:
                     asked.append((helper, following))
-                yield bounds, text, votes, rendered, judged
+            for helper in started:
+                helper.settle()
 
 
 def copy_judges(connection: Connection, table: str, path: str) -> None:

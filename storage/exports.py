@@ -34,8 +34,8 @@ from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from bot.export import CSV_PARTS_VERSION, WINNERS, csv_line, csv_parts
-from bot.ports import CsvChunk
-from storage import csv_helpers
+from bot.ports import CsvChunk, CsvFile
+from storage import csv_helpers, csv_worker
 from storage.driver import Params, driver_query, insert_many
 from storage.orm import ComparisonCsvRow, VoteRow
 from storage.rows import load_comparisons
@@ -231,13 +231,14 @@ def _rendered_in_python(connection: Connection, conditions: list[ColumnElement[b
     return CsvChunk("".join(lines), len(lines))
 
 
-def iter_csv(connection: Connection, conditions: list[ColumnElement[bool]], judge: Callable[[str], str]
-             ) -> Iterator[CsvChunk]:
+def iter_csv(connection: Connection, conditions: list[ColumnElement[bool]], judge: Callable[[str], str],
+             into: CsvFile | None = None) -> Iterator[CsvChunk]:
     """The votes matching ``conditions`` as CSV lines, oldest first, a range of ids at a time, each range
     sized to give about ``CHUNK_BYTES`` of text (the lines' length depends on the prompts and replies).
 
     On a SQLite file with at least ``PARALLEL_MIN_IDS`` ids to cover, the ranges are stitched by
-    ``PROCESSES`` helper processes (storage/csv_helpers.py), a range each at a time, and handed on in order."""
+    ``PROCESSES`` helper processes (storage/csv_helpers.py), a range each at a time, and handed on in order;
+    given a file ``into``, the helpers write them there themselves (every chunk then says ``written``)."""
     lo, hi = connection.execute(select(func.min(VOTES.c.id), func.max(VOTES.c.id)).where(*conditions)).one()
     if lo is None:
         return
@@ -252,12 +253,26 @@ def iter_csv(connection: Connection, conditions: list[ColumnElement[bool]], judg
             connection.exec_driver_sql(f"PRAGMA mmap_size={MMAP_BYTES}")  # pages read in place, not copied
         job = None
         if database and helpers > 1 and hi - lo + 1 >= PARALLEL_MIN_IDS:
-            job = csv_helpers.helper_job(database, sql, params, MMAP_BYTES)
+            job = csv_helpers.helper_job(database, sql, params, MMAP_BYTES, into.fd if into else None)
         answers = (csv_helpers.answers(connection, job, spans, helpers, JUDGES.name) if job is not None
                    else _answered_here(connection, sql, params, spans))
-        for bounds, text, votes, rendered, judged in answers:
-            chunk = (CsvChunk(text, votes) if rendered == judged == votes
-                     else _rendered_in_python(connection, conditions, judge, bounds))
+        place = into if job is not None else None  # the helpers write the chunks in place
+        offset = place.offset if place is not None else 0
+        for answer in answers:
+            whole = answer.rendered == answer.judged == answer.votes
+            if place is None:
+                chunk = (CsvChunk(answer.text, answer.votes) if whole
+                         else _rendered_in_python(connection, conditions, judge, answer.bounds))
+            elif whole:
+                answer.place(offset)
+                chunk = CsvChunk(b"", answer.votes, written=answer.size)
+            else:
+                answer.drop()
+                rendered = _rendered_in_python(connection, conditions, judge, answer.bounds)
+                data = rendered.text.encode() if isinstance(rendered.text, str) else rendered.text
+                csv_worker.pwrite_all(place.fd, data, offset)
+                chunk = CsvChunk(b"", rendered.rows, written=len(data))
+            offset += chunk.written
             if chunk.rows:
                 yield chunk
     finally:
@@ -292,7 +307,7 @@ def _answered_here(connection: Connection, sql: str, params: Params, spans: _Spa
             text, votes, rendered, judged = cursor.fetchone() or (b"", 0, 0, 0)
             text = text or b""
             spans.answered(len(text))
-            yield bounds, text, votes, rendered, judged
+            yield csv_helpers.Answer(bounds, text, len(text), votes, rendered, judged)
     finally:
         cursor.close()
 

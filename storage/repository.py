@@ -27,7 +27,7 @@ from bot.arena_ratings import BattleCount
 from bot.domain import Choice, Comparison, Counts, Place, Reply, Side, Status, Vote
 from bot.errors import StorageError
 from bot.export import WINNER
-from bot.ports import Battle, CsvChunk, OutcomeCount
+from bot.ports import Battle, CsvChunk, CsvFile, OutcomeCount
 from storage import exports
 from storage.orm import ComparisonRow, ReplyRow, VoteRow
 from storage.rows import load_comparisons
@@ -214,9 +214,10 @@ class SqlAlchemyRepository:
             for row in connection.execute(statement).mappings():
                 yield _battle(row)
 
-    def iter_csv(self, judge: Callable[[str], str], query: BattleQuery | None = None) -> Iterator[CsvChunk]:
+    def iter_csv(self, judge: Callable[[str], str], query: BattleQuery | None = None,
+                 into: CsvFile | None = None) -> Iterator[CsvChunk]:
         with self.engine.connect() as connection:
-            yield from exports.iter_csv(connection, _conditions(query or RAW, filters=bool(query)), judge)
+            yield from exports.iter_csv(connection, _conditions(query or RAW, filters=bool(query)), judge, into)
 
 
 _REPLY_FIELDS = ("text", "tokens", "latency_ms", "error")

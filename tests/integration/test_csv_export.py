@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import os
+import tempfile
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +19,7 @@ from sqlalchemy import delete, update
 from adapters.bootstrap import open_repository
 from bot.analysis import BattleQuery
 from bot.domain import Choice, Comparison, Place, Reply, Side, Status
-from bot.export import ExportOptions, csv_parts, judge_for, write_csv
+from bot.export import ExportOptions, csv_parts, in_place, judge_for, write_csv
 from storage import exports
 from storage.orm import ComparisonCsvRow, VoteRow
 from storage.repository import SqlAlchemyRepository
@@ -70,10 +72,18 @@ async def hostile_arena(repo: SqlAlchemyRepository, matchup: str) -> list[Compar
 
 
 async def exported(repo: SqlAlchemyRepository, query: BattleQuery, options: ExportOptions) -> tuple[str, str]:
-    """(fast export, csv-module reference) for one slice."""
+    """(fast export, csv-module reference) for one slice. The fast export is made twice: into a string, and
+    into a file, which helper processes write in place; the two must agree."""
     def work() -> tuple[str, str]:
         out = io.StringIO()
-        write_csv(repo.iter_csv(judge_for(options), query), out, options)
+        rows = write_csv(repo.iter_csv(judge_for(options), query), out, options)
+        with tempfile.TemporaryDirectory() as directory:
+            target = Path(directory) / "votes.csv"
+            with open(target, "w", newline="", encoding="utf-8") as file:
+                rows_in_file = write_csv(functools.partial(repo.iter_csv, judge_for(options), query), file, options)
+                file.write("after")  # the file goes on where the lines end
+            in_file = target.read_bytes().decode()
+        assert in_file == out.getvalue() + "after" and rows_in_file == rows
         return out.getvalue(), reference_csv(repo.iter_battles(query), options)
 
     return await asyncio.to_thread(work)
@@ -199,3 +209,22 @@ async def test_written_to_a_file_as_utf8(repo: SqlAlchemyRepository, tmp_path: P
 
     await asyncio.to_thread(work)
     assert target.read_bytes() == reference.encode()
+
+
+@pytest.mark.asyncio
+async def test_a_file_opened_to_append_gets_the_lines_after_what_it_held(repo: SqlAlchemyRepository,
+                                                                        tmp_path: Path) -> None:
+    # Every write to such a file goes to its end, whatever the offset: no lines are written in place.
+    await hostile_arena(repo, f"m-{uuid.uuid4().hex}")
+    query = BattleQuery(drop_identity_leaks=False, drop_failed=False)
+    _, reference = await exported(repo, query, ExportOptions())
+    target = tmp_path / "votes.csv"
+    target.write_bytes(b"kept\r\n")
+
+    def work() -> None:
+        with open(target, "a", newline="", encoding="utf-8") as out:
+            assert in_place(out) is None
+            write_csv(functools.partial(repo.iter_csv, judge_for(ExportOptions()), query), out)
+
+    await asyncio.to_thread(work)
+    assert target.read_bytes() == b"kept\r\n" + reference.encode()

@@ -3,6 +3,9 @@ log says why, and no helper is left running."""
 
 from __future__ import annotations
 
+import asyncio
+import errno
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -12,7 +15,8 @@ import pytest
 from adapters.bootstrap import open_repository
 from bot.analysis import BattleQuery
 from bot.errors import StorageError
-from bot.export import ExportOptions
+from bot.export import ExportOptions, judge_for
+from bot.ports import CsvFile
 from storage import csv_helpers, exports
 from storage.repository import SqlAlchemyRepository
 from tests.integration.test_csv_export import _helpers_alive, exported, hostile_arena
@@ -38,3 +42,28 @@ async def test_a_failing_helper_fails_the_export_clearly(monkeypatch: pytest.Mon
         await exported(repo, BattleQuery(drop_identity_leaks=False, drop_failed=False), ExportOptions())
     assert "helper process failed" in caplog.text and "unable to open database" in caplog.text
     assert not _helpers_alive()
+
+
+@pytest.mark.asyncio
+async def test_a_failed_write_in_place_fails_the_export_with_the_systems_error(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(exports, "PROCESSES", 2)
+    monkeypatch.setattr(exports, "PARALLEL_MIN_IDS", 1)
+    repo = await open_repository(f"sqlite:///{tmp_path / 'arena.db'}")
+    assert isinstance(repo, SqlAlchemyRepository)
+    await hostile_arena(repo, f"m-{uuid.uuid4().hex}")
+    target = tmp_path / "votes.csv"
+    target.write_bytes(b"")
+
+    def export_into_a_file_open_only_for_reading() -> int | None:
+        fd = os.open(target, os.O_RDONLY)
+        try:
+            with pytest.raises(OSError) as caught:
+                for _ in repo.iter_csv(judge_for(ExportOptions()), None, CsvFile(fd, 0)):
+                    pass
+            return caught.value.errno
+        finally:
+            os.close(fd)
+
+    assert await asyncio.to_thread(export_into_a_file_open_only_for_reading) == errno.EBADF
+    assert not _helpers_alive() and target.read_bytes() == b""
