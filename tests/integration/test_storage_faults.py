@@ -9,10 +9,12 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
 from adapters.bootstrap import build_service, open_repository
+from adapters.health import health_server
 from bot.domain import Place
 from bot.errors import StorageError
 from tests.e2e.arena_config import arena_settings
@@ -86,6 +88,31 @@ async def test_postgres_outage_retried_or_reported(postgres_url: str, tmp_path: 
         reveal = await service.vote(comparison.id, "bob", "b")  # a short outage: retried, recorded
         await back
         assert reveal.counts.b == 1 and reveal.counts.a == 0
+        await service.aclose()
+    finally:
+        await proxy.stop()
+
+
+async def test_readiness_follows_the_database(postgres_url: str, tmp_path: Path, unused_tcp_port: int) -> None:
+    """``/readyz`` answers 503 while the database is unreachable (a load balancer then sends requests to
+    another bot process) and 200 again once it is back; ``/healthz`` stays 200 throughout."""
+    url = make_url(postgres_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    try:
+        through = url.set(port=proxy.port).render_as_string(hide_password=False)
+        settings = arena_settings(tmp_path, delay_s=0, database={"url": through})
+        service = build_service(settings, await open_repository(through))
+        base = f"http://127.0.0.1:{unused_tcp_port}"
+        async with health_server(service, unused_tcp_port, "127.0.0.1"), httpx.AsyncClient(trust_env=False) as http:
+            ready = await http.get(f"{base}/readyz")
+            assert (ready.status_code, ready.json()) == (200, {"status": "ready", "database": "ok"})
+            proxy.down()
+            down = await http.get(f"{base}/readyz", timeout=30)
+            assert (down.status_code, down.json()) == (503, {"status": "unavailable", "database": "unreachable"})
+            assert (await http.get(f"{base}/healthz")).status_code == 200
+            proxy.up = True
+            assert (await http.get(f"{base}/readyz")).status_code == 200
         await service.aclose()
     finally:
         await proxy.stop()
