@@ -4,6 +4,7 @@ and against a small local server for the failure modes a real server rarely show
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import subprocess
@@ -20,6 +21,7 @@ from bot.domain import GenerationParams, Model
 from bot.errors import ModelNotFoundError, ModelUnavailableError, ProviderAuthError, ProviderRateLimitError
 from bot.providers.embedded import resolve_model_path
 from bot.providers.openai_compat import OpenAICompatibleProvider
+from tests.support.loop import watch_loop
 
 PARAMS = GenerationParams(max_tokens=12, temperature=0.0)
 
@@ -85,6 +87,7 @@ class Flaky:
         self.script = script
         self.requests: list[dict[str, object]] = []
         self.auth: list[str | None] = []
+        self.released = asyncio.Event()  # ends a stall (at teardown), so the server can stop at once
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.requests.append(await request.json())
@@ -93,7 +96,8 @@ class Flaky:
         if isinstance(step, int):
             return web.json_response({"error": {"message": f"status {step}"}}, status=step)
         if step == "stall":
-            await asyncio.sleep(30)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.released.wait(), 30)
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         for word in ("Mars", " is", " red"):
@@ -117,6 +121,7 @@ async def flaky() -> AsyncIterator[tuple[Flaky, str]]:
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     yield server, f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
+    server.released.set()
     await runner.cleanup()
 
 
@@ -137,6 +142,25 @@ async def test_failures_map_to_clear_errors(flaky: tuple[Flaky, str], script: li
         await provider.aclose()
     assert len(server.requests) == calls
     assert "Traceback" not in caught.value.user_message  # type: ignore[attr-defined]
+
+
+async def test_a_stalled_server_is_cut_off_by_the_timeout_and_the_loop_stays_free(flaky: tuple[Flaky, str]) -> None:
+    # The service bounds each side with asyncio.timeout(model.timeout_s), as here: the stalled stream is
+    # cancelled, its connection released, and the provider serves the next request.
+    server, url = flaky
+    server.script = ["stall"]
+    provider = OpenAICompatibleProvider(model(url, "chat"))
+    try:
+        async with watch_loop() as loop:
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.5):
+                    await provider.generate("hi", PARAMS)
+        reply = await provider.generate("hi", PARAMS)
+    finally:
+        await provider.aclose()
+    assert 0.5 <= loop.elapsed < 2, loop
+    assert loop.responsive, loop
+    assert reply.text == "Mars is red" and len(server.requests) == 2
 
 
 async def test_rate_limit_then_success_and_the_key_from_the_environment(flaky: tuple[Flaky, str]) -> None:
