@@ -94,8 +94,10 @@ def _parser() -> argparse.ArgumentParser:
                           help="csv/jsonl/parquet: arena battles; dpo/kto: TRL preference data")
     exporter.add_argument("-o", "--output", default="-", help="file to write ('-' for standard output)")
     exporter.add_argument("--raw-voters", action="store_true", help="write voter ids instead of pseudonyms")
-    exporter.add_argument("--min-votes", type=int, default=1, help="dpo: one row per comparison with N+ votes")
-    exporter.add_argument("--majority", action="store_true", help="dpo: one row per comparison, its majority")
+    exporter.add_argument("--min-votes", type=int, default=1,
+                          help="dpo: one row per comparison with N+ decided (A or B) votes and a strict majority")
+    exporter.add_argument("--majority", action="store_true",
+                          help="dpo: one row per comparison, its strict majority of decided votes")
 
     models = sub.add_parser("models", help="list the configured matchups and models")
     models.add_argument("--check", action="store_true", help="ping each model with a one-token request")

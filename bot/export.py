@@ -52,7 +52,7 @@ CSV_PARTS_VERSION = 1
 class ExportOptions:
     salt: str = SALT
     raw_voters: bool = False
-    # Preference data: one row per comparison once it has this many decided votes and a strict majority.
+    # DPO only: one row per comparison once it has this many decided votes and a strict majority (KTO: per vote).
     min_votes: int = 1
     majority: bool = False
 

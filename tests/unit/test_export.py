@@ -5,8 +5,10 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO, Any
 
 import pytest
 from hypothesis import given, settings
@@ -25,7 +27,9 @@ from bot.export import (
     judge_for,
     pseudonym,
     write_csv,
+    write_dpo,
     write_jsonl,
+    write_kto,
     writer_for,
 )
 from bot.ports import Battle, CsvChunk, CsvFile
@@ -151,3 +155,110 @@ def test_write_csv_refuses_lines_claimed_written_where_nothing_can_be() -> None:
 
     with pytest.raises(RuntimeError, match="nowhere to go"):
         write_csv(claims, io.StringIO())
+
+
+def duel(cid: str, base_side: Side = Side.B, reply_a: str = "", reply_b: str = "") -> Comparison:
+    """A finished comparison whose replies name their comparison and side (``a1``, ``b1``), unless given."""
+    tuned, base = ("tuned", "base") if base_side is Side.B else ("base", "tuned")
+    return Comparison(
+        id=cid, prompt=f"prompt {cid}", matchup="embedded", model_a=tuned, model_b=base, base_side=base_side,
+        blind=True, requester="bob", place=Place("discord", "chan", "guild"), created_at=AT, status=Status.DONE,
+        reply_a=Reply(reply_a or f"a{cid[1:]}", 3, 100), reply_b=Reply(reply_b or f"b{cid[1:]}", 3, 100))
+
+
+def voted(comparison: Comparison, *choices: Choice) -> list[Battle]:
+    """The comparison's votes, one voter each, consecutive as ``iter_battles(by_comparison=True)`` yields them."""
+    return [Battle(comparison, Vote(comparison.id, f"voter{i}", choice, AT, AT)) for i, choice in enumerate(choices)]
+
+
+PreferenceWriter = Callable[[Iterable[Battle], IO[str], ExportOptions | None], int]
+
+
+def exported(writer: PreferenceWriter, battles: list[Battle], options: ExportOptions | None = None
+             ) -> list[dict[str, Any]]:
+    out = io.StringIO()
+    n = writer(battles, out, options)
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert n == len(rows)
+    return rows
+
+
+def dpo(cid: str, chosen: str, rejected: str) -> dict[str, Any]:
+    return {"prompt": f"prompt {cid}", "chosen": f"{chosen}{cid[1:]}", "rejected": f"{rejected}{cid[1:]}"}
+
+
+def kto(cid: str, side: str, label: bool) -> dict[str, Any]:
+    return {"prompt": f"prompt {cid}", "completion": f"{side}{cid[1:]}", "label": label}
+
+
+A, B, TIE, BAD = Choice.A, Choice.B, Choice.TIE, Choice.BOTH_BAD
+
+
+def test_dpo_majority_gives_one_row_per_comparison_for_its_majority() -> None:
+    battles = [*voted(duel("c1"), A, B, A, TIE, BAD),  # 2-1 for A: were ties and both-bad decided, B would win 3-2
+               *voted(duel("c2"), A, B),  # a split: no majority
+               *voted(duel("c3"), B, A, B),
+               *voted(duel("c4"), TIE, BAD, B),  # one decided vote is a majority when min_votes is 1
+               *voted(duel("c5"), TIE, BAD)]  # nothing decided
+    assert exported(write_dpo, battles, ExportOptions(majority=True)) == [
+        dpo("c1", "a", "b"), dpo("c3", "b", "a"), dpo("c4", "b", "a")]
+
+
+def test_dpo_min_votes_counts_only_decided_votes_and_wants_a_strict_majority() -> None:
+    battles = [*voted(duel("c1"), A, A, TIE, BAD),  # four votes, two decided: too few
+               *voted(duel("c2"), A, B, A),
+               *voted(duel("c3"), B, BAD, A, B),
+               *voted(duel("c4"), A, B, A, B)]  # enough votes, no majority: out even without ``majority``
+    expected = [dpo("c2", "a", "b"), dpo("c3", "b", "a")]
+    assert exported(write_dpo, battles, ExportOptions(min_votes=3)) == expected
+    assert exported(write_dpo, battles, ExportOptions(min_votes=3, majority=True)) == expected
+    assert exported(write_dpo, battles, ExportOptions(min_votes=2)) == [dpo("c1", "a", "b"), *expected]
+
+
+def test_dpo_without_aggregation_gives_a_row_per_decided_vote() -> None:
+    battles = [*voted(duel("c1"), A, B, TIE, A, BAD), *voted(duel("c2"), B)]
+    expected = [dpo("c1", "a", "b"), dpo("c1", "b", "a"), dpo("c1", "a", "b"), dpo("c2", "b", "a")]
+    assert exported(write_dpo, battles) == expected
+    assert exported(write_dpo, battles, ExportOptions(min_votes=1, majority=False)) == expected
+
+
+@pytest.mark.parametrize("options", [ExportOptions(), ExportOptions(majority=True)])
+def test_dpo_leaves_out_failed_and_empty_replies(options: ExportOptions) -> None:
+    failed = duel("c1")
+    failed.reply_b = Reply("b1", 3, 100, "timeout")
+    battles = [*voted(failed, A), *voted(duel("c2", reply_a=" \n"), B), *voted(duel("c3"), A)]
+    assert exported(write_dpo, battles, options) == [dpo("c3", "a", "b")]
+
+
+def test_kto_labels_both_replies_of_every_vote_but_ties() -> None:
+    battles = [*voted(duel("c1"), A, B, TIE, BAD), *voted(duel("c2"), BAD)]
+    rows = exported(write_kto, battles)
+    assert rows == [kto("c1", "a", True), kto("c1", "b", False),  # A won
+                    kto("c1", "a", False), kto("c1", "b", True),  # B won
+                    kto("c1", "a", False), kto("c1", "b", False),  # both bad; the tie gave nothing
+                    kto("c2", "a", False), kto("c2", "b", False)]
+    assert all(type(row["label"]) is bool for row in rows)  # TRL wants booleans, not 0/1
+
+
+def test_kto_leaves_out_failed_replies() -> None:
+    failed = duel("c1")
+    failed.reply_a = Reply("", 0, 5, "boom")
+    assert exported(write_kto, [*voted(failed, BAD), *voted(duel("c2"), B)]) == [
+        kto("c2", "a", False), kto("c2", "b", True)]
+
+
+@pytest.mark.parametrize("base_side", list(Side))
+def test_preference_rows_follow_the_reply_voted_for_not_the_model(base_side: Side) -> None:
+    # Votes name the reply shown as A or B; which model wrote it (base_side) must not matter.
+    tuned_shown_a = base_side is Side.B
+    shown = duel("c1", base_side, reply_a="by tuned" if tuned_shown_a else "by base",
+                 reply_b="by base" if tuned_shown_a else "by tuned")
+    assert shown.model_on(base_side) == "base" and shown.reply(base_side).text == "by base"
+    battles = voted(shown, A, A, B)
+    a_wins = {"prompt": "prompt c1", "chosen": shown.reply_a.text, "rejected": shown.reply_b.text}
+    assert exported(write_dpo, battles, ExportOptions(majority=True)) == [a_wins]
+    assert exported(write_dpo, battles[2:]) == [{**a_wins, "chosen": shown.reply_b.text,
+                                                 "rejected": shown.reply_a.text}]
+    assert exported(write_kto, battles[:1]) == [
+        {"prompt": "prompt c1", "completion": shown.reply_a.text, "label": True},
+        {"prompt": "prompt c1", "completion": shown.reply_b.text, "label": False}]
