@@ -3,6 +3,7 @@ removed), bias checks, and arena-style ratings over whatever remains."""
 
 from __future__ import annotations
 
+import functools
 import re
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
@@ -14,8 +15,10 @@ from bot.arena_ratings import BattleCount, Leaderboard
 
 # Prompts that ask a model who it is make blind votes about the name, not the answer.
 IDENTITY_PROMPT = re.compile(
-    r"\b(who are you|who made you|what(?:'s| is) your name|which (?:model|llm|ai) are you|what model are you|"
-    r"are you (?:gpt|chatgpt|llama|gemma|claude|mistral|smollm))\b", re.IGNORECASE)
+    r"\b(?:who are you|who made you|what(?:['’]s| is) your name|which (?:model|llm|ai) are you|"
+    r"what model are you)\b|\bare you (?:chat)?gpt|\bare you (?:llama|gemma|claude|mistral|smollm)", re.IGNORECASE)
+# Very short names ("a", "gpt") would match ordinary words; only distinctive ones count.
+MIN_NAME_CHARS = 5
 
 
 @dataclass(frozen=True)
@@ -68,13 +71,23 @@ def identity_leak(prompt: str, replies: Iterable[str], model_names: Iterable[str
     """True when the prompt asks for the model's identity, or a model's name shows in the prompt or a reply."""
     if IDENTITY_PROMPT.search(prompt):
         return True
-    texts = [prompt.lower(), *(r.lower() for r in replies)]
+    pattern = _names_pattern(tuple(model_names))
+    return pattern is not None and any(pattern.search(text) for text in (prompt, *replies))
+
+
+@functools.lru_cache(maxsize=256)
+def _names_pattern(model_names: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Each name as a whole word (``llama`` not in ``llamas``), case-insensitive: as configured, without
+    its organisation (``meta-llama/``) and without a provider's prefix (``embedded:``)."""
+    forms: set[str] = set()
     for name in model_names:
-        short = name.rsplit("/", 1)[-1].lower()
-        # Very short names ("a", "gpt") would match ordinary words; only distinctive ones count.
-        if len(short) >= 5 and any(short in text for text in texts):
-            return True
-    return False
+        bare = name.rsplit("/", 1)[-1]
+        forms.update((name, bare, re.sub(r"^[a-z]+:", "", bare)))
+    forms = {form for form in forms if len(form) >= MIN_NAME_CHARS}
+    if not forms:
+        return None
+    words = "|".join(map(re.escape, sorted(forms, key=len, reverse=True)))
+    return re.compile(rf"(?<![^\W_])(?:{words})(?![^\W_])", re.IGNORECASE)
 
 
 def bias_report(counts: Sequence[BattleCount], votes_per_voter: Sequence[int]) -> BiasReport:
