@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -163,8 +164,11 @@ async def test_discord_bot_killed_mid_comparison_then_restarted(tmp_path: Path) 
         engine.dispose()
     assert statuses["Count slowly"] == "failed" and votes == ["a"]
     logs = [json.loads(line) for line in (tmp_path / "first.log").read_text().splitlines() if line.startswith("{")]
-    comparison_ids = {entry["request_id"] for entry in logs if "comparison" in entry["message"]}
-    assert any(len(rid) == 16 for rid in comparison_ids), "log lines about a comparison carry its id"
+    mentions = [(entry, found) for entry in logs
+                for found in re.findall(r"comparison ([0-9a-f]{16})", entry["message"])]
+    assert mentions, "the process logged nothing about its comparisons"
+    for entry, mentioned in mentions:
+        assert entry["request_id"] == mentioned, entry  # the line carries the id of the comparison it is about
 
 
 async def test_discord_and_slack_in_one_process_with_health_and_readiness(tmp_path: Path) -> None:
