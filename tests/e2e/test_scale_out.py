@@ -120,6 +120,55 @@ async def test_two_slack_bots_on_one_postgresql_keep_each_members_last_click(
     assert all(f.read_text().count('"level": "error"') == 0 for f in tmp_path.glob("bot*.log"))
 
 
+@pytest.mark.slow
+async def test_two_discord_shards_on_one_postgresql_each_serve_their_own_guild(
+        postgres_url: str, tmp_path: Path) -> None:
+    """``serve discord`` as shard 0 and shard 1 of 2, two processes on one PostgreSQL: Discord sends each
+    guild's interactions to its shard only, and each process compares, records votes and reveals there."""
+    config = write_config(tmp_path, postgres_url)
+    async with FakeDiscord(token="tok", heartbeat_interval_ms=500) as fake:
+        guilds = [fake.guild_id, str(int(fake.guild_id) - (1 << 22))]
+        owner = {guild: fake.shard_of(guild, 2) for guild in guilds}
+        assert sorted(owner.values()) == [0, 1]
+        env = {"DISCORD_TOKEN": "tok", "FTARENA_DISCORD__API_BASE_URL": fake.api_base_url,
+               "FTARENA_DISCORD__GATEWAY_URL": fake.gateway_url, "FTARENA_DISCORD__SHARD_COUNT": "2"}
+        bots = [Served(config, ["discord"], {**env, "FTARENA_DISCORD__SHARD_ID": str(shard)},
+                       tmp_path / f"shard{shard}.log") for shard in (0, 1)]
+        compared: dict[str, str] = {}  # guild -> the prompt asked there
+        try:
+            for bot in bots:
+                await asyncio.to_thread(bot.wait_ready)
+            await fake.wait_until_connected(20, shards=2)
+            for guild in guilds:
+                compared[guild] = f"What do you think of Mars, guild {guild}?"
+                done = await fake.dispatch_slash_command("compare", [slash_option("prompt", compared[guild])],
+                                                         guild_id=guild)
+                await fake.wait_for(lambda r, token=done.token: r.method == "PATCH" and token in r.path
+                                    and bool((r.json or {}).get("components")), timeout=20)
+                message = fake.messages[done.original_id or ""]
+                [custom_id] = [b["custom_id"] for row in message["components"] for b in row["components"]
+                               if b["custom_id"].endswith(":vote:b")]
+                click = await fake.dispatch_component(custom_id, message=message, guild_id=guild)
+                path = f"/webhooks/{fake.application_id}/{click.token}"
+                reveal = await fake.wait_for(lambda r, path=path: r.method == "POST" and r.path == path, timeout=20)
+                assert "Your vote recorded" in reveal.json["content"]
+        finally:
+            for bot in bots:
+                bot.stop()
+        assert sorted(identify["shard"] for identify in fake.identifies) == [[0, 2], [1, 2]]
+    engine = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT c.id, c.server, c.prompt, v.choice FROM comparisons c JOIN votes v "
+                                 "ON v.comparison_id = c.id WHERE c.prompt = ANY(:prompts)"),
+                            {"prompts": list(compared.values())}).all()
+    engine.dispose()
+    assert sorted((server, prompt, choice) for _, server, prompt, choice in rows) == sorted(
+        (guild, prompt, "b") for guild, prompt in compared.items())
+    for cid, server, _, _ in rows:  # the guild's own shard ran its comparison, the other never saw it
+        logs = {shard: (tmp_path / f"shard{shard}.log").read_text() for shard in (0, 1)}
+        assert cid in logs[owner[server]] and cid not in logs[1 - owner[server]]
+
+
 async def test_discord_bot_killed_mid_comparison_then_restarted(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'arena.db'}"
     config = write_config(tmp_path, database)

@@ -290,6 +290,7 @@ class _GatewayConnection:
         self.ws = ws
         self.session_id: str | None = None
         self.seq = 0
+        self.shard: tuple[int, int] = (0, 1)  # (shard id, shard count) from its IDENTIFY
         self._compress = compress
         self._lock = asyncio.Lock()
 
@@ -307,7 +308,9 @@ class _GatewayConnection:
 
 
 class FakeDiscord:
-    """Fake Discord REST API and gateway for one bot application in one guild."""
+    """Fake Discord REST API and gateway for one bot application in one guild (interactions may name
+    others). Sharded clients get what Discord gives them: the events of the guilds whose shard they are,
+    ``(guild_id >> 22) % shard_count``."""
 
     def __init__(
         self,
@@ -346,6 +349,7 @@ class FakeDiscord:
         self._sessions: dict[str, _GatewayConnection] = {}  # session id -> its latest connection
         self._connections: set[_GatewayConnection] = set()
         self._active: _GatewayConnection | None = None
+        self._shards: dict[tuple[int, int], _GatewayConnection] = {}  # (id, count) -> its live connection
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._port = 0
@@ -422,16 +426,34 @@ class FakeDiscord:
         path = f"/interactions/{interaction.id}/{interaction.token}/callback"
         return await self.wait_for(lambda r: r.method == "POST" and r.path == path, timeout)
 
-    async def wait_until_connected(self, timeout: float = 5.0) -> None:
-        """Wait until a client has identified (or resumed) and is the one receiving dispatches."""
+    async def wait_until_connected(self, timeout: float = 5.0, shards: int = 1) -> None:
+        """Wait until a client has identified (or resumed) and is the one receiving dispatches; with
+        ``shards`` > 1, until that many shards of a sharded client have."""
+        def connected() -> bool:
+            return self._active is not None and (shards == 1 or len(self._shards) >= shards)
+
         async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(lambda: self._active is not None), timeout)
+            await asyncio.wait_for(self._changed.wait_for(connected), timeout)
+
+    @staticmethod
+    def shard_of(guild_id: str, shard_count: int) -> int:
+        """The shard Discord sends a guild's events to."""
+        return (int(guild_id) >> 22) % shard_count
 
     async def dispatch(self, event: str, data: Any, timeout: float = 5.0) -> None:
-        """Send a DISPATCH (op 0) event to the connected client."""
+        """Send a DISPATCH (op 0) event to the connected client (sharded: to the shard of its guild)."""
         await self.wait_until_connected(timeout)
+        await self._receiver(data).dispatch(event, data)
+
+    def _receiver(self, data: Any) -> _GatewayConnection:
+        guild_id = data.get("guild_id") if isinstance(data, dict) else None
+        if guild_id is not None and self._shards:
+            for (shard_id, count), connection in self._shards.items():
+                if self.shard_of(guild_id, count) == shard_id:
+                    return connection
+            raise RuntimeError(f"no shard of the bot is connected for guild {guild_id}")
         assert self._active is not None
-        await self._active.dispatch(event, data)
+        return self._active
 
     async def request_reconnect(self, timeout: float = 5.0) -> None:
         """Send op 7 RECONNECT: the client should come back with a RESUME of the same session."""
@@ -449,8 +471,10 @@ class FakeDiscord:
         user: dict[str, Any] | None = None,
         permissions: int = 0,
         locale: str = "en-US",
+        guild_id: str | None = None,
     ) -> DispatchedInteraction:
-        """Send an INTERACTION_CREATE for ``/name`` (see :func:`slash_option` for ``options``)."""
+        """Send an INTERACTION_CREATE for ``/name`` (see :func:`slash_option` for ``options``), in this
+        fake's guild or in ``guild_id``."""
         command = self._find_command(name)
         data: dict[str, Any] = {
             "id": command["id"] if command else self._snowflake(),
@@ -460,7 +484,8 @@ class FakeDiscord:
         }
         if command and command.get("guild_id"):
             data["guild_id"] = command["guild_id"]
-        return await self._dispatch_interaction(APPLICATION_COMMAND, data, user, permissions, locale)
+        return await self._dispatch_interaction(APPLICATION_COMMAND, data, user, permissions, locale,
+                                                guild_id=guild_id)
 
     async def dispatch_component(
         self,
@@ -472,6 +497,7 @@ class FakeDiscord:
         user: dict[str, Any] | None = None,
         permissions: int = 0,
         locale: str = "en-US",
+        guild_id: str | None = None,
     ) -> DispatchedInteraction:
         """Send an INTERACTION_CREATE for a click on ``custom_id`` (a select if ``values`` is given).
 
@@ -483,7 +509,8 @@ class FakeDiscord:
         data: dict[str, Any] = {"custom_id": custom_id, "component_type": component_type}
         if values is not None:
             data["values"] = values
-        return await self._dispatch_interaction(MESSAGE_COMPONENT, data, user, permissions, locale, message=message)
+        return await self._dispatch_interaction(MESSAGE_COMPONENT, data, user, permissions, locale, message=message,
+                                                guild_id=guild_id)
 
     def make_user(self, user_id: str | None = None, username: str = "tester", *, bot: bool = False) -> dict[str, Any]:
         """A user object as Discord sends it."""
@@ -854,6 +881,7 @@ class FakeDiscord:
         locale: str,
         *,
         message: dict[str, Any] | None = None,
+        guild_id: str | None = None,
     ) -> DispatchedInteraction:
         await self.wait_until_connected()
         interaction = DispatchedInteraction(
@@ -865,7 +893,8 @@ class FakeDiscord:
             message_id=message["id"] if message else None,
         )
         self.interactions[interaction.id] = interaction
-        payload = self._interaction_payload(interaction, data, user or self.default_user, permissions, locale)
+        payload = self._interaction_payload(interaction, data, user or self.default_user, permissions, locale,
+                                            guild_id or self.guild_id)
         if message is not None:
             payload["message"] = message
         await self.dispatch("INTERACTION_CREATE", payload)
@@ -878,6 +907,7 @@ class FakeDiscord:
         user: dict[str, Any],
         permissions: int,
         locale: str,
+        guild_id: str,
     ) -> dict[str, Any]:
         return {
             "id": interaction.id,
@@ -886,16 +916,16 @@ class FakeDiscord:
             "data": data,
             "token": interaction.token,
             "version": 1,
-            "guild_id": self.guild_id,
-            "guild": {"id": self.guild_id, "locale": "en-US", "features": []},
+            "guild_id": guild_id,
+            "guild": {"id": guild_id, "locale": "en-US", "features": []},
             "channel_id": self.channel_id,
-            "channel": self._channel_payload(),
+            "channel": {**self._channel_payload(), "guild_id": guild_id},
             "member": self._member_payload(user, permissions),
             "locale": locale,
             "guild_locale": "en-US",
             "app_permissions": str(ALL_PERMISSIONS),
             "entitlements": [],
-            "authorizing_integration_owners": {"0": self.guild_id},
+            "authorizing_integration_owners": {"0": guild_id},
             "context": 0,
             "attachment_size_limit": 10 * 1024 * 1024,
         }
@@ -1003,10 +1033,12 @@ class FakeDiscord:
 
     async def _identify(self, connection: _GatewayConnection, identify: dict[str, Any]) -> None:
         connection.session_id = secrets.token_hex(16)
+        shard_id, shard_count = connection.shard = tuple(identify.get("shard", [0, 1]))  # type: ignore[assignment]
+        owns_guild = self.shard_of(self.guild_id, shard_count) == shard_id
         ready = {
             "v": 10,
             "user": {**self.bot_user, "verified": True, "mfa_enabled": False, "flags": 0},
-            "guilds": [{"id": self.guild_id, "unavailable": True}],
+            "guilds": [{"id": self.guild_id, "unavailable": True}] if owns_guild else [],
             "session_id": connection.session_id,
             "resume_gateway_url": self.gateway_url,
             "shard": identify.get("shard", [0, 1]),
@@ -1014,7 +1046,8 @@ class FakeDiscord:
             "private_channels": [],
         }
         await connection.dispatch("READY", ready)
-        await connection.dispatch("GUILD_CREATE", self._guild_payload())
+        if owns_guild:
+            await connection.dispatch("GUILD_CREATE", self._guild_payload())
         await self._activate(connection)
 
     async def _resume(self, connection: _GatewayConnection, resume: dict[str, Any]) -> None:
@@ -1031,6 +1064,8 @@ class FakeDiscord:
         self._sessions[connection.session_id] = connection
         async with self._changed:
             self._active = connection
+            if connection.shard[1] > 1:
+                self._shards[connection.shard] = connection
             self._changed.notify_all()
 
     async def _forget(self, connection: _GatewayConnection) -> None:
@@ -1038,6 +1073,8 @@ class FakeDiscord:
         async with self._changed:
             if self._active is connection:
                 self._active = None
+            if self._shards.get(connection.shard) is connection:
+                del self._shards[connection.shard]
             self._changed.notify_all()
 
     # ------------------------------------------------------------------ ids
