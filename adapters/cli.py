@@ -153,6 +153,9 @@ def run(argv: list[str] | None = None) -> int:
     errors = Console(stderr=True)
     try:
         if args.command == "leaderboard" and args.battles:
+            if _query(args) != BattleQuery():
+                raise ArenaError("--battles rates the whole file: the slice and filter options apply to "
+                                 "the database's votes.")
             event_loop.run(jobs.leaderboard(None, console, BattleQuery(), args.json, args.battles, args.rounds))
             return 0
         settings = _settings(args)

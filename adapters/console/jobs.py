@@ -8,7 +8,7 @@ import dataclasses
 import getpass
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
@@ -76,25 +76,52 @@ async def leaderboard(service: ArenaService | None, console: Console, query: Bat
         console.print(render.leaderboard_view(await service.leaderboard(query.matchup)))
 
 
+BATTLE_COLUMNS = ("model_a", "model_b", "winner")
+
+
+class NotBattlesError(ValueError):
+    """The file has the wrong shape for battles in the arena schema (the message says how)."""
+
+
 def _rows(path: Path) -> Iterator[dict[str, Any]]:
     """Rows of a battle file in the arena schema: JSON Lines, a JSON list, CSV or Parquet."""
+    for row in _raw_rows(path):
+        if not isinstance(row, dict):
+            raise NotBattlesError(f"a battle is an object with {', '.join(BATTLE_COLUMNS)}, not {type(row).__name__}")
+        yield row
+
+
+def _raw_rows(path: Path) -> Iterator[Any]:
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        with path.open(encoding="utf-8", newline="") as f:
-            yield from csv.DictReader(f)
+        with path.open(encoding="utf-8-sig", newline="") as f:  # -sig: spreadsheets start with a byte-order mark
+            reader = csv.DictReader(f)
+            _require_columns(reader.fieldnames or [])
+            yield from reader
     elif suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        for batch in pq.ParquetFile(path).iter_batches(columns=["model_a", "model_b", "winner"]):
+        file = pq.ParquetFile(path)
+        _require_columns(file.schema_arrow.names)
+        for batch in file.iter_batches(columns=list(BATTLE_COLUMNS)):
             yield from batch.to_pylist()
     elif suffix == ".json":
         with path.open(encoding="utf-8") as f:
-            yield from json.load(f)
+            found = json.load(f)
+        if not isinstance(found, list):
+            raise NotBattlesError(f"a .json battle file is a list of battles, not a {type(found).__name__}")
+        yield from found
     else:
         with path.open(encoding="utf-8") as f:
             for line in f:
                 if line.strip():
                     yield json.loads(line)
+
+
+def _require_columns(names: Iterable[str]) -> None:
+    missing = [column for column in BATTLE_COLUMNS if column not in set(names)]
+    if missing:
+        raise NotBattlesError(f"no {', '.join(missing)} column")
 
 
 def report_from_file(path: Path, rounds: int) -> ArenaReport:
@@ -104,7 +131,9 @@ def report_from_file(path: Path, rounds: int) -> ArenaReport:
         counts, skipped = count_battles(_rows(path))
     except FileNotFoundError:
         raise ArenaError(f"No battle file at {path}.") from None
-    except (ValueError, KeyError, TypeError) as exc:
+    except NotBattlesError as exc:
+        raise ArenaError(f"{path} is not a battle file in the arena schema: {exc}.") from None
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise ArenaError(f"{path} is not a battle file in the arena schema ({type(exc).__name__}).") from None
     total = sum(c.count for c in counts) + skipped
     battles = BattleSet(counts=tuple(counts), sliced=total,
