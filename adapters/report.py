@@ -18,6 +18,13 @@ MAX_MODELS_SHOWN = 30
 
 def chart_png(report: ArenaReport) -> bytes:
     """The chart as PNG bytes (blocking: call it in a worker thread)."""
+    buffer = io.BytesIO()
+    chart_figure(report).savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def chart_figure(report: ArenaReport) -> Figure:
+    """Ratings with their 95% intervals (left) and the pairwise win-rate heatmap (right)."""
     standings = report.leaderboard.standings[:MAX_MODELS_SHOWN]
     models = [s.model for s in standings]
     figure = Figure(figsize=(12, max(3.0, 0.5 * len(models) + 2)), dpi=100)
@@ -47,9 +54,7 @@ def chart_png(report: ArenaReport) -> bytes:
                     heat.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8)
         figure.colorbar(image, ax=heat, fraction=0.046)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return figure
 
 
 def filter_lines(report: ArenaReport) -> list[str]:
