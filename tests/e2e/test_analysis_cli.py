@@ -280,3 +280,16 @@ def test_slice_options_with_a_battle_file_are_refused_not_ignored(tmp_path: Path
                          tmp_path)
     said = " ".join(result.stderr.split())
     assert result.returncode == 2 and "--battles rates the whole file" in said, said
+
+
+def test_the_leaderboard_table_shows_what_the_json_says(filled: Path) -> None:
+    board = json.loads(ftarena(filled, "leaderboard", "--json"))
+    table = ftarena(filled, "leaderboard")
+    rows = {line.split("│")[2].strip(): [cell.strip() for cell in line.split("│")[1:-1]]
+            for line in table.splitlines() if line.count("│") == 6}
+    for s in board["standings"]:
+        assert rows[s["model"]] == [str(s["rank"]), s["model"], f"{s['rating']:.0f}",
+                                    f"{s['ci_low']:.0f}–{s['ci_high']:.0f}", str(s["votes"])], table
+    filters = board["filters"]
+    assert f"{filters['sliced']} votes in this slice, {filters['kept']} kept after filters" in table, table
+    assert "95% Wilson interval" in table  # and the per-matchup win rates after it
