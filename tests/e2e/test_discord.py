@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import io
 import itertools
 import sqlite3
@@ -14,6 +15,8 @@ from typing import Any
 
 import discord
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from adapters.bootstrap import build_service, open_repository
 from adapters.discord.client import ArenaClient, configure_endpoints
@@ -22,6 +25,7 @@ from bot.domain import Place
 from bot.export import pseudonym
 from tests.e2e.arena_config import arena_settings
 from tests.peers.fake_discord import EPHEMERAL, MANAGE_GUILD, DispatchedInteraction, FakeDiscord, slash_option
+from tests.support.tcp_proxy import TcpProxy
 
 TOKEN = "fake-bot-token"
 
@@ -227,3 +231,37 @@ async def test_one_shard_of_several_identifies_as_such(fake: FakeDiscord, tmp_pa
         interaction = await slash(fake, bot, "compare", prompt="hi")
         assert (await fake.wait_for_callback(interaction)).json["type"] == 5
     assert fake.identifies[0]["shard"] == [1, 2]
+
+
+async def test_a_vote_while_the_database_is_down_tells_the_member_to_retry(
+        fake: FakeDiscord, tmp_path: Path, postgres_url: str) -> None:
+    url = make_url(postgres_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    voter = fake.make_user("901", "carol")
+    try:
+        through = url.set(port=proxy.port).render_as_string(hide_password=False)
+        settings = dataclasses.replace(settings_for(fake, tmp_path), database_url=through)
+        async with running_bot(fake, settings) as bot:
+            interaction = await slash(fake, bot, "compare", prompt="What do you think of Mars?")
+            message = fake.messages[interaction.original_id or ""]
+            [custom_id] = [b["custom_id"] for row in message["components"] for b in row["components"]
+                           if b["custom_id"].endswith(":vote:a")]
+            proxy.down()  # gone for longer than the retries last
+            clicked = await fake.dispatch_component(custom_id, message=message, user=voter)
+            path = f"/webhooks/{fake.application_id}/{clicked.token}"
+            told = await fake.wait_for(lambda r: r.method == "POST" and r.path == path, timeout=30)
+            assert told.json["flags"] == EPHEMERAL
+            assert told.json["content"].endswith("The database is busy or unreachable; please try again.")
+            proxy.up = True
+            _, reveal = await click(fake, interaction, "a", voter)  # the member tries again: recorded
+            assert "Votes on this comparison: A 1 · B 0" in reveal.json["content"]
+    finally:
+        await proxy.stop()
+    engine = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT v.voter, v.choice FROM votes v JOIN comparisons c ON c.id = "
+                                   "v.comparison_id WHERE c.id = :cid"),
+                              {"cid": custom_id.split(":")[1]}).all()
+    engine.dispose()
+    assert stored == [("discord:901", "a")]  # the failed click stored nothing half-done, the retry one vote
