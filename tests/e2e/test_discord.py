@@ -16,7 +16,6 @@ from typing import Any
 import discord
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from adapters.bootstrap import build_service, open_repository
 from adapters.discord.client import ArenaClient, configure_endpoints
@@ -25,7 +24,7 @@ from bot.domain import Place
 from bot.export import pseudonym
 from tests.e2e.arena_config import arena_settings
 from tests.peers.fake_discord import EPHEMERAL, MANAGE_GUILD, DispatchedInteraction, FakeDiscord, slash_option
-from tests.support.tcp_proxy import TcpProxy
+from tests.support.tcp_proxy import proxied
 
 TOKEN = "fake-bot-token"
 
@@ -235,12 +234,8 @@ async def test_one_shard_of_several_identifies_as_such(fake: FakeDiscord, tmp_pa
 
 async def test_a_vote_while_the_database_is_down_tells_the_member_to_retry(
         fake: FakeDiscord, tmp_path: Path, postgres_url: str) -> None:
-    url = make_url(postgres_url)
-    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
-    await proxy.start()
     voter = fake.make_user("901", "carol")
-    try:
-        through = url.set(port=proxy.port).render_as_string(hide_password=False)
+    async with proxied(postgres_url) as (proxy, through):
         settings = dataclasses.replace(settings_for(fake, tmp_path), database_url=through)
         async with running_bot(fake, settings) as bot:
             interaction = await slash(fake, bot, "compare", prompt="What do you think of Mars?")
@@ -256,8 +251,6 @@ async def test_a_vote_while_the_database_is_down_tells_the_member_to_retry(
             proxy.up = True
             _, reveal = await click(fake, interaction, "a", voter)  # the member tries again: recorded
             assert "Votes on this comparison: A 1 · B 0" in reveal.json["content"]
-    finally:
-        await proxy.stop()
     engine = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT v.voter, v.choice FROM votes v JOIN comparisons c ON c.id = "

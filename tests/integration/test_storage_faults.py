@@ -11,22 +11,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
 from adapters.bootstrap import build_service, open_repository
 from adapters.health import health_server
 from bot.domain import Place
 from bot.errors import StorageError
 from tests.e2e.arena_config import arena_settings
-from tests.support.tcp_proxy import TcpProxy
+from tests.support.tcp_proxy import proxied
 
 
 async def test_postgres_outage_retried_or_reported(postgres_url: str, tmp_path: Path) -> None:
-    url = make_url(postgres_url)
-    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
-    await proxy.start()
-    try:
-        through = url.set(port=proxy.port).render_as_string(hide_password=False)
+    async with proxied(postgres_url) as (proxy, through):
         settings = arena_settings(tmp_path, delay_s=0, database={"url": through})
         service = build_service(settings, await open_repository(through))
         comparison = await service.compare("What do you think of Mars?", "asker", Place("test"))
@@ -44,18 +39,12 @@ async def test_postgres_outage_retried_or_reported(postgres_url: str, tmp_path: 
         await back
         assert reveal.counts.b == 1 and reveal.counts.a == 0
         await service.aclose()
-    finally:
-        await proxy.stop()
 
 
 async def test_readiness_follows_the_database(postgres_url: str, tmp_path: Path, unused_tcp_port: int) -> None:
     """``/readyz`` answers 503 while the database is unreachable (a load balancer then sends requests to
     another bot process) and 200 again once it is back; ``/healthz`` stays 200 throughout."""
-    url = make_url(postgres_url)
-    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
-    await proxy.start()
-    try:
-        through = url.set(port=proxy.port).render_as_string(hide_password=False)
+    async with proxied(postgres_url) as (proxy, through):
         settings = arena_settings(tmp_path, delay_s=0, database={"url": through})
         service = build_service(settings, await open_repository(through))
         base = f"http://127.0.0.1:{unused_tcp_port}"
@@ -69,8 +58,6 @@ async def test_readiness_follows_the_database(postgres_url: str, tmp_path: Path,
             proxy.up = True
             assert (await http.get(f"{base}/readyz")).status_code == 200
         await service.aclose()
-    finally:
-        await proxy.stop()
 
 
 async def test_sqlite_locked_by_another_writer_waits_then_records(tmp_path: Path) -> None:

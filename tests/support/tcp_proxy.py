@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.engine import make_url
 
 
 class TcpProxy:
@@ -49,3 +53,15 @@ class TcpProxy:
                 dst.transport.abort()
 
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+
+@asynccontextmanager
+async def proxied(database_url: str) -> AsyncIterator[tuple[TcpProxy, str]]:
+    """A proxy in front of ``database_url``'s server, and the same URL through the proxy."""
+    url = make_url(database_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    try:
+        yield proxy, url.set(port=proxy.port).render_as_string(hide_password=False)
+    finally:
+        await proxy.stop()
