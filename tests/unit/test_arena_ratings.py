@@ -52,19 +52,20 @@ def _expand(counts: list[BattleCount]) -> Battles:
     return [(c.model_a, c.model_b, c.outcome) for c in counts for _ in range(c.count)]
 
 
-def _fastchat_compute_bt(battles: Battles, base: float = 10.0, scale: float = 400.0, init_rating: float = 1000.0,
-                         tol: float = 1e-6) -> dict[str, float]:
-    """FastChat ``rating_systems.compute_bt`` (preprocess_for_bt -> fit_bt -> scale_and_offset) without pandas:
-    unique (a, b, outcome) rows weighted by count, summed log-loss, L-BFGS-B from zero with maxiter 100, then
-    mixtral-8x7b-instruct-v0.1 moved to 1114 when present."""
-    models = list(dict.fromkeys(name for a, b, _ in battles for name in (a, b)))
+def _fastchat_preprocess_for_bt(battles: Battles) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """FastChat ``preprocess_for_bt`` without pandas: the models in ``pd.factorize`` order over model_a then
+    model_b, and the unique (a, b, outcome) rows as matchups, outcomes (1, 0.5, 0) and counts."""
+    models = list(dict.fromkeys([a for a, _, _ in battles] + [b for _, b, _ in battles]))
     index = {name: i for i, name in enumerate(models)}
     code = {"model_a": 2, "model_b": 0}
     schedule = np.array([(index[a], index[b], code.get(w, 1)) for a, b, w in battles], dtype=np.int32)
     rows, counts = np.unique(schedule, return_counts=True, axis=0)
-    matchups, outcomes, weights = rows[:, :2], rows[:, 2] / 2.0, counts.astype(np.float64)
-    alpha = math.log(base)
+    return models, rows[:, :2], rows[:, 2] / 2.0, counts.astype(np.float64)
 
+
+def _fastchat_fit_bt(matchups: np.ndarray, outcomes: np.ndarray, weights: np.ndarray, n_models: int,
+                     alpha: float, tol: float) -> np.ndarray:
+    """FastChat ``fit_bt``: the weighted log-loss summed, L-BFGS-B from zero, maxiter 100."""
     def loss_and_grad(ratings: np.ndarray) -> tuple[float, np.ndarray]:
         probs = expit(alpha * (ratings[matchups[:, 0]] - ratings[matchups[:, 1]]))
         loss = -((np.log(probs) * outcomes + np.log(1.0 - probs) * (1.0 - outcomes)) * weights).sum()
@@ -72,9 +73,17 @@ def _fastchat_compute_bt(battles: Battles, base: float = 10.0, scale: float = 40
         np.add.at(grad, matchups, (-alpha * (outcomes - probs) * weights)[:, None] * np.array([1.0, -1.0]))
         return float(loss), grad
 
-    result = minimize(loss_and_grad, np.zeros(len(models)), jac=True, method="L-BFGS-B",
+    result = minimize(loss_and_grad, np.zeros(n_models), jac=True, method="L-BFGS-B",
                       options={"maxiter": 100, "gtol": tol})
-    scaled = result.x * scale + init_rating
+    return np.asarray(result.x)
+
+
+def _fastchat_compute_bt(battles: Battles, base: float = 10.0, scale: float = 400.0, init_rating: float = 1000.0,
+                         tol: float = 1e-6) -> dict[str, float]:
+    """FastChat ``rating_systems.compute_bt`` (preprocess_for_bt -> fit_bt -> scale_and_offset) without pandas,
+    then mixtral-8x7b-instruct-v0.1 moved to 1114 when present."""
+    models, matchups, outcomes, counts = _fastchat_preprocess_for_bt(battles)
+    scaled = _fastchat_fit_bt(matchups, outcomes, counts, len(models), math.log(base), tol) * scale + init_rating
     if MIXTRAL in models:
         scaled += 1114 - scaled[models.index(MIXTRAL)]
     return dict(zip(models, scaled.tolist(), strict=True))
@@ -83,32 +92,13 @@ def _fastchat_compute_bt(battles: Battles, base: float = 10.0, scale: float = 40
 def _fastchat_compute_bootstrap_bt(battles: Battles, num_round: int, base: float = 10.0, scale: float = 400.0,
                                    init_rating: float = 1000.0, tol: float = 1e-6) -> dict[str, tuple[float, float]]:
     """FastChat ``rating_systems.compute_bootstrap_bt`` without pandas and its process pool, then the 2.5 / 97.5%
-    quantiles its leaderboard takes: the unique (a, b, outcome) rows (models in ``pd.factorize`` order over
-    model_a then model_b), ``default_rng(seed=0).multinomial(n=len(battles), pvals=counts / counts.sum())`` for
-    every round, each round's weights divided by len(battles) and fitted by L-BFGS-B from zero (maxiter 100)."""
-    models = list(dict.fromkeys([a for a, _, _ in battles] + [b for _, b, _ in battles]))
-    index = {name: i for i, name in enumerate(models)}
-    code = {"model_a": 2, "model_b": 0}
-    schedule = np.array([(index[a], index[b], code.get(w, 1)) for a, b, w in battles], dtype=np.int32)
-    rows, counts = np.unique(schedule, return_counts=True, axis=0)
-    matchups, outcomes = rows[:, :2], rows[:, 2] / 2.0
+    quantiles its leaderboard takes: ``default_rng(seed=0).multinomial(n=len(battles), pvals=counts /
+    counts.sum())`` for every round, each round's weights divided by len(battles) and fitted from zero."""
+    models, matchups, outcomes, counts = _fastchat_preprocess_for_bt(battles)
     draws = np.random.default_rng(seed=0).multinomial(n=len(battles), pvals=counts / counts.sum(), size=num_round)
-    alpha = math.log(base)
-
-    def fit(weights: np.ndarray) -> np.ndarray:
-        def loss_and_grad(ratings: np.ndarray) -> tuple[float, np.ndarray]:
-            probs = expit(alpha * (ratings[matchups[:, 0]] - ratings[matchups[:, 1]]))
-            loss = -((np.log(probs) * outcomes + np.log(1.0 - probs) * (1.0 - outcomes)) * weights).sum()
-            grad = np.zeros_like(ratings)
-            np.add.at(grad, matchups, (-alpha * (outcomes - probs) * weights)[:, None] * np.array([1.0, -1.0]))
-            return float(loss), grad
-
-        result = minimize(loss_and_grad, np.zeros(len(models)), jac=True, method="L-BFGS-B",
-                          options={"maxiter": 100, "gtol": tol})
-        return np.asarray(result.x)
-
-    scaled = np.array([fit(draw.astype(np.float64) / len(battles)) for draw in draws]) * scale + init_rating
-    low, high = np.percentile(scaled, [2.5, 97.5], axis=0)
+    fits = [_fastchat_fit_bt(matchups, outcomes, draw.astype(np.float64) / len(battles), len(models),
+                             math.log(base), tol) for draw in draws]
+    low, high = np.percentile(np.array(fits) * scale + init_rating, [2.5, 97.5], axis=0)
     return {name: (float(low[i]), float(high[i])) for i, name in enumerate(models)}
 
 
