@@ -227,7 +227,7 @@ def _upsert_values(r: VoteRequest) -> dict[str, Any]:
 def _upsert_each(connection: Connection, requests: list[VoteRequest]) -> list[Voted | Exception]:
     """A batch's upserts one after another on the driver's own cursor: SQLAlchemy's work per statement cost
     more than SQLite's own."""
-    sql, params, _ = _driver_upsert(connection.dialect)
+    sql, params, read_time = _driver_upsert(connection.dialect)
     cursor = connection.connection.cursor()
     rows: list[Any] = []
     try:
@@ -236,13 +236,13 @@ def _upsert_each(connection: Connection, requests: list[VoteRequest]) -> list[Vo
             rows.append(cursor.fetchone())
     finally:
         cursor.close()
-    return _results(connection, requests, rows)
+    return _results(connection, requests, rows, read_time)
 
 
 def _upsert_pipelined(connection: Connection, requests: list[VoteRequest]) -> list[Voted | Exception]:
     """A batch's upserts in one round trip to PostgreSQL (psycopg's pipelined ``executemany``), still one
     statement per click, in order: a member's two clicks in one batch behave as they would one by one."""
-    sql, params, _ = _driver_upsert(connection.dialect)
+    sql, params, read_time = _driver_upsert(connection.dialect)
     cursor: Any = connection.connection.cursor()  # psycopg's, whose executemany can return rows
     rows: list[Any] = []
     try:
@@ -253,12 +253,13 @@ def _upsert_pipelined(connection: Connection, requests: list[VoteRequest]) -> li
                 break
     finally:
         cursor.close()
-    return _results(connection, requests, rows)
+    return _results(connection, requests, rows, read_time)
 
 
-def _results(connection: Connection, requests: list[VoteRequest], rows: list[Any]) -> list[Voted | Exception]:
-    """Each request's vote from the row its upsert returned (None: it changed nothing)."""
-    read_time = _driver_upsert(connection.dialect)[2]
+def _results(connection: Connection, requests: list[VoteRequest], rows: list[Any],
+             read_time: Callable[[Any], Any]) -> list[Voted | Exception]:
+    """Each request's vote from the row its upsert returned (None: it changed nothing), its times read by
+    ``read_time``."""
     results: list[Voted | Exception] = []
     for r, row in zip(requests, rows, strict=True):
         if row is not None:
