@@ -7,6 +7,11 @@ from bot.domain import Choice, Comparison, Counts, Reveal, Side, Status, Tally
 CHOICE_LABELS = {Choice.A: "A is better", Choice.B: "B is better", Choice.TIE: "Tie", Choice.BOTH_BAD: "Both bad"}
 
 
+def plural(count: int, word: str) -> str:
+    """``1 vote``, ``2 votes``, ``1,000 votes`` (regular English plurals only)."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
 def truncate(text: str, limit: int) -> str:
     """``text`` cut to at most ``limit`` characters, with a marker saying how much was cut."""
     if len(text) <= limit:
@@ -33,8 +38,8 @@ def reply_status(comparison: Comparison, side: Side) -> str:
     if reply.error:
         return f"⚠ {reply.error}"
     if comparison.status is Status.RUNNING:
-        return f"generating… {reply.tokens} tokens" if reply.tokens else "waiting for the model…"
-    return f"{reply.tokens} tokens · {reply.latency_ms / 1000:.1f} s"
+        return f"generating… {plural(reply.tokens, 'token')}" if reply.tokens else "waiting for the model…"
+    return f"{plural(reply.tokens, 'token')} · {reply.latency_ms / 1000:.1f} s"
 
 
 def counts_text(counts: Counts) -> str:

@@ -23,6 +23,7 @@ class Status(enum.StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # stopped by the member who asked (Ctrl-C in the terminal); replies not kept
 
 
 @dataclass(frozen=True)

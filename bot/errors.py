@@ -4,7 +4,7 @@
     ├── InvalidPromptError          empty, too long, or nothing printable
     ├── UnknownComparisonError      no comparison with that id
     ├── UnknownMatchupError         no matchup with that name
-    ├── InvalidChoiceError          vote choice not in a / b / tie / both_bad
+    ├── InvalidChoiceError          vote choice not in a / b / tie / bad
     ├── RateLimitedError            a member asked too often; carries ``retry_after``
     ├── ConfigError                 bad configuration; names the key
     ├── StorageError                the database failed or is unreachable
@@ -47,7 +47,7 @@ class UnknownMatchupError(ArenaError):
 
 class InvalidChoiceError(ArenaError):
     def __init__(self, choice: str) -> None:
-        super().__init__(f"Unknown vote {choice[:20]!r}: choose a, b, tie or both_bad.")
+        super().__init__(f"Unknown vote {choice[:20]!r}: choose a, b, tie or bad.")
 
 
 class RateLimitedError(ArenaError):

@@ -25,6 +25,9 @@ BASE = "base"
 BOTH_BAD = "both_bad"
 OUTCOMES = (FINETUNED, BASE, TIE, BOTH_BAD)
 
+# The word each choice goes by where members type or read it ("a, b, tie or bad").
+CHOICE_WORDS: Mapping[Choice, str] = {Choice.A: "a", Choice.B: "b", Choice.TIE: "tie", Choice.BOTH_BAD: "bad"}
+
 # What members may type for each choice (terminal and chat text); buttons carry their own codes (adapters/ids).
 CHOICE_ALIASES: Mapping[str, Choice] = {
     "a": Choice.A, "b": Choice.B, "tie": Choice.TIE, "t": Choice.TIE, "=": Choice.TIE,

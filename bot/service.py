@@ -50,6 +50,7 @@ STREAM_INTERVAL_S = 1.0
 # Chat members may ask for the leaderboard often; a few seconds of staleness spares the CPU.
 REPORT_CACHE_S = 10.0
 FINISHED_CACHE_SIZE = 4096
+CANCELLED = "Stopped before the reply was complete."
 _CHOICE_ALIASES = {
     "a": Choice.A, "b": Choice.B, "tie": Choice.TIE, "t": Choice.TIE, "=": Choice.TIE,
     "both_bad": Choice.BOTH_BAD, "bad": Choice.BOTH_BAD, "both-bad": Choice.BOTH_BAD,
@@ -162,6 +163,10 @@ class ArenaService:
         try:
             await self._run_side(models[comparison.model_a], comparison.prompt, comparison.reply_a, progress)
             await side_b
+        except asyncio.CancelledError:
+            side_b.cancel()
+            await self._cancelled(comparison, stored)
+            raise
         finally:
             side_b.cancel()
             try:
@@ -180,6 +185,20 @@ class ArenaService:
         log.info("comparison %s on %s done: a=%s b=%s", comparison.id, chosen.name,
                  comparison.reply_a.error or "ok", comparison.reply_b.error or "ok")
         return comparison
+
+    async def _cancelled(self, comparison: Comparison, stored: asyncio.Task[None]) -> None:
+        """The member stopped the comparison: store it as cancelled, without the half-written replies (nothing
+        of it can be voted on or exported), rather than leave it running until the stale sweep."""
+        await asyncio.wait({stored})
+        if stored.cancelled() or stored.exception() is not None:
+            return  # never stored: nothing to mark
+        comparison.status = Status.CANCELLED
+        comparison.reply_a, comparison.reply_b = Reply(error=CANCELLED), Reply(error=CANCELLED)
+        try:
+            await self.repository.save_result(comparison)
+        except ArenaError:
+            log.warning("could not mark cancelled comparison %s; the stale sweep will", comparison.id)
+        log.info("comparison %s cancelled", comparison.id)
 
     async def _store(self, comparison: Comparison, progress: Progress) -> None:
         await self.repository.add_comparison(comparison)
@@ -252,6 +271,9 @@ class ArenaService:
             raise ArenaError("The models are still answering: vote once both replies are in.")
         if comparison.status is Status.FAILED:
             raise ArenaError("Both models failed on this prompt, so there is nothing to vote on.")
+        if comparison.status is Status.CANCELLED:
+            raise ArenaError("This comparison was stopped before both replies were in, so there is nothing to "
+                             "vote on.")
         vote, previous, counts = await self.repository.record_vote_and_count(
             comparison_id, voter, picked, at or self._clock())
         if previous is None:

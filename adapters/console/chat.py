@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import os
+import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,7 @@ from bot.service import ArenaService
 
 log = logging.getLogger(__name__)
 
+QUIT_HINT = "Ctrl-C again or Ctrl-D to quit."
 # Words that vote on the last comparison when typed alone (anything else is a prompt).
 VOTE_WORDS = frozenset(CHOICE_ALIASES)
 
@@ -46,7 +49,8 @@ class ChatSession:
     async def handle(self, line: str) -> bool:
         """Run one input line; returns False when the user asked to quit."""
         text = line.strip()
-        if not text:
+        if not text:  # said once, clearly, like any other bad prompt
+            await self.compare(text)
             return True
         command, _, rest = text.partition(" ") if text.startswith("/") else ("", "", text)
         try:
@@ -59,7 +63,7 @@ class ChatSession:
         if command in ("/quit", "/exit", "/q"):
             return False
         if command == "/help":
-            self.console.print(render.HELP)
+            self.console.print(render.help_view())
         elif command == "/compare":
             await self.compare(rest)
         elif command == "/vote":
@@ -107,26 +111,50 @@ class ChatSession:
 
 async def run_chat(service: ArenaService, console: Console, voter: str, matchup: str | None = None) -> None:
     session = ChatSession(service, console, voter, matchup)
-    interactive = sys.stdin.isatty()
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        console.print(f"[bold]Finetune Arena[/] — matchup [bold]{escape(matchup or service.default_matchup)}"
+                      "[/]. Type or paste a prompt to compare, /help for commands, Ctrl-D to leave.")
+        await _interactive(session)
+        return
     if isinstance(sys.stdin, io.TextIOWrapper):
         # Bytes that are not valid UTF-8 become U+FFFD instead of ending the session.
         sys.stdin.reconfigure(errors="replace")
-    if interactive:
-        console.print(f"[bold]Finetune Arena[/] — matchup [bold]{escape(matchup or service.default_matchup)}"
-                      "[/]. Type a prompt to compare, /help for commands, /quit to leave.")
-    while True:
-        try:
-            line = await asyncio.to_thread(_read_line, console, interactive)
-        except EOFError:
-            break
+    while line := await asyncio.to_thread(sys.stdin.readline):  # piped: one command a line
         if not await session.handle(line):
             break
 
 
-def _read_line(console: Console, interactive: bool) -> str:
-    if interactive:
-        return console.input("[bold green]you>[/] ")
-    line = sys.stdin.readline()
-    if not line:
-        raise EOFError
-    return line
+async def _interactive(session: ChatSession) -> None:
+    """A line editor (history, editing; a paste of many lines, however long, is one prompt, through the
+    terminal's bracketed paste). Ctrl-C stops the comparison that is streaming; Ctrl-C again, or Ctrl-D, quits."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.formatted_text import HTML
+
+    editor: PromptSession[str] = PromptSession()
+    loop = asyncio.get_running_loop()
+    armed = False  # the last thing the member did was Ctrl-C
+    while True:
+        try:
+            line = await editor.prompt_async(HTML("<ansigreen><b>you&gt;</b></ansigreen> "))
+        except KeyboardInterrupt:
+            if armed:
+                return
+            armed = True
+            session.console.print(f"[dim]{QUIT_HINT}[/]")
+            continue
+        except EOFError:
+            return
+        armed = False
+        # The loop watched the terminal for keys and left it non-blocking (libuv does); the terminal's input and
+        # output share one file description, so a long reply would then be cut off mid-print.
+        os.set_blocking(sys.stdout.fileno(), True)
+        task = asyncio.ensure_future(session.handle(line))
+        loop.add_signal_handler(signal.SIGINT, task.cancel)
+        try:
+            if not await task:
+                return
+        except asyncio.CancelledError:
+            armed = True
+            session.console.print(f"[yellow]Stopped; nothing half-done was kept.[/] [dim]{QUIT_HINT}[/]")
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)

@@ -2,45 +2,69 @@
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Group, RenderableType
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from bot import display
 from bot.analysis import ArenaReport
 from bot.domain import Comparison, Matchup, Reveal, Side, Status, Tally
+from bot.outcomes import CHOICE_WORDS
 
-HELP = """\
-[bold]/compare PROMPT[/]   put PROMPT to both models (plain text does the same; \\n starts a new line)
-[bold]/vote a|b|tie|bad[/] vote on the last comparison (or just type a, b, tie or bad)
-[bold]/leaderboard[/] [MATCHUP]   win rate of the fine-tuned model with its 95% interval
-[bold]/export csv|jsonl PATH[/]   write every vote as arena battles
-[bold]/models[/]           list matchups      [bold]/matchup NAME[/]   switch matchup
-[bold]/help[/]             this help          [bold]/quit[/]           leave"""
+COMMANDS = (
+    ("/compare PROMPT", "put PROMPT to both models (plain text does the same; \\n starts a new line)"),
+    ("/vote a|b|tie|bad", "vote on the last comparison (or just type a, b, tie or bad)"),
+    ("/leaderboard [MATCHUP]", "win rate of the fine-tuned model with its 95% interval"),
+    ("/export csv|jsonl PATH", "write every vote as arena battles"),
+    ("/models", "list matchups"),
+    ("/matchup NAME", "switch matchup"),
+    ("/help", "this help"),
+    ("/quit", "leave (Ctrl-D does too)"),
+)
+
+
+def help_view() -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for command, what in COMMANDS:
+        table.add_row(escape(command), escape(what))
+    return table
 
 
 def side_title(comparison: Comparison, side: Side, revealed: bool) -> str:
+    """``A``, or ``A · model`` once names may show; the role goes under the panel, so a half-width panel on an
+    80-column terminal still shows the whole name."""
     label = side.value.upper()
     if comparison.blind and not revealed:
         return f"[bold]{label}[/]"
-    role = "base" if side is comparison.base_side else "fine-tuned"
-    return f"[bold]{label}[/] · {escape(comparison.model_on(side))} ({role})"
+    return f"[bold]{label}[/] · {escape(comparison.model_on(side))}"
+
+
+def _role(comparison: Comparison, side: Side, revealed: bool) -> str:
+    if comparison.blind and not revealed:
+        return ""
+    return ("base" if side is comparison.base_side else "fine-tuned") + " · "
 
 
 def reply_panel(comparison: Comparison, side: Side, revealed: bool = False) -> Panel:
     reply = comparison.reply(side)
+    title = side_title(comparison, side, revealed)
     body: RenderableType = Text(reply.text or "", overflow="fold")
     if reply.error:
         body = Group(body, Text(f"⚠ {reply.error}", style="bold red")) if reply.text else \
             Text(f"⚠ {reply.error}", style="bold red")
     elif comparison.status is Status.RUNNING:
-        status = f"generating… {reply.tokens} tokens" if reply.tokens else "waiting for the model…"
-        return Panel(body, title=side_title(comparison, side, revealed), subtitle=status, border_style="yellow")
+        status = f"generating… {display.plural(reply.tokens, 'token')}" if reply.tokens else "waiting for the model…"
+        return Panel(body, title=title, subtitle=status, border_style="yellow")
     elif not reply.text:
         body = Text("(empty reply)", style="dim")
-    subtitle = f"{reply.tokens} tokens · {reply.latency_ms / 1000:.1f} s"
-    return Panel(body, title=side_title(comparison, side, revealed), subtitle=subtitle, border_style="cyan")
+    timing = f"{display.plural(reply.tokens, 'token')} · {reply.latency_ms / 1000:.1f} s"
+    subtitle = _role(comparison, side, revealed) + timing
+    return Panel(body, title=title, subtitle=subtitle, border_style="cyan")
 
 
 def comparison_view(comparison: Comparison, revealed: bool = False, vote_hint: bool = True) -> RenderableType:
@@ -54,6 +78,8 @@ def comparison_view(comparison: Comparison, revealed: bool = False, vote_hint: b
         footer = Text(f"Vote: a, b, tie or bad   (comparison {comparison.id})", style="dim")
     elif comparison.status is Status.FAILED:
         footer = Text("Both models failed; nothing to vote on.", style="red")
+    elif comparison.status is Status.CANCELLED:
+        footer = Text("Stopped; nothing to vote on.", style="yellow")
     return Group(header, grid, footer)
 
 
@@ -62,10 +88,10 @@ def reveal_view(reveal: Reveal) -> RenderableType:
         name = reveal.model_a if side is Side.A else reveal.model_b
         return f"{escape(name)} ({'base' if side is reveal.base_side else 'fine-tuned'})"
 
-    verb = f"changed from {reveal.changed_from.value} to" if reveal.changed_from else "recorded:"
+    verb = f"changed from {CHOICE_WORDS[reveal.changed_from]} to" if reveal.changed_from else "recorded:"
     c = reveal.counts
     return Text.from_markup(
-        f"Vote {verb} [bold]{reveal.choice.value}[/].  A was {who(Side.A)}, B was {who(Side.B)}.\n"
+        f"Vote {verb} [bold]{CHOICE_WORDS[reveal.choice]}[/].  A was {who(Side.A)}, B was {who(Side.B)}.\n"
         f"Votes on this comparison: A {c.a} · B {c.b} · tie {c.tie} · both bad {c.both_bad}")
 
 
@@ -74,16 +100,19 @@ def percent(value: float | None) -> str:
 
 
 def leaderboard_view(tallies: list[Tally]) -> Table:
+    """One row per matchup; the two model names share a column, one above the other, so the table fits an
+    80-column terminal without splitting a name."""
     table = Table(title="Fine-tuned vs base: win rate over decided votes, 95% Wilson interval",
-                  caption="W/L: fine-tuned won/lost · T: tie · bad: both bad")
-    for column in ("matchup", "fine-tuned", "base"):
-        table.add_column(column, overflow="fold")
+                  caption="W/L: fine-tuned won/lost · T: tie · bad: both bad", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
+    table.add_column("matchup", overflow="fold")
+    table.add_column("fine-tuned\nvs base", overflow="fold")
     for column in ("W", "L", "T", "bad", "win rate", "95% CI"):
         table.add_column(column, justify="right", no_wrap=True)
     for t in tallies:
         ci = "–" if t.ci_low is None else f"{percent(t.ci_low)}–{percent(t.ci_high)}"
-        table.add_row(escape(t.matchup), escape(t.finetuned), escape(t.base), str(t.wins), str(t.losses),
-                      str(t.ties), str(t.both_bad), percent(t.win_rate), ci)
+        table.add_row(escape(t.matchup), f"{escape(t.finetuned)}\n[dim]vs[/] {escape(t.base)}", str(t.wins),
+                      str(t.losses), str(t.ties), str(t.both_bad), percent(t.win_rate), ci)
     return table
 
 
@@ -93,8 +122,9 @@ def models_view(matchups: list[Matchup], default: str) -> Table:
         table.add_column(column)
     for m in matchups:
         mark = " (default)" if m.name == default else ""
-        table.add_row(escape(m.name + mark), f"{escape(m.base.name)} [dim]{escape(m.base.provider)}[/]",
-                      f"{escape(m.finetuned.name)} [dim]{escape(m.finetuned.provider)}[/]",
+        # The provider under the name: an 80-column terminal then splits no name.
+        table.add_row(escape(m.name + mark), f"{escape(m.base.name)}\n[dim]{escape(m.base.provider)}[/]",
+                      f"{escape(m.finetuned.name)}\n[dim]{escape(m.finetuned.provider)}[/]",
                       "blind" if m.blind else "named")
     return table
 

@@ -188,7 +188,7 @@ async def test_vote_errors_are_specific() -> None:
     comparison = await service.compare("hi", "u1", PLACE)
     with pytest.raises(UnknownComparisonError, match="No comparison with id 'deadbeef'"):
         await service.vote("deadbeef", "alice", "a")
-    with pytest.raises(InvalidChoiceError, match="choose a, b, tie or both_bad"):
+    with pytest.raises(InvalidChoiceError, match="choose a, b, tie or bad\\."):
         await service.vote(comparison.id, "alice", "c")
     assert repo.votes == {}
 
@@ -268,3 +268,22 @@ async def test_leaderboard_counts_only_the_pair_now_configured_under_a_name() ->
                             repo, rng=random.Random(2))
     [tally] = await service2.leaderboard()
     assert tally.finetuned == "tuned-v2" and tally.votes == 0
+
+
+@pytest.mark.asyncio
+async def test_a_cancelled_comparison_is_stored_as_cancelled_without_half_replies_and_refuses_votes() -> None:
+    started = asyncio.Event()
+    service, repo = make_service(ScriptedProvider(["never"], stall=True, started=started))
+    comparison = service.prepare("hi", "u1", PLACE)
+    task = asyncio.create_task(service.run(comparison))
+    await started.wait()
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    stored = repo.comparisons[comparison.id]
+    assert stored.status is Status.CANCELLED
+    assert stored.reply_a.text == stored.reply_b.text == "" and stored.reply_a.error and stored.reply_b.error
+    with pytest.raises(ArenaError, match="stopped before both replies"):
+        await service.vote(comparison.id, "alice", "a")
+    assert repo.votes == {}
