@@ -42,6 +42,27 @@ def _route_native_logs() -> None:
     llama_cpp.llama_log_set(hook, ctypes.c_void_p(0))
 
 
+def _special_token_ban(llm: Any) -> Any:
+    """A logits processor that never lets the model pick a control or user-defined token (Gemma's
+    ``<start_of_image>``, ``<unused0>``, …) other than those that end generation: such tokens would reach the
+    reply as text, and through the exports the training data. Vectorised: one array assignment a token."""
+    import llama_cpp
+    import numpy as np
+
+    vocab = llama_cpp.llama_model_get_vocab(llm.model)
+    special = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED
+    banned = np.array([t for t in range(llama_cpp.llama_vocab_n_tokens(vocab))
+                       if llama_cpp.llama_vocab_get_attr(vocab, t) & special
+                       and not llama_cpp.llama_vocab_is_eog(vocab, t)], dtype=np.intp)
+
+    def ban(input_ids: Any, scores: Any) -> Any:
+        scores[banned] = -np.inf
+        return scores
+
+    ban.banned = banned  # type: ignore[attr-defined]
+    return ban
+
+
 class _Failure:
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
@@ -54,6 +75,7 @@ class LlamaCppProvider:
         self.model = model
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llamacpp-{model.name}")
         self._llm: Any = None
+        self.processors: list[Any] = []  # logits processors, in order; the last bans special tokens
 
     def _load(self) -> Any:
         if self._llm is None:
@@ -77,6 +99,7 @@ class LlamaCppProvider:
                 llm.close()
                 log.error("model %s: LoRA adapter %s could not be loaded", self.model.name, kwargs["lora_path"])
                 raise ModelUnavailableError(f"The LoRA adapter of {self.model.name} could not be loaded.")
+            self.processors.append(_special_token_ban(llm))
             self._llm = llm
         return self._llm
 
@@ -85,6 +108,7 @@ class LlamaCppProvider:
         common: dict[str, Any] = {
             "max_tokens": params.max_tokens, "temperature": params.temperature, "top_p": params.top_p,
             "repeat_penalty": params.repeat_penalty, "stop": list(params.stop) or None, "stream": True,
+            "logits_processor": self.processors,
         }
         if params.seed is not None:
             common["seed"] = params.seed

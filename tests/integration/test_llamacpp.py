@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import numpy as np
 import pytest
 
 from bot.config import parse_settings
@@ -51,3 +52,26 @@ async def test_cancelling_a_stream_stops_the_worker() -> None:
         assert reply.tokens >= 1
     finally:
         await provider.aclose()
+
+
+async def test_special_tokens_are_never_generated_as_text() -> None:
+    model = parse_settings({}, {}).models["gemma-3-270m"]
+    provider = LlamaCppProvider(model)
+    try:
+        await provider.generate("Hi", PARAMS)  # loads the model and its ban
+        [ban] = provider.processors
+        image = 255999  # Gemma 3's <start_of_image>, seen in replies before the ban
+        assert image in set(ban.banned.tolist()) and 1 not in set(ban.banned.tolist())  # <eos> still ends a reply
+
+        def favour_image(input_ids: object, scores: np.ndarray) -> np.ndarray:
+            scores[image] += 1000.0  # the model would now pick it every time, but for the ban after it
+            return scores
+
+        provider.processors.insert(0, favour_image)
+        reply = await provider.generate("Describe a photo.", PARAMS)
+        provider.processors.remove(ban)
+        unbanned = await provider.generate("Describe a photo.", PARAMS)
+    finally:
+        await provider.aclose()
+    assert "<start_of_image>" in unbanned.text  # the check can fail: without the ban the token shows
+    assert reply.text.strip() and "<start_of_image>" not in reply.text and "<unused" not in reply.text
