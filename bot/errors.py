@@ -11,6 +11,7 @@
     └── ProviderError               a model could not answer
         ├── ProviderTimeoutError    it took longer than the model's timeout
         ├── ProviderAuthError       credentials refused
+        │   └── MissingKeyError     no key to send: its environment variable is not set
         ├── ProviderRateLimitError  the model server asked us to slow down
         └── ModelUnavailableError   server down or broken
             └── ModelNotFoundError  the server does not know the model
@@ -77,6 +78,12 @@ class ProviderTimeoutError(ProviderError):
 
 class ProviderAuthError(ProviderError):
     pass
+
+
+class MissingKeyError(ProviderAuthError):
+    def __init__(self, variable: str) -> None:
+        super().__init__(f"The model's key is missing: the environment variable {variable} is not set, so "
+                         "nothing was sent.")
 
 
 class ProviderRateLimitError(ProviderError):

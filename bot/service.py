@@ -57,8 +57,9 @@ _CHOICE_ALIASES = {
     "both bad": Choice.BOTH_BAD, "x": Choice.BOTH_BAD,
 }
 
-_CHECK_STATUS = {"ProviderAuthError": "auth failed", "ModelNotFoundError": "not found",
-                 "ProviderRateLimitError": "rate limited", "ProviderTimeoutError": "timed out"}
+_CHECK_STATUS = {"ProviderAuthError": "auth failed", "MissingKeyError": "key not set",
+                 "ModelNotFoundError": "not found", "ProviderRateLimitError": "rate limited",
+                 "ProviderTimeoutError": "timed out"}
 
 
 def parse_choice(raw: str) -> Choice:

@@ -44,6 +44,7 @@ async def with_retries(attempt: Callable[[], Awaitable[T]], *, name: str, retrie
             if number == retries:
                 raise
             delay = backoff_s * 2**number
-            log.warning("model %s: %s; retry %d/%d in %.1f s", name, type(exc).__name__, number + 1, retries, delay)
+            # One line per failed attempt; what exactly failed is at debug level where it was raised.
+            log.warning("model %s: %s Retry %d/%d in %.1f s.", name, exc.user_message, number + 1, retries, delay)
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")

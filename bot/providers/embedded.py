@@ -25,14 +25,14 @@ def cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "finetune-arena")
 
 
-def resolve_model_path(model: str) -> Path:
-    """A local GGUF path for ``model``: an ``embedded:NAME`` or a path to a file."""
+def resolve_model_path(model: str, what: str = "model file") -> Path:
+    """A local GGUF path for ``model``: an ``embedded:NAME`` or a path to a file (``what`` names it in errors)."""
     if not model.startswith(PREFIX):
         path = Path(model).expanduser()
         if not path.is_file():
-            # The path is for the operator's log; members only learn that the model file is missing.
+            # The path is for the operator's log; members only learn which file is missing.
             log.error("no GGUF file at %s", path)
-            raise ModelUnavailableError("The model file is missing on the server.")
+            raise ModelUnavailableError(f"The {what} is missing.")
         return path
     name = model[len(PREFIX):]
     if name == "gemma-3-270m":

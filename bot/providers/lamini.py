@@ -23,6 +23,7 @@ from bot.errors import (
     NOT_FOUND,
     RATE_LIMITED,
     UNAVAILABLE,
+    MissingKeyError,
     ModelNotFoundError,
     ModelUnavailableError,
     ProviderAuthError,
@@ -92,7 +93,7 @@ class LaminiProvider:
             key = self._env.get(key_env)
             if not key:
                 log.error("model %s: the environment variable %s is not set", self.model.name, key_env)
-                raise ProviderAuthError(AUTH_FAILED)
+                raise MissingKeyError(key_env)
             url = str(self.model.options.get("api_url") or self._env.get("LAMINI_API_URL") or "") or None
             self._client = lamini.Lamini(model_name=self.model.model, api_key=key, api_url=url)
         return self._client

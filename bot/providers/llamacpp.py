@@ -89,7 +89,7 @@ class LlamaCppProvider:
             if "n_threads" in opts:
                 kwargs["n_threads"] = int(opts["n_threads"])
             if "lora_path" in opts:
-                kwargs["lora_path"] = str(resolve_model_path(str(opts["lora_path"])))
+                kwargs["lora_path"] = str(resolve_model_path(str(opts["lora_path"]), "LoRA adapter file"))
                 kwargs["lora_scale"] = float(opts.get("lora_scale", 1.0))
             log.info("loading %s from %s", self.model.name, path)
             llm = Llama(**kwargs)

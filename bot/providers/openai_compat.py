@@ -86,16 +86,16 @@ class OpenAICompatibleProvider:
         try:
             response = await self._http.send(self._http.build_request("POST", path, json=body), stream=True)
         except httpx.TimeoutException as exc:
-            log.warning("model %s: %s", self.model.name, type(exc).__name__)
+            log.debug("model %s: %s", self.model.name, type(exc).__name__)
             raise ModelUnavailableError(UNAVAILABLE) from exc
         except httpx.HTTPError as exc:
             where = self._http.base_url.copy_with(username=None, password=None)  # never log credentials
-            log.warning("model %s: cannot reach %s: %s", self.model.name, where, type(exc).__name__)
+            log.debug("model %s: cannot reach %s: %s", self.model.name, where, type(exc).__name__)
             raise ModelUnavailableError("The model server could not be reached.") from exc
         if response.status_code != 200:
             detail = (await response.aread())[:300]
             await response.aclose()
-            log.warning("model %s: HTTP %d: %r", self.model.name, response.status_code, detail)
+            log.debug("model %s: HTTP %d: %r", self.model.name, response.status_code, detail)
             raise _status_error(response.status_code)
         return response
 

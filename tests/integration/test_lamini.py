@@ -48,7 +48,7 @@ async def test_wrong_key_is_auth_failed_and_not_retried() -> None:
 
 async def test_missing_key_is_auth_failed_without_a_request(caplog: pytest.LogCaptureFixture) -> None:
     async with FakeLamini() as fake:
-        with pytest.raises(ProviderAuthError):
+        with pytest.raises(ProviderAuthError, match="LAMINI_API_KEY is not set, so nothing was sent"):
             await provider(fake, key="").generate("hi", PARAMS)
     assert fake.calls == [] and "LAMINI_API_KEY is not set" in caplog.text
 
@@ -109,4 +109,5 @@ async def test_demo_with_the_lamini_example_reproduces_the_seed_lab(tmp_path: Pa
     for seed in SEED_PROMPTS:
         assert ("meta-llama/Llama-2-7b-hf", seed) in prompts
         assert ("meta-llama/Llama-2-7b-chat-hf", f"[INST] {seed} [/INST]") in prompts
-    assert "Prompt 4" in out.decode() and "llama-2-7b-chat (fine-tuned)" in out.decode()
+    shown = out.decode()  # each panel: "A · name" above, "role · tokens · time" below
+    assert "Prompt 4" in shown and "· llama-2-7b-chat " in shown and "fine-tuned · " in shown

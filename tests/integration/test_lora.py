@@ -85,7 +85,9 @@ def _assert_short_and_clean(message: str) -> None:
 
 
 async def test_missing_adapter_is_a_short_provider_error(tmp_path: Path) -> None:
-    _assert_short_and_clean(await _expect_unavailable(tmp_path / "missing.gguf"))
+    message = await _expect_unavailable(tmp_path / "missing.gguf")
+    _assert_short_and_clean(message)
+    assert message == "The LoRA adapter file is missing."  # says which file, and no "server" in a local run
 
 
 # llama-cpp-python 0.3.36 checks ``llama_adapter_lora_init(...) is None``, but ctypes hands back a NULL

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import socket
 import subprocess
 import sys
@@ -185,3 +186,17 @@ async def test_unreachable_server(tmp_path: Path) -> None:
             await provider.generate("hi", PARAMS)
     finally:
         await provider.aclose()
+
+
+async def test_an_unreachable_server_logs_one_warning_per_failed_attempt(caplog: pytest.LogCaptureFixture) -> None:
+    provider = OpenAICompatibleProvider(model(f"http://127.0.0.1:{free_port()}/v1", "chat", retries=2,
+                                              backoff_s=0.01))
+    try:
+        with caplog.at_level(logging.DEBUG), pytest.raises(ModelUnavailableError):
+            await provider.generate("hi", PARAMS)
+    finally:
+        await provider.aclose()
+    ours = [r for r in caplog.records if r.name.startswith("bot.")]
+    warnings = [r.getMessage() for r in ours if r.levelno >= logging.WARNING]
+    assert len(warnings) == 2 and all("could not be reached. Retry" in w for w in warnings), warnings
+    assert any("cannot reach http://127.0.0.1" in r.getMessage() for r in ours if r.levelno == logging.DEBUG)
