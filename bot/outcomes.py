@@ -24,6 +24,8 @@ FINETUNED = "finetuned"
 BASE = "base"
 BOTH_BAD = "both_bad"
 OUTCOMES = (FINETUNED, BASE, TIE, BOTH_BAD)
+# Score of the fine-tuned model per outcome, ties of either kind half a win: p = P(fine-tune preferred) averages it.
+FINETUNED_SCORES: Mapping[str, float] = {FINETUNED: 1.0, BASE: 0.0, TIE: 0.5, BOTH_BAD: 0.5}
 
 # What members may type for each choice (terminal and chat text); buttons carry their own codes (adapters/ids).
 CHOICE_ALIASES: Mapping[str, Choice] = {
