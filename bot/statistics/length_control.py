@@ -55,9 +55,10 @@ def length_controlled_win_rate(
 ) -> LengthControlledWinRate:
     """Raw and length-controlled win rate of the fine-tune from per-battle scores (1, 0.5, 0) and reply lengths."""
     s = np.asarray(scores, dtype=np.float64)
-    diff = np.asarray(finetuned_tokens, dtype=np.float64) - np.asarray(base_tokens, dtype=np.float64)
-    if s.ndim != 1 or s.shape != diff.shape:
+    finetuned, base = np.asarray(finetuned_tokens, dtype=np.float64), np.asarray(base_tokens, dtype=np.float64)
+    if s.ndim != 1 or not s.shape == finetuned.shape == base.shape:
         raise ValueError("scores and both token counts need one value per battle")
+    diff = finetuned - base
     if not s.size:
         raise ValueError("no battles: a win rate needs at least one vote")
     if np.any((s != 0) & (s != 0.5) & (s != 1)):
