@@ -34,12 +34,14 @@ class Synthetic:
 
 
 def draw(n: int, *, models: int = 5, seed: int = 0, gamma: tuple[float, float, float, float] = (0.5, 0.1, 0.2, 0.1),
-         tie_share: float = 0.15, length_follows_strength: float = 0.5) -> Synthetic:
+         tie_share: float = 0.15, length_follows_strength: float = 0.5, uneven: bool = False) -> Synthetic:
     """``n`` battles between random pairs. Stronger models write longer replies when ``length_follows_strength``
-    is above 0 (as in real arenas, which is what makes style control matter); markdown counts are Poisson."""
+    is above 0 (as in real arenas, which is what makes style control matter); markdown counts are Poisson.
+    ``uneven``: model i is drawn as model a in proportion to (i + 1)^2, so some pairs meet far more often."""
     rng = np.random.default_rng(seed)
     theta = rng.normal(0.0, 0.25, models)
-    a = rng.integers(0, models, n)
+    popularity = np.arange(1, models + 1) ** 2.0 if uneven else np.ones(models)
+    a = rng.choice(models, size=n, p=popularity / popularity.sum())
     b = (a + rng.integers(1, models, n)) % models
 
     def style(side: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
