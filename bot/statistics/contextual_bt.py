@@ -128,11 +128,13 @@ def _blocks(d: Design, row_values: FloatArray, scale: float) -> tuple[FloatArray
     """The three blocks of ``sum_i row_values_i * x_i x_i^T`` where ``x_i = (scale * (e_a - e_b), z_i)``."""
     k = d.z.shape[0]
     rating = scale**2 * _laplacian(d, _pair_sums(d, row_values))
-    weighted = d.z * row_values
     cross = np.zeros((d.n_models, k))
+    features = np.zeros((k, k))
     for j in range(k):
-        cross[:, j] = scale * _pair_to_models(d, _pair_sums(d, weighted[j]))
-    features: FloatArray = weighted @ d.z.T
+        # One feature at a time: a temporary of n values instead of k x n.
+        weighted = d.z[j] * row_values
+        cross[:, j] = scale * _pair_to_models(d, _pair_sums(d, weighted))
+        features[j] = d.z @ weighted
     return rating, cross, features
 
 
