@@ -3,13 +3,14 @@ brings JAX): plain Bradley-Terry and its sandwich intervals, our bootstrap inter
 (contextual) model with its sandwich intervals, on the same battles.
 
 Tolerances, from what the two implementations fit (measured gaps in brackets): plain ratings and interval ends
-within ``PLAIN_POINTS`` = 0.01 rating point (0.0027): our plain leaderboard keeps an L2 of 1e-5 per battle on the
+within ``PLAIN_POINTS`` = 0.01 rating point (0.0035): our plain leaderboard keeps an L2 of 1e-5 per battle on the
 ratings so that an unbeaten model stays finite, arena-rank has none. Style-controlled ratings and interval ends
-within ``STYLE_POINTS`` = 0.002 point (0.00007; 0.0002 with arena-rank's inverse-propensity weights), coefficients
-within 1e-5 (8e-7): we hand arena-rank FastChat's coefficient penalty, 0.5 on the summed log-loss, which is its
-per-battle ``reg = 0.5 / N``. Bootstrap intervals are random: their widths are compared with arena-rank's sandwich
-widths within ``WIDTH`` = 30% (100 rounds). Each comparison has a twin with a perturbed input that must land far
-outside the tolerance, so a test that compares nothing cannot pass.
+within ``STYLE_POINTS`` = 0.005 point (0.0008, our L2 of 1e-7 on ratings; 0.00006 with arena-rank's
+inverse-propensity weights), coefficients within 1e-4 (4e-6): we hand arena-rank FastChat's coefficient penalty,
+0.5 on the summed log-loss, which is its per-battle ``reg = 0.5 / N``. Bootstrap intervals are random: their widths
+are compared with arena-rank's sandwich widths within ``WIDTH`` = 30% (100 rounds; measured 0.86-1.08). Each
+comparison has a twin with a perturbed input that must land far outside the tolerance, so a test that compares
+nothing cannot pass.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from bot.statistics.style_control import FEATURES, REG, battles_from_arrays, fit
 from tests.support.style_battles import Synthetic, draw
 
 PLAIN_POINTS = 0.01
-STYLE_POINTS = 0.002
+STYLE_POINTS = 0.005
 WIDTH = 0.3
 BATTLES = 3000
 
@@ -135,7 +136,7 @@ def test_style_controlled_ratings_equal_arena_rank(battles: Synthetic,
     reference, coefficients = style_reference
     fitted = fit_style(_ours(battles))
     assert _largest_gap(fitted.ratings, reference, 0) < STYLE_POINTS
-    assert [fitted.coefficients[name] for name in FEATURES] == pytest.approx(coefficients, abs=1e-5)
+    assert [fitted.coefficients[name] for name in FEATURES] == pytest.approx(coefficients, abs=1e-4)
     # Model a's lengths shuffled across battles: the length covariate no longer explains anything.
     shuffled = battles.style_a.copy()
     shuffled[:, 0] = np.random.default_rng(0).permutation(shuffled[:, 0])
