@@ -19,7 +19,7 @@ against its empirical-Bernstein confidence sequence.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,44 +84,41 @@ def bets(scores: npt.ArrayLike, alpha: float = ALPHA) -> FloatArray:
     return lam
 
 
-def log_wealth(scores: npt.ArrayLike, m: float | FloatArray, lam: FloatArray) -> FloatArray:
-    """Log of the hedged wealth after each vote of the gambler testing mean ``m``: half bet above, half below.
+def log_wealth(
+    scores: npt.ArrayLike, m: float | FloatArray, lam: FloatArray, carried: tuple[FloatArray, FloatArray] | None = None
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Log of the hedged wealth after each vote of the gambler testing mean ``m`` (half bet above, half below),
+    and the log-wealth of each half, to carry into the next votes (``carried``).
 
     ``scores`` (..., n) and ``m`` broadcast: one mean for many simulated arenas, or a column of means for one."""
     x = np.asarray(scores, dtype=np.float64)
     m = np.asarray(m, dtype=np.float64)
     up = np.cumsum(np.log1p(np.minimum(lam, BET_CAP / m) * (x - m)), axis=-1)
     down = np.cumsum(np.log1p(-np.minimum(lam, BET_CAP / (1 - m)) * (x - m)), axis=-1)
+    if carried is not None:
+        up, down = up + carried[0], down + carried[1]
     hedged: FloatArray = np.logaddexp(up, down) - math.log(2)
-    return hedged
-
-
-def _chunks(x: FloatArray, lam: FloatArray) -> Iterator[tuple[FloatArray, FloatArray]]:
-    for start in range(0, x.size, CHUNK):
-        yield x[start:start + CHUNK], lam[start:start + CHUNK]
+    return hedged, up[..., -1:], down[..., -1:]
 
 
 def ruled_out(scores: npt.ArrayLike, alpha: float = ALPHA) -> npt.NDArray[np.bool_]:
     """Which candidate means of ``GRID`` have been ruled out at some vote so far (the running intersection)."""
     x = np.asarray(scores, dtype=np.float64)
     lam = bets(x, alpha)
-    m = GRID[:, None]
-    threshold = math.log(1 / alpha)
-    up = np.zeros((GRID.size, 1))
-    down = np.zeros((GRID.size, 1))
+    carried = (np.zeros((GRID.size, 1)), np.zeros((GRID.size, 1)))
     out = np.zeros(GRID.size, dtype=bool)
-    for xs, ls in _chunks(x, lam):
-        # The same hedged wealth as log_wealth, with the two running sums carried from chunk to chunk.
-        up = up[:, -1:] + np.cumsum(np.log1p(np.minimum(ls, BET_CAP / m) * (xs - m)), axis=-1)
-        down = down[:, -1:] + np.cumsum(np.log1p(-np.minimum(ls, BET_CAP / (1 - m)) * (xs - m)), axis=-1)
-        out |= np.max(np.logaddexp(up, down) - math.log(2), axis=-1) >= threshold
+    for start in range(0, x.size, CHUNK):
+        chunk = slice(start, start + CHUNK)
+        hedged, *halves = log_wealth(x[chunk], GRID[:, None], lam[chunk], carried)
+        carried = (halves[0], halves[1])
+        out |= np.max(hedged, axis=-1) >= math.log(1 / alpha)
     return out
 
 
 def first_decision(scores: npt.ArrayLike, alpha: float = ALPHA) -> npt.NDArray[np.intp]:
     """For each row of votes (arenas x votes), the number of votes at which 1/2 was ruled out, 0 if never."""
     x = np.atleast_2d(np.asarray(scores, dtype=np.float64))
-    crossed = log_wealth(x, 0.5, bets(x, alpha)) >= math.log(1 / alpha)
+    crossed = log_wealth(x, 0.5, bets(x, alpha))[0] >= math.log(1 / alpha)
     first: npt.NDArray[np.intp] = np.where(crossed.any(axis=-1), crossed.argmax(axis=-1) + 1, 0)
     return first
 
