@@ -1,5 +1,6 @@
 """Voters who are not voting: members whose votes disagree with everyone else's far beyond chance (random clicking,
-or always picking the worse answer), found with e-values as FastChat's monitor looks for anomalous users.
+or always picking the worse answer), found with e-values, in the spirit of the anomalous-user test of FastChat's
+monitor (our own construction, below).
 
 Null hypothesis for one voter: each of their votes on a pair of models is drawn like the other voters' votes on
 that pair (the consensus: A, B or a tie, add-one smoothed, the voter's own votes left out). Against it we bet on a
