@@ -13,4 +13,6 @@ BENCHMARKS: dict[str, str] = {
     "votes": "votes per second with 50 concurrent voters on SQLite and PostgreSQL",
     "generation": "tokens/s through LlamaCppProvider vs llama-cpp-python directly, and event-loop lag",
     "leaderboard": "ArenaService.report() and the CSV export on 1,000,000 votes",
+    "style_control": "style-controlled leaderboard on 1,000,000 battles: time, peak memory, a bootstrap round",
+    "sequential": "anytime-valid decisions simulated: false alarms at p = 1/2, votes to decide at p = 0.6",
 }

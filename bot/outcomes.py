@@ -24,6 +24,8 @@ FINETUNED = "finetuned"
 BASE = "base"
 BOTH_BAD = "both_bad"
 OUTCOMES = (FINETUNED, BASE, TIE, BOTH_BAD)
+# Score of the fine-tuned model per outcome, ties of either kind half a win: p = P(fine-tune preferred) averages it.
+FINETUNED_SCORES: Mapping[str, float] = {FINETUNED: 1.0, BASE: 0.0, TIE: 0.5, BOTH_BAD: 0.5}
 
 # The word each choice goes by where members type or read it ("a, b, tie or bad").
 CHOICE_WORDS: Mapping[Choice, str] = {Choice.A: "a", Choice.B: "b", Choice.TIE: "tie", Choice.BOTH_BAD: "bad"}
