@@ -16,7 +16,6 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@# Test-only references whose published metadata does not fit this environment (pyproject.toml, dev extra).
 	$(BIN)/python -m pip install --quiet --no-deps 'arena-rank==0.1.1'
-	$(BIN)/python -m pip install --quiet --ignore-requires-python 'expectation==0.6.1'
 	touch $(STAMP)
 
 chat: $(STAMP)

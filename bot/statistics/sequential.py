@@ -13,7 +13,7 @@ below; the decision then stands.
 
 We write it ourselves rather than use the ``expectation`` package: that package needs Python 3.12, brings pydantic,
 pandas and plotly, and is GPL-3.0 with an extra restriction, against our Apache-2.0. The tests check this sequence
-against its empirical-Bernstein confidence sequence.
+by simulation: its error rate under no preference, and how fast it finds a real one.
 """
 
 from __future__ import annotations
