@@ -86,7 +86,8 @@ async def generate_bot(provider: LlamaCppProvider) -> tuple[float, int, str]:
     pieces: list[str] = []
     started = time.perf_counter()
     async for piece in provider.stream(apply_template(MODEL.template, PROMPT), MODEL.params):
-        pieces.append(piece)
+        if isinstance(piece, str):  # not the length-limit marker that ends a cut reply
+            pieces.append(piece)
     elapsed = time.perf_counter() - started
     return len(pieces) / elapsed, len(pieces), "".join(pieces)
 

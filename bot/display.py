@@ -39,7 +39,8 @@ def reply_status(comparison: Comparison, side: Side) -> str:
         return f"⚠ {reply.error}"
     if comparison.status is Status.RUNNING:
         return f"generating… {plural(reply.tokens, 'token')}" if reply.tokens else "waiting for the model…"
-    return f"{plural(reply.tokens, 'token')} · {reply.latency_ms / 1000:.1f} s"
+    cut = f" · cut at {plural(reply.tokens, 'token')}" if reply.cut else ""
+    return f"{plural(reply.tokens, 'token')} · {reply.latency_ms / 1000:.1f} s{cut}"
 
 
 def counts_text(counts: Counts) -> str:

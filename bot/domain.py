@@ -67,12 +67,25 @@ class Place:
     server: str = ""
 
 
+class LengthLimit:
+    """Yielded last by a provider's stream when the reply stopped at ``max_tokens``: it is cut, not finished."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "LENGTH_LIMIT"
+
+
+LENGTH_LIMIT = LengthLimit()
+
+
 @dataclass
 class Reply:
     text: str = ""
     tokens: int = 0
     latency_ms: int = 0
     error: str | None = None
+    cut: bool = False  # stopped by the length limit (mid-sentence, most likely); kept out of training data
 
     @property
     def ok(self) -> bool:

@@ -8,14 +8,15 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.analysis import BattleQuery, BattleSet
-from bot.domain import Choice, Comparison, Counts, GenerationParams, Reply, Vote
+from bot.domain import Choice, Comparison, Counts, GenerationParams, LengthLimit, Reply, Vote
 
 
 class Provider(Protocol):
     """Serves one configured model. ``stream`` yields text pieces (one per token where the backend
-    allows it) and must stop its work promptly when the consuming task is cancelled."""
+    allows it), then ``LENGTH_LIMIT`` if the reply stopped at ``max_tokens``, and must stop its work promptly
+    when the consuming task is cancelled."""
 
-    def stream(self, prompt: str, params: GenerationParams) -> AsyncIterator[str]: ...
+    def stream(self, prompt: str, params: GenerationParams) -> AsyncIterator[str | LengthLimit]: ...
 
     async def generate(self, prompt: str, params: GenerationParams) -> Reply: ...
 

@@ -21,6 +21,7 @@ from bot.analysis import ArenaReport, BattleQuery, bias_report, identity_leak
 from bot.domain import (
     Choice,
     Comparison,
+    LengthLimit,
     Matchup,
     Model,
     Place,
@@ -214,6 +215,9 @@ class ArenaService:
                 raise ProviderError("This model is not set up.")
             async with asyncio.timeout(model.timeout_s):
                 async for piece in provider.stream(apply_template(model.template, prompt), model.params):
+                    if isinstance(piece, LengthLimit):
+                        reply.cut = True
+                        continue
                     reply.text += piece
                     reply.tokens += 1
                     progress.changed()

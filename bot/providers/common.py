@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
-from bot.domain import Reply
+from bot.domain import LengthLimit, Reply
 from bot.errors import ModelUnavailableError, ProviderError, ProviderRateLimitError
 
 log = logging.getLogger(__name__)
@@ -20,11 +20,14 @@ BACKOFF_S = 0.5
 RETRYABLE: tuple[type[ProviderError], ...] = (ProviderRateLimitError, ModelUnavailableError)
 
 
-async def collect_reply(pieces: AsyncIterator[str]) -> Reply:
+async def collect_reply(pieces: AsyncIterator[str | LengthLimit]) -> Reply:
     """Drain a token stream into one Reply with its token count and latency."""
     started = time.perf_counter()
     reply = Reply()
     async for piece in pieces:
+        if isinstance(piece, LengthLimit):
+            reply.cut = True
+            continue
         reply.text += piece
         reply.tokens += 1
     reply.latency_ms = round((time.perf_counter() - started) * 1000)

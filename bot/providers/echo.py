@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from bot.domain import GenerationParams, Model, Reply
+from bot.domain import LENGTH_LIMIT, GenerationParams, LengthLimit, Model, Reply
 from bot.errors import ModelUnavailableError
 from bot.providers.common import collect_reply
 
@@ -18,7 +18,7 @@ class EchoProvider:
         self.model = model
         self.calls = 0
 
-    async def stream(self, prompt: str, params: GenerationParams) -> AsyncIterator[str]:
+    async def stream(self, prompt: str, params: GenerationParams) -> AsyncIterator[str | LengthLimit]:
         self.calls += 1
         options = self.model.options
         if options.get("fail"):
@@ -33,6 +33,8 @@ class EchoProvider:
             if delay:
                 await asyncio.sleep(delay)
             yield word if i == 0 else " " + word
+        if len(words) > params.max_tokens:
+            yield LENGTH_LIMIT
 
     async def generate(self, prompt: str, params: GenerationParams) -> Reply:
         return await collect_reply(self.stream(prompt, params))

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bot.domain import GenerationParams, Model, Reply
+from bot.domain import LENGTH_LIMIT, GenerationParams, LengthLimit, Model, Reply
 from bot.errors import ModelUnavailableError
 from bot.providers.common import collect_reply
 from bot.providers.embedded import resolve_model_path
@@ -103,7 +103,7 @@ class LlamaCppProvider:
             self._llm = llm
         return self._llm
 
-    def _pieces(self, prompt: str, params: GenerationParams) -> Iterator[str]:
+    def _pieces(self, prompt: str, params: GenerationParams) -> Iterator[str | LengthLimit]:
         llm = self._load()
         common: dict[str, Any] = {
             "max_tokens": params.max_tokens, "temperature": params.temperature, "top_p": params.top_p,
@@ -117,13 +117,17 @@ class LlamaCppProvider:
                 piece = chunk["choices"][0]["delta"].get("content")
                 if piece:
                     yield piece
+                if chunk["choices"][0].get("finish_reason") == "length":
+                    yield LENGTH_LIMIT
         else:
             for chunk in llm.create_completion(prompt, **common):
                 piece = chunk["choices"][0]["text"]
                 if piece:
                     yield piece
+                if chunk["choices"][0].get("finish_reason") == "length":
+                    yield LENGTH_LIMIT
 
-    async def stream(self, prompt: str, params: GenerationParams) -> AsyncIterator[str]:
+    async def stream(self, prompt: str, params: GenerationParams) -> AsyncIterator[str | LengthLimit]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
         stop = threading.Event()
@@ -155,7 +159,7 @@ class LlamaCppProvider:
                         raise item.exc
                     log.error("llama.cpp failed for %s: %r", self.model.name, item.exc)
                     raise ModelUnavailableError("The local model could not generate a reply.") from item.exc
-                yield str(item)
+                yield item if isinstance(item, LengthLimit) else str(item)
         finally:
             # Cancelled or finished: tell the worker to stop after its current token.
             stop.set()

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from bot.domain import GenerationParams, Model, Reply
+from bot.domain import LENGTH_LIMIT, GenerationParams, LengthLimit, Model, Reply
 from bot.errors import (
     AUTH_FAILED,
     NOT_FOUND,
@@ -99,7 +99,7 @@ class OpenAICompatibleProvider:
             raise _status_error(response.status_code)
         return response
 
-    async def stream(self, prompt: str, params: GenerationParams) -> AsyncIterator[str]:
+    async def stream(self, prompt: str, params: GenerationParams) -> AsyncIterator[str | LengthLimit]:
         path, body = self._request(prompt, params)
         async with self._slots:
             response = await with_retries(lambda: self._open(path, body), name=self.model.name,
@@ -114,7 +114,7 @@ class OpenAICompatibleProvider:
             finally:
                 await response.aclose()
 
-    async def _pieces(self, response: httpx.Response) -> AsyncIterator[str]:
+    async def _pieces(self, response: httpx.Response) -> AsyncIterator[str | LengthLimit]:
         async for line in response.aiter_lines():
             if not line.startswith("data:"):
                 continue
@@ -129,6 +129,8 @@ class OpenAICompatibleProvider:
                 raise ModelUnavailableError(UNREADABLE) from exc
             if piece:
                 yield str(piece)
+            if choice.get("finish_reason") == "length":
+                yield LENGTH_LIMIT
 
     async def generate(self, prompt: str, params: GenerationParams) -> Reply:
         return await collect_reply(self.stream(prompt, params))

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from bot.domain import GenerationParams, Model
+from bot.domain import LENGTH_LIMIT, GenerationParams, Model
 from bot.errors import ModelNotFoundError, ModelUnavailableError, ProviderAuthError, ProviderRateLimitError
 from bot.providers.embedded import resolve_model_path
 from bot.providers.openai_compat import OpenAICompatibleProvider
@@ -72,12 +72,15 @@ def model(base_url: str, template: str, name: str = "smollm2", **options: str | 
 async def test_real_server_streams_real_tokens(llama_server: str, template: str, prompt: str) -> None:
     provider = OpenAICompatibleProvider(model(llama_server, template))
     try:
-        pieces = [p async for p in provider.stream(prompt, PARAMS)]
+        streamed = [p async for p in provider.stream(prompt, PARAMS)]
         reply = await provider.generate(prompt, PARAMS)
     finally:
         await provider.aclose()
+    pieces = [p for p in streamed if isinstance(p, str)]
     assert len(pieces) >= 3 and "".join(pieces).strip()
     assert reply.text == "".join(pieces) and reply.tokens == len(pieces) <= 12  # greedy: same text twice
+    # The server's finish_reason "length" marks the cut reply, after its last piece.
+    assert reply.cut == (streamed[-1] is LENGTH_LIMIT) == (len(streamed) > len(pieces))
 
 
 class Flaky:

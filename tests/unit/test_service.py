@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from bot.domain import Choice, Comparison, Place, Side, Status
+from bot.domain import Choice, Comparison, Matchup, Place, Side, Status
 from bot.errors import (
     ArenaError,
     InvalidChoiceError,
@@ -287,3 +287,24 @@ async def test_a_cancelled_comparison_is_stored_as_cancelled_without_half_replie
     with pytest.raises(ArenaError, match="stopped before both replies"):
         await service.vote(comparison.id, "alice", "a")
     assert repo.votes == {}
+
+
+@pytest.mark.asyncio
+async def test_a_reply_stopped_by_the_length_limit_is_marked_cut_and_says_so() -> None:
+    from bot import display
+    from bot.domain import GenerationParams, Model
+    from bot.providers.echo import EchoProvider
+
+    def echo(name: str, reply: str) -> Model:
+        return Model(name=name, provider="echo", model=name, params=GenerationParams(max_tokens=4),
+                     options={"reply": reply})
+
+    base, tuned = echo("base-m", "one two three four five six"), echo("tuned-m", "short answer")
+    service = ArenaService({"pair": Matchup("pair", base, tuned, blind=False)},
+                           {"base-m": EchoProvider(base), "tuned-m": EchoProvider(tuned)}, InMemoryRepository())
+    comparison = await service.compare("hi", "u1", PLACE)
+    cut, whole = (comparison.reply_a, comparison.reply_b)
+    assert (cut.text, cut.tokens, cut.cut) == ("one two three four", 4, True)
+    assert (whole.text, whole.cut) == ("short answer", False)
+    assert display.reply_status(comparison, Side.A).endswith("cut at 4 tokens")
+    assert "cut" not in display.reply_status(comparison, Side.B)
