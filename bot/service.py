@@ -41,7 +41,7 @@ from bot.ports import CsvFile, Provider, Repository
 from bot.progress import Progress, UpdateCallback
 from bot.prompts import MAX_PROMPT_CHARS, apply_template, clean_prompt
 from bot.ratelimit import RateLimiter
-from bot.ratings import tallies
+from bot.statistics.win_rates import tallies
 from bot.tracing import request_id
 
 log = logging.getLogger(__name__)

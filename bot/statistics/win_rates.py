@@ -1,4 +1,4 @@
-"""Tallies and confidence intervals for a base-vs-fine-tuned matchup."""
+"""Win rates: the fine-tuned model's share of decided votes per matchup, with its 95% Wilson interval."""
 
 from __future__ import annotations
 
