@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.arena_ratings import BattleCount, Leaderboard
+from bot.statistics.bradley_terry import BattleCount, Leaderboard
 
 # Prompts that ask a model who it is make blind votes about the name, not the answer.
 IDENTITY_PROMPT = re.compile(

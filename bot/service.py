@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from bot import arena_ratings, export
+from bot import export
 from bot.analysis import ArenaReport, BattleQuery, bias_report, identity_leak
 from bot.domain import (
     Choice,
@@ -41,6 +41,7 @@ from bot.ports import CsvFile, Provider, Repository
 from bot.progress import Progress, UpdateCallback
 from bot.prompts import MAX_PROMPT_CHARS, apply_template, clean_prompt
 from bot.ratelimit import RateLimiter
+from bot.statistics import bradley_terry
 from bot.statistics.win_rates import tallies
 from bot.tracing import request_id
 
@@ -285,8 +286,8 @@ class ArenaService:
         if cached and time.monotonic() - cached[0] < REPORT_CACHE_S:
             return cached[1]
         battles = await self.repository.battle_set(query)
-        board = await asyncio.to_thread(arena_ratings.leaderboard, battles.counts, rounds, seed)
-        matrix = arena_ratings.win_rate_matrix(battles.counts)
+        board = await asyncio.to_thread(bradley_terry.leaderboard, battles.counts, rounds, seed)
+        matrix = bradley_terry.win_rate_matrix(battles.counts)
         bias = bias_report(battles.counts, await self.repository.votes_per_voter(query))
         report = ArenaReport(query=query, leaderboard=board, battles=battles, win_rates=matrix, bias=bias)
         self._reports = {k: v for k, v in self._reports.items() if time.monotonic() - v[0] < REPORT_CACHE_S}

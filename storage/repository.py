@@ -23,11 +23,11 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from bot.analysis import BattleQuery, BattleSet, FilterStep
-from bot.arena_ratings import BattleCount
 from bot.domain import Choice, Comparison, Counts, Place, Reply, Side, Status, Vote
 from bot.errors import StorageError
 from bot.export import WINNER
 from bot.ports import Battle, CsvChunk, CsvFile, OutcomeCount
+from bot.statistics.bradley_terry import BattleCount
 from storage import exports
 from storage.orm import ComparisonRow, ReplyRow, VoteRow
 from storage.rows import load_comparisons

@@ -19,12 +19,13 @@ from rich.table import Table
 
 from adapters import report as charts
 from adapters.console import render
-from bot import arena_ratings, export
+from bot import export
 from bot.analysis import ArenaReport, BattleQuery, count_battles
 from bot.domain import Place
 from bot.errors import ArenaError
 from bot.seed import SEED_PROMPTS
 from bot.service import ArenaService
+from bot.statistics import bradley_terry
 
 
 async def compare(service: ArenaService, console: Console, prompt: str, matchup: str | None, as_json: bool) -> None:
@@ -138,8 +139,8 @@ def report_from_file(path: Path, rounds: int) -> ArenaReport:
     total = sum(c.count for c in counts) + skipped
     battles = BattleSet(counts=tuple(counts), sliced=total,
                         steps=(FilterStep("rows without models or a known winner", skipped),))
-    return ArenaReport(query=BattleQuery(), leaderboard=arena_ratings.leaderboard(counts, rounds),
-                       battles=battles, win_rates=arena_ratings.win_rate_matrix(counts),
+    return ArenaReport(query=BattleQuery(), leaderboard=bradley_terry.leaderboard(counts, rounds),
+                       battles=battles, win_rates=bradley_terry.win_rate_matrix(counts),
                        bias=bias_report(counts, []))
 
 

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.analysis import bias_report, count_battles, identity_leak
-from bot.arena_ratings import BattleCount
 from bot.domain import Comparison, Place, Reply, Side, Status
+from bot.statistics.bradley_terry import BattleCount
 
 NAMES = ("google/gemma-3-270m", "my-tune")
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scipy.optimize import minimize
 from scipy.special import expit
 
-from bot.arena_ratings import (
+from bot.statistics.bradley_terry import (
     BattleCount,
     bootstrap_intervals,
     bradley_terry,
