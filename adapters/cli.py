@@ -20,10 +20,10 @@ from adapters.console.chat import run_chat
 from adapters.logs import setup_logging
 from adapters.serve import serve
 from bot import export
-from bot.analysis import BattleQuery
 from bot.config import Settings, load_settings
 from bot.errors import ArenaError
 from bot.service import ArenaService
+from bot.statistics.slices import BattleQuery
 
 log = logging.getLogger("ftarena")
 

@@ -30,11 +30,12 @@ from adapters import loop as event_loop
 from benchmarks import figures, machine, synthetic
 from benchmarks.arena import bench_settings, wired_service
 from benchmarks.memory import MB, Footprint, RssSampler, footprint, max_rss
-from bot.analysis import ArenaReport, BattleQuery, BattleSet
 from bot.ports import Repository
 from bot.service import ArenaService
 from bot.statistics import bradley_terry
-from bot.statistics.bradley_terry import BattleCount
+from bot.statistics.battles import BattleCount
+from bot.statistics.report import ArenaReport
+from bot.statistics.slices import BattleQuery, BattleSet
 from storage import csv_helpers, exports
 
 VOTES, QUICK_VOTES = 1_000_000, 100_000

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from bot import export
-from bot.analysis import ArenaReport, BattleQuery, bias_report, identity_leak
 from bot.domain import (
     Choice,
     Comparison,
@@ -37,11 +36,15 @@ from bot.errors import (
     UnknownComparisonError,
     UnknownMatchupError,
 )
+from bot.identity_leaks import identity_leak
 from bot.ports import CsvFile, Provider, Repository
 from bot.progress import Progress, UpdateCallback
 from bot.prompts import MAX_PROMPT_CHARS, apply_template, clean_prompt
 from bot.ratelimit import RateLimiter
 from bot.statistics import bradley_terry
+from bot.statistics.bias import bias_report
+from bot.statistics.report import ArenaReport
+from bot.statistics.slices import BattleQuery
 from bot.statistics.win_rates import tallies
 from bot.tracing import request_id
 

@@ -7,7 +7,6 @@ import copy
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 
-from bot.analysis import BattleQuery, BattleSet
 from bot.domain import (
     Choice,
     Comparison,
@@ -23,7 +22,8 @@ from bot.errors import ModelUnavailableError, UnknownComparisonError
 from bot.export import WINNER, csv_line, csv_parts, epoch_ms
 from bot.ports import Battle, CsvChunk, OutcomeCount
 from bot.providers.common import collect_reply
-from bot.statistics.bradley_terry import BattleCount
+from bot.statistics.battles import BattleCount
+from bot.statistics.slices import BattleQuery, BattleSet
 
 
 class InMemoryRepository:

@@ -20,12 +20,14 @@ from rich.table import Table
 from adapters import report as charts
 from adapters.console import render
 from bot import export
-from bot.analysis import ArenaReport, BattleQuery, count_battles
 from bot.domain import Place
 from bot.errors import ArenaError
 from bot.seed import SEED_PROMPTS
 from bot.service import ArenaService
 from bot.statistics import bradley_terry
+from bot.statistics.battles import count_battles
+from bot.statistics.report import ArenaReport
+from bot.statistics.slices import BattleQuery
 
 
 async def compare(service: ArenaService, console: Console, prompt: str, matchup: str | None, as_json: bool) -> None:
@@ -126,7 +128,8 @@ def _require_columns(names: Iterable[str]) -> None:
 
 
 def report_from_file(path: Path, rounds: int) -> ArenaReport:
-    from bot.analysis import BattleSet, FilterStep, bias_report
+    from bot.statistics.bias import bias_report
+    from bot.statistics.slices import BattleSet, FilterStep
 
     try:
         counts, skipped = count_battles(_rows(path))

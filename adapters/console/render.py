@@ -8,8 +8,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from bot.analysis import ArenaReport
 from bot.domain import Comparison, Matchup, Reveal, Side, Status, Tally
+from bot.statistics.report import ArenaReport
 
 HELP = """\
 [bold]/compare PROMPT[/]   put PROMPT to both models (plain text does the same; \\n starts a new line)

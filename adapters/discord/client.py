@@ -20,11 +20,11 @@ from adapters import report as charts
 from adapters.discord import render
 from adapters.discord.buttons import VoteButton, vote_view
 from adapters.pacing import Pacer
-from bot.analysis import BattleQuery
 from bot.config import DiscordSettings, Settings
 from bot.domain import Comparison, Place, Status
 from bot.errors import ArenaError, ConfigError
 from bot.service import ArenaService
+from bot.statistics.slices import BattleQuery
 
 log = logging.getLogger(__name__)
 

@@ -26,11 +26,11 @@ from adapters import report as charts
 from adapters.pacing import Pacer
 from adapters.slack import render
 from bot import display
-from bot.analysis import BattleQuery
 from bot.config import Settings, SlackSettings
 from bot.domain import Comparison, Place
 from bot.errors import ArenaError, ConfigError
 from bot.service import ArenaService
+from bot.statistics.slices import BattleQuery
 
 log = logging.getLogger(__name__)
 

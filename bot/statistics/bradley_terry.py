@@ -22,6 +22,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.special import expit
 
+from bot.statistics.battles import BattleCount
+
 MODEL_A = "model_a"
 MODEL_B = "model_b"
 TIE = "tie"
@@ -41,16 +43,6 @@ CI_PERCENTILES = (2.5, 97.5)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
-
-
-@dataclass(frozen=True)
-class BattleCount:
-    """``count`` battles between ``model_a`` and ``model_b`` that ended with ``outcome`` (an lmsys winner value)."""
-
-    model_a: str
-    model_b: str
-    outcome: str
-    count: int
 
 
 @dataclass(frozen=True)

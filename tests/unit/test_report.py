@@ -8,9 +8,11 @@ import pytest
 from matplotlib.container import ErrorbarContainer
 
 from adapters.report import chart_figure, chart_png, html_page
-from bot.analysis import ArenaReport, BattleQuery, BattleSet, bias_report
 from bot.statistics import bradley_terry
-from bot.statistics.bradley_terry import BattleCount
+from bot.statistics.battles import BattleCount
+from bot.statistics.bias import bias_report
+from bot.statistics.report import ArenaReport
+from bot.statistics.slices import BattleQuery, BattleSet
 
 # Three models; "small" never met "chat", so their cell of the heatmap stays empty.
 COUNTS = [BattleCount("chat", "base", "model_a", 30), BattleCount("chat", "base", "model_b", 10),
