@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from adapters import report as charts
+from adapters import charts
 from adapters.console import render
 from bot import export
 from bot.domain import Place

@@ -16,7 +16,7 @@ import discord
 import yarl
 from discord import app_commands
 
-from adapters import report as charts
+from adapters import charts
 from adapters.discord import render
 from adapters.discord.buttons import VoteButton, vote_view
 from adapters.pacing import Pacer

@@ -21,8 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters import ids
-from adapters import report as charts
+from adapters import charts, ids
 from adapters.pacing import Pacer
 from adapters.slack import render
 from bot import display

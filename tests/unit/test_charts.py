@@ -1,4 +1,4 @@
-"""The leaderboard chart and page every front end shows (adapters/report.py), read back from the figure:
+"""The leaderboard chart and page every front end shows (adapters/charts.py), read back from the figure:
 each model's rating with its interval, and the win rate of every pair that met."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from matplotlib.container import ErrorbarContainer
 
-from adapters.report import chart_figure, chart_png, html_page
+from adapters.charts import chart_figure, chart_png, html_page
 from bot.statistics import bradley_terry
 from bot.statistics.battles import BattleCount
 from bot.statistics.bias import bias_report
