@@ -31,12 +31,12 @@ from bot.domain import (
 )
 from bot.errors import (
     ArenaError,
-    InvalidChoiceError,
     ProviderError,
     UnknownComparisonError,
     UnknownMatchupError,
 )
 from bot.identity_leaks import identity_leak
+from bot.outcomes import parse_choice
 from bot.ports import CsvFile, Provider, Repository
 from bot.progress import Progress, UpdateCallback
 from bot.prompts import MAX_PROMPT_CHARS, apply_template, clean_prompt
@@ -54,21 +54,9 @@ STREAM_INTERVAL_S = 1.0
 # Chat members may ask for the leaderboard often; a few seconds of staleness spares the CPU.
 REPORT_CACHE_S = 10.0
 FINISHED_CACHE_SIZE = 4096
-_CHOICE_ALIASES = {
-    "a": Choice.A, "b": Choice.B, "tie": Choice.TIE, "t": Choice.TIE, "=": Choice.TIE,
-    "both_bad": Choice.BOTH_BAD, "bad": Choice.BOTH_BAD, "both-bad": Choice.BOTH_BAD,
-    "both bad": Choice.BOTH_BAD, "x": Choice.BOTH_BAD,
-}
 
 _CHECK_STATUS = {"ProviderAuthError": "auth failed", "ModelNotFoundError": "not found",
                  "ProviderRateLimitError": "rate limited", "ProviderTimeoutError": "timed out"}
-
-
-def parse_choice(raw: str) -> Choice:
-    choice = _CHOICE_ALIASES.get(raw.strip().lower())
-    if choice is None:
-        raise InvalidChoiceError(raw)
-    return choice
 
 
 def new_comparison_id() -> str:

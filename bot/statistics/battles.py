@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-WINNERS = ("model_a", "model_b", "tie", "tie (bothbad)")
+from bot.outcomes import WINNERS
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.outcomes import MODEL_A, MODEL_B, TIE, TIE_BOTHBAD
 from bot.statistics.battles import BattleCount
 
 
@@ -23,10 +24,10 @@ class BiasReport:
 
 def bias_report(counts: Sequence[BattleCount], votes_per_voter: Sequence[int]) -> BiasReport:
     """Position bias (how often side A wins a decided vote), tie shares and how concentrated voting is."""
-    a = sum(c.count for c in counts if c.outcome == "model_a")
-    b = sum(c.count for c in counts if c.outcome == "model_b")
-    tie = sum(c.count for c in counts if c.outcome == "tie")
-    bad = sum(c.count for c in counts if c.outcome == "tie (bothbad)")
+    a = sum(c.count for c in counts if c.outcome == MODEL_A)
+    b = sum(c.count for c in counts if c.outcome == MODEL_B)
+    tie = sum(c.count for c in counts if c.outcome == TIE)
+    bad = sum(c.count for c in counts if c.outcome == TIE_BOTHBAD)
     total = a + b + tie + bad
     return BiasReport(
         a_side_win_rate=a / (a + b) if a + b else None, decided=a + b,
