@@ -13,9 +13,9 @@ from typing import Any
 
 from bot.domain import GenerationParams, Matchup, Model
 from bot.errors import ConfigError
+from bot.providers import PROVIDERS
 
 ENV_PREFIX = "FTARENA_"
-PROVIDERS = ("llamacpp", "lamini", "openai", "echo")
 TEMPLATES_HINT = "'completion', 'chat' or a string containing {prompt}"
 
 DEFAULTS: dict[str, Any] = {
@@ -225,7 +225,7 @@ def _model(name: str, spec: Any) -> Model:
     if not isinstance(spec, dict):
         raise ConfigError(where, "must be a table")
     provider = spec.get("provider")
-    if provider not in PROVIDERS:
+    if not isinstance(provider, str) or provider not in PROVIDERS:
         raise ConfigError(f"{where}.provider", f"must be one of {', '.join(PROVIDERS)}, not {provider!r}")
     model_id = spec.get("model")
     if not isinstance(model_id, str) or not model_id:
