@@ -19,8 +19,9 @@ from discord import app_commands
 from adapters import charts
 from adapters.discord import render
 from adapters.discord.buttons import VoteButton, vote_view
+from adapters.discord.settings import DiscordSettings
 from adapters.pacing import Pacer
-from bot.config import DiscordSettings, Settings
+from bot.config import Settings
 from bot.domain import Comparison, Place, Status
 from bot.errors import ArenaError, ConfigError
 from bot.service import ArenaService

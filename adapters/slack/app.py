@@ -24,8 +24,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters import charts, ids
 from adapters.pacing import Pacer
 from adapters.slack import render
+from adapters.slack.settings import SlackSettings
 from bot import display
-from bot.config import Settings, SlackSettings
+from bot.config import Settings
 from bot.domain import Comparison, Place
 from bot.errors import ArenaError, ConfigError
 from bot.service import ArenaService
