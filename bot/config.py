@@ -16,6 +16,10 @@ from bot.domain import GenerationParams, Matchup, Model
 from bot.errors import ConfigError
 from bot.providers import PROVIDERS
 
+# Hand-written rather than pydantic-settings (weighed in issue 13): its lax coercion would accept what we refuse
+# ("9" or 2.0 for a whole number, "yes" for a boolean), its env source cannot reach a model named with '-', a file's
+# [models] would replace the built-in ones instead of adding to them, and its messages ("Input should be a valid
+# integer, unable to parse string as an integer [type=int_parsing, ...]") would need a translation table.
 ENV_PREFIX = "FTARENA_"
 TEMPLATES_HINT = "'completion', 'chat' or a string containing {prompt}"
 
