@@ -1,4 +1,5 @@
-"""The composition root: settings -> engine, repository, providers -> ArenaService.
+"""The composition root: settings (the core's and every platform's sections) -> engine, repository,
+providers -> ArenaService.
 
 Nothing happens at import time; tests call ``build_service`` with their own fakes."""
 
@@ -9,7 +10,11 @@ import logging
 import random
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+from adapters.platforms import PLATFORM_SETTINGS
+from bot import config
 from bot.config import Settings
 from bot.ports import Provider, Repository
 from bot.providers import build_provider
@@ -18,6 +23,15 @@ from bot.service import ArenaService
 
 log = logging.getLogger(__name__)
 
+
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """The settings as the app reads them: the config file and environment, with every platform's section."""
+    return config.load_settings(path, env, PLATFORM_SETTINGS)
+
+
+def parse_settings(data: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
+    """Settings from already-read TOML data and the environment, with every platform's section."""
+    return config.parse_settings(data, env, PLATFORM_SETTINGS)
 
 
 def build_service(

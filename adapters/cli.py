@@ -14,16 +14,17 @@ from rich.console import Console
 from rich.markup import escape
 
 from adapters import loop as event_loop
-from adapters.bootstrap import open_service
+from adapters.bootstrap import load_settings, open_service
 from adapters.console import jobs, render
 from adapters.console.chat import run_chat
 from adapters.logs import setup_logging
+from adapters.platforms import PLATFORMS
 from adapters.serve import serve
 from bot import export
-from bot.analysis import BattleQuery
-from bot.config import Settings, load_settings
+from bot.config import Settings
 from bot.errors import ArenaError
 from bot.service import ArenaService
+from bot.statistics.slices import BattleQuery
 
 log = logging.getLogger("ftarena")
 
@@ -103,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     models.add_argument("--check", action="store_true", help="ping each model with a one-token request")
 
     serve_cmd = sub.add_parser("serve", help="run the chat bots: discord, slack or both")
-    serve_cmd.add_argument("platforms", nargs="+", choices=("discord", "slack"))
+    serve_cmd.add_argument("platforms", nargs="+", choices=PLATFORMS)
     serve_cmd.add_argument("--http", action="store_true", help="Slack over HTTP (signed requests), not Socket Mode")
     serve_cmd.add_argument("--port", type=int, default=3000, help="HTTP port for --http (default 3000)")
     return parser

@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from adapters import ids
-from adapters import report as charts
-from bot.analysis import ArenaReport, BattleQuery
+from adapters import charts, ids
 from bot.domain import Choice, Comparison, Matchup, Place, Reveal, Tally
 from bot.errors import ArenaError
 from bot.progress import Progress
 from bot.service import ArenaService
+from bot.statistics.report import ArenaReport
+from bot.statistics.slices import BattleQuery
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,12 @@ from typing import Any
 from adapters.bootstrap import fail_lost_comparisons, open_service
 from adapters.health import health_server
 from adapters.loop import freeze_heap
+from adapters.platforms import PLATFORMS
 from bot.config import Settings
 from bot.errors import ConfigError, StorageError
 from bot.service import ArenaService
 
 log = logging.getLogger(__name__)
-
-PLATFORMS = ("discord", "slack")
 
 
 def secret(env: Mapping[str, str], section: str, key: str, variable: str) -> str:

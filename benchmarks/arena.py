@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from adapters.bootstrap import build_service, open_repository
-from bot.config import Settings, parse_settings
+from adapters.bootstrap import build_service, open_repository, parse_settings
+from bot.config import Settings
 from bot.domain import GenerationParams, Place, Reply
 from bot.ports import Provider, Repository
 from bot.providers.common import collect_reply

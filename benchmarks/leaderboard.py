@@ -30,11 +30,12 @@ from adapters import loop as event_loop
 from benchmarks import figures, machine, synthetic
 from benchmarks.arena import bench_settings, wired_service
 from benchmarks.memory import MB, Footprint, RssSampler, footprint, max_rss
-from bot import arena_ratings
-from bot.analysis import ArenaReport, BattleQuery, BattleSet
-from bot.arena_ratings import BattleCount
 from bot.ports import Repository
 from bot.service import ArenaService
+from bot.statistics import bradley_terry
+from bot.statistics.battles import BattleCount
+from bot.statistics.report import ArenaReport
+from bot.statistics.slices import BattleQuery, BattleSet
 from storage import csv_helpers, exports
 
 VOTES, QUICK_VOTES = 1_000_000, 100_000
@@ -226,7 +227,7 @@ async def fastchat_phase(path: Path, runs: int) -> dict[str, float]:
     import pandas  # noqa: F401  (imported before the memory baseline, as the service's modules are)
 
     async def work() -> None:
-        arena_ratings.leaderboard(_fastchat_style(path), ROUNDS, 0)
+        bradley_terry.leaderboard(_fastchat_style(path), ROUNDS, 0)
 
     found = await footprint(work, min(runs, FASTCHAT_RUNS))
     figures.section("FastChat-style: all battle rows into pandas, grouped in memory, same fit "

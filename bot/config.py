@@ -1,21 +1,26 @@
 """Settings: built-in defaults (the embedded matchup), overlaid by one TOML file, then by
 ``FTARENA_<SECTION>__<KEY>`` environment variables. Secrets are never stored here, only the
-names of the environment variables that hold them (``*_env`` keys)."""
+names of the environment variables that hold them (``*_env`` keys). The core's sections are declared
+here; each front end declares its own (a ``Section``) and the composition root hands them to the loader."""
 
 from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 from bot.domain import GenerationParams, Matchup, Model
 from bot.errors import ConfigError
+from bot.providers import PROVIDERS
 
+# Hand-written rather than pydantic-settings (weighed in issue 13): its lax coercion would accept what we refuse
+# ("9" or 2.0 for a whole number, "yes" for a boolean), its env source cannot reach a model named with '-', a file's
+# [models] would replace the built-in ones instead of adding to them, and its messages ("Input should be a valid
+# integer, unable to parse string as an integer [type=int_parsing, ...]") would need a translation table.
 ENV_PREFIX = "FTARENA_"
-PROVIDERS = ("llamacpp", "lamini", "openai", "echo")
 TEMPLATES_HINT = "'completion', 'chat' or a string containing {prompt}"
 
 DEFAULTS: dict[str, Any] = {
@@ -55,29 +60,13 @@ class ArenaSettings:
     health_port: int = 0
 
 
-@dataclass(frozen=True)
-class DiscordSettings:
-    token_env: str = "DISCORD_TOKEN"
-    api_base_url: str = "https://discord.com/api/v10"
-    gateway_url: str = ""
-    guild_ids: tuple[int, ...] = ()
-    admin_user_ids: tuple[str, ...] = ()
-    # Scale-out: run process i of N with shard_id = i, shard_count = N (0: one process, no sharding).
-    shard_count: int = 0
-    shard_id: int = 0
+class Section(Protocol):
+    """A settings section a front end declares: a frozen dataclass whose class attribute ``section`` is its
+    name (``[name]`` in the file, ``FTARENA_NAME__KEY`` in the environment) and whose fields are its keys,
+    typed bool, int, float, str or a tuple of int or str, each with its default. It checks its own values in
+    ``__post_init__``, raising ConfigError with the dotted key (``name.key``)."""
 
-
-@dataclass(frozen=True)
-class SlackSettings:
-    bot_token_env: str = "SLACK_BOT_TOKEN"
-    app_token_env: str = "SLACK_APP_TOKEN"
-    signing_secret_env: str = "SLACK_SIGNING_SECRET"
-    api_base_url: str = "https://slack.com/api/"
-    admin_user_ids: tuple[str, ...] = ()
-    compare_command: str = "/compare"
-    leaderboard_command: str = "/leaderboard"
-    models_command: str = "/arena-models"
-    export_command: str = "/export"
+    section: ClassVar[str]
 
 
 @dataclass(frozen=True)
@@ -86,17 +75,28 @@ class Settings:
     arena: ArenaSettings
     models: dict[str, Model]
     matchups: dict[str, Matchup]
-    discord: DiscordSettings = field(default_factory=DiscordSettings)
-    slack: SlackSettings = field(default_factory=SlackSettings)
+    # Each front end's section by its name, holding defaults where the file and environment say nothing.
+    sections: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        """A front end's section as an attribute (``settings.<section>``), read like the core's own."""
+        # Read through __dict__: copy and pickle look attributes up before ``sections`` is set.
+        sections = self.__dict__.get("sections", {})
+        if name in sections:
+            return sections[name]
+        raise AttributeError(f"no settings section {name!r}; declared: {', '.join(sorted(sections)) or 'none'}")
 
 
-_SECTIONS = {"database", "arena", "models", "matchups", "discord", "slack"}
+_CORE_SECTIONS = ("database", "arena", "models", "matchups")
 _MODEL_KEYS = {"provider", "model", "template", "timeout_s"}
 _PARAM_KEYS = {f.name for f in fields(GenerationParams)}
 
 
-def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Read the config file (``path``, else ``$FTARENA_CONFIG``, else none) and the environment."""
+def load_settings(
+    path: str | Path | None = None, env: Mapping[str, str] | None = None, sections: Iterable[type[Section]] = (),
+) -> Settings:
+    """Read the config file (``path``, else ``$FTARENA_CONFIG``, else none) and the environment, with the
+    core's sections and ``sections``."""
     env = os.environ if env is None else env
     data: dict[str, Any] = {}
     chosen = path or env.get(ENV_PREFIX + "CONFIG")
@@ -107,15 +107,17 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
             raise ConfigError(str(chosen), "file not found") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(str(chosen), f"not valid TOML ({exc})") from None
-    return parse_settings(data, env)
+    return parse_settings(data, env, sections)
 
 
-def parse_settings(data: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
+def parse_settings(data: Mapping[str, Any], env: Mapping[str, str], sections: Iterable[type[Section]] = ()) -> Settings:
+    declared = {section.section: section for section in sections}
+    known = {*_CORE_SECTIONS, *declared}
     merged = _merge(DEFAULTS, dict(data))
-    _apply_env(merged, env)
-    unknown = set(merged) - _SECTIONS
+    _apply_env(merged, env, known)
+    unknown = set(merged) - known
     if unknown:
-        raise ConfigError(sorted(unknown)[0], f"unknown section; known: {', '.join(sorted(_SECTIONS))}")
+        raise ConfigError(sorted(unknown)[0], f"unknown section; known: {', '.join(sorted(known))}")
     database = _table(merged, "database")
     url = database.get("url")
     if not isinstance(url, str) or not url:
@@ -129,12 +131,9 @@ def parse_settings(data: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     for name in arena.sample_matchups:
         if name not in matchups:
             raise ConfigError("arena.sample_matchups", f"no matchup named {name!r}")
-    discord = _dataclass_from(DiscordSettings, _table(merged, "discord"), "discord")
-    if discord.shard_count and not 0 <= discord.shard_id < discord.shard_count:
-        raise ConfigError("discord.shard_id", f"must be between 0 and shard_count - 1 ({discord.shard_count - 1})")
     return Settings(
-        database_url=url, arena=arena, models=models, matchups=matchups, discord=discord,
-        slack=_dataclass_from(SlackSettings, _table(merged, "slack"), "slack"),
+        database_url=url, arena=arena, models=models, matchups=matchups,
+        sections={name: _dataclass_from(cls, _table(merged, name), name) for name, cls in declared.items()},
     )
 
 
@@ -156,12 +155,12 @@ def _env_value(raw: str) -> Any:
         return raw
 
 
-def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
+def _apply_env(data: dict[str, Any], env: Mapping[str, str], sections: set[str]) -> None:
     for name, raw in env.items():
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
         path = [part.lower() for part in name[len(ENV_PREFIX):].split("__")]
-        if path[0] not in _SECTIONS or any(not part for part in path):
+        if path[0] not in sections or any(not part for part in path):
             continue
         node = data
         for part in path[:-1]:
@@ -225,7 +224,7 @@ def _model(name: str, spec: Any) -> Model:
     if not isinstance(spec, dict):
         raise ConfigError(where, "must be a table")
     provider = spec.get("provider")
-    if provider not in PROVIDERS:
+    if not isinstance(provider, str) or provider not in PROVIDERS:
         raise ConfigError(f"{where}.provider", f"must be one of {', '.join(PROVIDERS)}, not {provider!r}")
     model_id = spec.get("model")
     if not isinstance(model_id, str) or not model_id:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bot.analysis import BattleQuery, BattleSet
 from bot.domain import Choice, Comparison, Counts, GenerationParams, LengthLimit, Reply, Vote
+from bot.statistics.slices import BattleQuery, BattleSet
 
 
 class Provider(Protocol):

@@ -16,8 +16,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from bot import arena_ratings, export
-from bot.analysis import ArenaReport, BattleQuery, bias_report, identity_leak
+from bot import export
 from bot.domain import (
     Choice,
     Comparison,
@@ -33,16 +32,21 @@ from bot.domain import (
 )
 from bot.errors import (
     ArenaError,
-    InvalidChoiceError,
     ProviderError,
     UnknownComparisonError,
     UnknownMatchupError,
 )
+from bot.identity_leaks import identity_leak
+from bot.outcomes import parse_choice
 from bot.ports import CsvFile, Provider, Repository
 from bot.progress import Progress, UpdateCallback
 from bot.prompts import MAX_PROMPT_CHARS, apply_template, clean_prompt
 from bot.ratelimit import RateLimiter
-from bot.ratings import tallies
+from bot.statistics import bradley_terry
+from bot.statistics.bias import bias_report
+from bot.statistics.report import ArenaReport
+from bot.statistics.slices import BattleQuery
+from bot.statistics.win_rates import tallies
 from bot.tracing import request_id
 
 log = logging.getLogger(__name__)
@@ -52,22 +56,10 @@ STREAM_INTERVAL_S = 1.0
 REPORT_CACHE_S = 10.0
 FINISHED_CACHE_SIZE = 4096
 CANCELLED = "Stopped before the reply was complete."
-_CHOICE_ALIASES = {
-    "a": Choice.A, "b": Choice.B, "tie": Choice.TIE, "t": Choice.TIE, "=": Choice.TIE,
-    "both_bad": Choice.BOTH_BAD, "bad": Choice.BOTH_BAD, "both-bad": Choice.BOTH_BAD,
-    "both bad": Choice.BOTH_BAD, "x": Choice.BOTH_BAD,
-}
 
 _CHECK_STATUS = {"ProviderAuthError": "auth failed", "MissingKeyError": "key not set",
                  "ModelNotFoundError": "not found", "ProviderRateLimitError": "rate limited",
                  "ProviderTimeoutError": "timed out"}
-
-
-def parse_choice(raw: str) -> Choice:
-    choice = _CHOICE_ALIASES.get(raw.strip().lower())
-    if choice is None:
-        raise InvalidChoiceError(raw)
-    return choice
 
 
 def new_comparison_id() -> str:
@@ -315,8 +307,8 @@ class ArenaService:
         if cached and time.monotonic() - cached[0] < REPORT_CACHE_S:
             return cached[1]
         battles = await self.repository.battle_set(query)
-        board = await asyncio.to_thread(arena_ratings.leaderboard, battles.counts, rounds, seed)
-        matrix = arena_ratings.win_rate_matrix(battles.counts)
+        board = await asyncio.to_thread(bradley_terry.leaderboard, battles.counts, rounds, seed)
+        matrix = bradley_terry.win_rate_matrix(battles.counts)
         bias = bias_report(battles.counts, await self.repository.votes_per_voter(query))
         report = ArenaReport(query=query, leaderboard=board, battles=battles, win_rates=matrix, bias=bias)
         self._reports = {k: v for k, v in self._reports.items() if time.monotonic() - v[0] < REPORT_CACHE_S}

@@ -22,12 +22,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
-from bot.analysis import BattleQuery, BattleSet, FilterStep
-from bot.arena_ratings import BattleCount
 from bot.domain import Choice, Comparison, Counts, Place, Reply, Side, Status, Vote
 from bot.errors import StorageError
 from bot.export import WINNER
 from bot.ports import Battle, CsvChunk, CsvFile, OutcomeCount
+from bot.statistics.battles import BattleCount
+from bot.statistics.slices import BattleQuery, BattleSet, FilterStep
 from storage import exports
 from storage.orm import ComparisonRow, ReplyRow, VoteRow
 from storage.rows import load_comparisons

@@ -7,8 +7,6 @@ import copy
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 
-from bot.analysis import BattleQuery, BattleSet
-from bot.arena_ratings import BattleCount
 from bot.domain import (
     Choice,
     Comparison,
@@ -24,6 +22,8 @@ from bot.errors import ModelUnavailableError, UnknownComparisonError
 from bot.export import WINNER, csv_line, csv_parts, epoch_ms
 from bot.ports import Battle, CsvChunk, OutcomeCount
 from bot.providers.common import collect_reply
+from bot.statistics.battles import BattleCount
+from bot.statistics.slices import BattleQuery, BattleSet
 
 
 class InMemoryRepository:

@@ -17,14 +17,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from adapters import report as charts
+from adapters import charts
 from adapters.console import render
-from bot import arena_ratings, export
-from bot.analysis import ArenaReport, BattleQuery, count_battles
+from bot import export
 from bot.domain import Place
 from bot.errors import ArenaError
 from bot.seed import SEED_PROMPTS
 from bot.service import ArenaService
+from bot.statistics import bradley_terry
+from bot.statistics.battles import count_battles
+from bot.statistics.report import ArenaReport
+from bot.statistics.slices import BattleQuery
 
 
 async def compare(service: ArenaService, console: Console, prompt: str, matchup: str | None, as_json: bool) -> None:
@@ -125,7 +128,8 @@ def _require_columns(names: Iterable[str]) -> None:
 
 
 def report_from_file(path: Path, rounds: int) -> ArenaReport:
-    from bot.analysis import BattleSet, FilterStep, bias_report
+    from bot.statistics.bias import bias_report
+    from bot.statistics.slices import BattleSet, FilterStep
 
     try:
         counts, skipped = count_battles(_rows(path))
@@ -138,8 +142,8 @@ def report_from_file(path: Path, rounds: int) -> ArenaReport:
     total = sum(c.count for c in counts) + skipped
     battles = BattleSet(counts=tuple(counts), sliced=total,
                         steps=(FilterStep("rows without models or a known winner", skipped),))
-    return ArenaReport(query=BattleQuery(), leaderboard=arena_ratings.leaderboard(counts, rounds),
-                       battles=battles, win_rates=arena_ratings.win_rate_matrix(counts),
+    return ArenaReport(query=BattleQuery(), leaderboard=bradley_terry.leaderboard(counts, rounds),
+                       battles=battles, win_rates=bradley_terry.win_rate_matrix(counts),
                        bias=bias_report(counts, []))
 
 

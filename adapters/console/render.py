@@ -10,9 +10,9 @@ from rich.table import Table
 from rich.text import Text
 
 from bot import display
-from bot.analysis import ArenaReport
 from bot.domain import Comparison, Matchup, Reveal, Side, Status, Tally
 from bot.outcomes import CHOICE_WORDS
+from bot.statistics.report import ArenaReport
 
 COMMANDS = (
     ("/compare PROMPT", "put PROMPT to both models (plain text does the same; \\n starts a new line)"),

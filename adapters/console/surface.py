@@ -12,8 +12,8 @@ from rich.live import Live
 from rich.markup import escape
 
 from adapters.console import render
-from bot.analysis import ArenaReport
 from bot.domain import Comparison, Matchup, Place, Reveal, Status, Tally
+from bot.statistics.report import ArenaReport
 
 LIVE_INTERVAL_S = 0.1
 

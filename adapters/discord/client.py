@@ -13,9 +13,10 @@ from discord import app_commands
 
 from adapters.discord import render
 from adapters.discord.buttons import VoteButton
+from adapters.discord.settings import DiscordSettings
 from adapters.discord.surface import DiscordSurface
 from adapters.flow import SOMETHING_WENT_WRONG, ChatFlow
-from bot.config import DiscordSettings, Settings
+from bot.config import Settings
 from bot.errors import ConfigError
 from bot.service import ArenaService
 

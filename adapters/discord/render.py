@@ -9,8 +9,8 @@ from typing import Any
 import discord
 
 from bot import display
-from bot.analysis import ArenaReport
 from bot.domain import Comparison, Matchup, Side, Status, Tally
+from bot.statistics.report import ArenaReport
 
 CONTENT_LIMIT = 2000
 PROMPT_LIMIT = 1500

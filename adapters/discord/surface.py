@@ -14,8 +14,8 @@ import discord
 from adapters.discord import render
 from adapters.discord.buttons import vote_view
 from bot import display
-from bot.analysis import ArenaReport
 from bot.domain import Comparison, Matchup, Place, Reveal, Status, Tally
+from bot.statistics.report import ArenaReport
 
 CHART_NAME = "leaderboard.png"
 # What Discord accepts as an attachment when the interaction does not say (no boost).

@@ -21,8 +21,9 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.flow import SOMETHING_WENT_WRONG, ChatFlow
+from adapters.slack.settings import SlackSettings
 from adapters.slack.surface import SlackSurface
-from bot.config import Settings, SlackSettings
+from bot.config import Settings
 from bot.errors import ConfigError
 from bot.service import ArenaService
 

@@ -16,8 +16,8 @@ from slack_sdk.models.blocks import (
 
 from adapters import ids
 from bot import display
-from bot.analysis import ArenaReport
 from bot.domain import Choice, Comparison, Matchup, Side, Status, Tally
+from bot.statistics.report import ArenaReport
 
 SECTION_LIMIT = 3000
 SECTIONS_PER_REPLY = 3

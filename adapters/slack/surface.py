@@ -15,8 +15,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import render
 from bot import display
-from bot.analysis import ArenaReport
 from bot.domain import Comparison, Matchup, Place, Reveal, Tally
+from bot.statistics.report import ArenaReport
 
 CHART_NAME = "leaderboard.png"
 

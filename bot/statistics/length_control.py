@@ -7,7 +7,7 @@ reply length minus the base model's (tokens) and ``sd`` its standard deviation o
 difference is scaled but not centred, so 0 still means "equally long", and tanh caps the pull of very long replies.
 The length-controlled win rate is the model's prediction at equal length, ``sigmoid(b0)``; with no length
 difference anywhere it is the raw win rate. Fitted by Newton's method with the plain leaderboard's tiny L2
-(bot/arena_ratings.py), so a fine-tune that never loses gets a rate just below 1 rather than an infinite logit.
+(bradley_terry.py), so a fine-tune that never loses gets a rate just below 1 rather than an infinite logit.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import expit
 
-from bot.arena_ratings import L2
 from bot.outcomes import FINETUNED_SCORES
+from bot.statistics.bradley_terry import L2
 
 MAX_ITER = 100
 TOL = 1e-12

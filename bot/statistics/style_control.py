@@ -4,8 +4,8 @@ model's rating is the one it would get if both sides of every battle had answere
 Per battle and feature (tokens, headers, list items, bold spans) the covariate is ``(a - b) / (a + b + 1)``,
 standardised over the battles; ``P(A wins) = sigmoid(ln 10 * (theta_a - theta_b) + gamma . z)``, a tie half a win,
 ratings ``400 * theta + 1000`` with mean 1000 in every connected group of models, like the plain leaderboard
-(bot/arena_ratings.py). Intervals: sandwich (robust), as LMArena's ``arena-rank`` computes them, or a bootstrap
-over battles. The fit itself is bot/statistics/contextual_bt.py.
+(bradley_terry.py). Intervals: sandwich (robust), as LMArena's ``arena-rank`` computes them, or a bootstrap
+over battles. The fit itself is contextual_bt.py.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ import numpy as np
 import numpy.typing as npt
 from scipy.stats import norm
 
-from bot.arena_ratings import CI_PERCENTILES, L2, BattleCount, Standing, ranks
 from bot.outcomes import SCORES
 from bot.statistics import contextual_bt
+from bot.statistics.battles import BattleCount
+from bot.statistics.bradley_terry import CI_PERCENTILES, L2, Standing, ranks
 from bot.statistics.style import StyleFeatures
 
 FEATURES = ("length", "header", "list", "bold")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings, parse_settings
+from adapters.bootstrap import parse_settings
+from bot.config import Settings
 
 LONG_REPLY = " ".join(f"word{i:04d}" for i in range(1100))  # about 10,000 characters
 HOSTILE_REPLY = "@everyone look <@123> <!channel> **bold** [link](http://evil.example) `code`"

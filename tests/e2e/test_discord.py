@@ -19,7 +19,8 @@ from sqlalchemy import create_engine, text
 
 from adapters.bootstrap import build_service, open_repository
 from adapters.discord.client import ArenaClient, configure_endpoints
-from bot.config import DiscordSettings, Settings
+from adapters.discord.settings import DiscordSettings
+from bot.config import Settings
 from bot.domain import Place
 from bot.export import pseudonym
 from tests.e2e.arena_config import arena_settings
@@ -43,7 +44,7 @@ def settings_for(fake: FakeDiscord, tmp_path: Path, shards: tuple[int, int] = (0
     settings = arena_settings(tmp_path, arena=arena)
     discord_settings = DiscordSettings(api_base_url=fake.api_base_url, gateway_url=fake.gateway_url,
                                        admin_user_ids=("4242",), shard_id=shards[0], shard_count=shards[1])
-    return Settings(**{**settings.__dict__, "discord": discord_settings})
+    return dataclasses.replace(settings, sections={**settings.sections, "discord": discord_settings})
 
 
 @asynccontextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import itertools
 import sqlite3
@@ -18,7 +19,8 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from adapters.bootstrap import build_service, open_repository
 from adapters.slack.app import EVENTS_PATH, SlackCredentials, build_app, slack_credentials
-from bot.config import Settings, SlackSettings
+from adapters.slack.settings import SlackSettings
+from bot.config import Settings
 from bot.errors import ConfigError
 from bot.service import ArenaService
 from tests.e2e.arena_config import arena_settings
@@ -45,7 +47,7 @@ async def fake() -> AsyncIterator[FakeSlack]:
 def settings_for(fake: FakeSlack, tmp_path: Path, **arena: Any) -> Settings:
     settings = arena_settings(tmp_path, arena=arena)
     slack = SlackSettings(api_base_url=fake.api_base_url, admin_user_ids=("UADMIN",))
-    return Settings(**{**settings.__dict__, "slack": slack})
+    return dataclasses.replace(settings, sections={**settings.sections, "slack": slack})
 
 
 async def open_arena(settings: Settings) -> ArenaService:

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import delete, update
 
 from adapters.bootstrap import open_repository
-from bot.analysis import BattleQuery
 from bot.domain import Choice, Comparison, Place, Reply, Side, Status
 from bot.export import ExportOptions, csv_parts, in_place, judge_for, write_csv
+from bot.statistics.slices import BattleQuery
 from storage import exports
 from storage.orm import ComparisonCsvRow, VoteRow
 from storage.repository import SqlAlchemyRepository

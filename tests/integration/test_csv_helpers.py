@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from adapters.bootstrap import open_repository
-from bot.analysis import BattleQuery
 from bot.errors import StorageError
 from bot.export import ExportOptions, judge_for
 from bot.ports import CsvFile
+from bot.statistics.slices import BattleQuery
 from storage import csv_helpers, exports
 from storage.repository import SqlAlchemyRepository
 from tests.integration.test_csv_export import _helpers_alive, exported, hostile_arena

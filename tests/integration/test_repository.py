@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from adapters.bootstrap import open_repository
-from bot.analysis import BattleQuery
 from bot.domain import Choice, Comparison, Place, Reply, Side, Status
 from bot.errors import UnknownComparisonError
+from bot.statistics.slices import BattleQuery
 from storage.database import make_engine, migrate
 from storage.repository import SqlAlchemyRepository
 

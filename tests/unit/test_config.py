@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_settings, parse_settings
+from adapters.bootstrap import load_settings, parse_settings
 from bot.errors import ConfigError
 
 

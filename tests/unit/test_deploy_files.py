@@ -10,8 +10,8 @@ from typing import Any
 import yaml
 from sqlalchemy.engine import make_url
 
+from adapters.bootstrap import load_settings
 from adapters.cli import _parser
-from bot.config import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {"DISCORD_TOKEN": "discord-token", "SLACK_BOT_TOKEN": "xoxb-token", "SLACK_SIGNING_SECRET": "secret"}

@@ -13,11 +13,11 @@ import pytest
 from adapters import flow as wording
 from adapters import ids
 from adapters.flow import ChatFlow
-from bot.analysis import ArenaReport
 from bot.domain import Choice, Comparison, Matchup, Place, Reveal, Status, Tally
 from bot.errors import StorageError
 from bot.ratelimit import RateLimiter
 from bot.service import ArenaService
+from bot.statistics.report import ArenaReport
 from tests.fakes import InMemoryRepository, ScriptedProvider, matchup
 
 

@@ -25,8 +25,9 @@ from arena_rank.models.bradley_terry import BradleyTerry
 from arena_rank.models.contextual_bradley_terry import ContextualBradleyTerry
 from arena_rank.utils.data_utils import ContextualPairDataset, PairDataset
 
-from bot.arena_ratings import BattleCount, bradley_terry
 from bot.statistics import style_control
+from bot.statistics.battles import BattleCount
+from bot.statistics.bradley_terry import bradley_terry
 from bot.statistics.style_control import FEATURES, REG, battles_from_arrays, fit_style, without_style
 from tests.support.style_battles import Synthetic, draw
 

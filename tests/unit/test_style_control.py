@@ -5,8 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from bot.arena_ratings import BattleCount, bradley_terry
 from bot.statistics import style_control
+from bot.statistics.battles import BattleCount
+from bot.statistics.bradley_terry import bradley_terry
 from bot.statistics.style import StyleFeatures
 from bot.statistics.style_control import (
     FEATURES,

@@ -1,4 +1,4 @@
-"""The leaderboard chart and page every front end shows (adapters/report.py), read back from the figure:
+"""The leaderboard chart and page every front end shows (adapters/charts.py), read back from the figure:
 each model's rating with its interval, and the win rate of every pair that met."""
 
 from __future__ import annotations
@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 from matplotlib.container import ErrorbarContainer
 
-from adapters.report import chart_figure, chart_png, html_page
-from bot import arena_ratings
-from bot.analysis import ArenaReport, BattleQuery, BattleSet, bias_report
-from bot.arena_ratings import BattleCount
+from adapters.charts import chart_figure, chart_png, html_page
+from bot.statistics import bradley_terry
+from bot.statistics.battles import BattleCount
+from bot.statistics.bias import bias_report
+from bot.statistics.report import ArenaReport
+from bot.statistics.slices import BattleQuery, BattleSet
 
 # Three models; "small" never met "chat", so their cell of the heatmap stays empty.
 COUNTS = [BattleCount("chat", "base", "model_a", 30), BattleCount("chat", "base", "model_b", 10),
@@ -20,9 +22,9 @@ COUNTS = [BattleCount("chat", "base", "model_a", 30), BattleCount("chat", "base"
 
 def report() -> ArenaReport:
     counts = tuple(COUNTS)
-    return ArenaReport(query=BattleQuery(), leaderboard=arena_ratings.leaderboard(counts, rounds=20),
+    return ArenaReport(query=BattleQuery(), leaderboard=bradley_terry.leaderboard(counts, rounds=20),
                        battles=BattleSet(counts=counts, sliced=60, steps=()),
-                       win_rates=arena_ratings.win_rate_matrix(counts), bias=bias_report(counts, [20, 40]))
+                       win_rates=bradley_terry.win_rate_matrix(counts), bias=bias_report(counts, [20, 40]))
 
 
 def test_the_chart_shows_each_rating_with_its_interval_and_every_pairs_win_rate() -> None:
@@ -64,7 +66,7 @@ def test_the_page_lists_every_model_with_its_rating_and_interval() -> None:
 
 
 def test_with_no_votes_the_chart_says_so() -> None:
-    empty = ArenaReport(query=BattleQuery(), leaderboard=arena_ratings.leaderboard([], rounds=20),
+    empty = ArenaReport(query=BattleQuery(), leaderboard=bradley_terry.leaderboard([], rounds=20),
                         battles=BattleSet(counts=(), sliced=0, steps=()), win_rates={}, bias=bias_report([], []))
     bars, heat = chart_figure(empty).axes
     assert [t.get_text() for t in bars.texts] == ["No votes in this slice yet"] and not heat.images

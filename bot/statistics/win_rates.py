@@ -1,10 +1,11 @@
-"""Tallies and confidence intervals for a base-vs-fine-tuned matchup."""
+"""Win rates: the fine-tuned model's share of decided votes per matchup, with its 95% Wilson interval."""
 
 from __future__ import annotations
 
 import math
 
 from bot.domain import Tally
+from bot.outcomes import BASE, BOTH_BAD, FINETUNED, TIE
 from bot.ports import OutcomeCount
 
 Z_95 = 1.959963984540054
@@ -31,12 +32,12 @@ def tallies(rows: list[OutcomeCount]) -> list[Tally]:
         outcomes[row.outcome] = outcomes.get(row.outcome, 0) + row.count
     result = []
     for (matchup, base, finetuned), outcomes in sorted(grouped.items()):
-        wins, losses = outcomes.get("finetuned", 0), outcomes.get("base", 0)
+        wins, losses = outcomes.get(FINETUNED, 0), outcomes.get(BASE, 0)
         decided = wins + losses
         low, high = wilson_interval(wins, decided) if decided else (None, None)
         result.append(Tally(
             matchup=matchup, base=base, finetuned=finetuned, wins=wins, losses=losses,
-            ties=outcomes.get("tie", 0), both_bad=outcomes.get("both_bad", 0),
+            ties=outcomes.get(TIE, 0), both_bad=outcomes.get(BOTH_BAD, 0),
             win_rate=wins / decided if decided else None, ci_low=low, ci_high=high,
         ))
     return result

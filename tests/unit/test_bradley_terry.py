@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from scipy.optimize import minimize
 from scipy.special import expit
 
-from bot.arena_ratings import (
-    BattleCount,
+from bot.statistics.battles import BattleCount
+from bot.statistics.bradley_terry import (
     bootstrap_intervals,
     bradley_terry,
     leaderboard,

@@ -22,12 +22,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.special import expit
 
-MODEL_A = "model_a"
-MODEL_B = "model_b"
-TIE = "tie"
-TIE_BOTHBAD = "tie (bothbad)"
-# Score of model_a per lmsys ``winner`` value: a tie of either kind is half a win for each side.
-SCORES: Mapping[str, float] = {MODEL_A: 1.0, MODEL_B: 0.0, TIE: 0.5, TIE_BOTHBAD: 0.5}
+from bot.outcomes import SCORES
+from bot.statistics.battles import BattleCount
 
 # L2 strength on the per-battle mean log-loss, in log-base units. lmarena's arena-rank (FastChat's successor)
 # regularises with 1e-5 per battle; here it is in the objective so a model that never loses (or never wins) gets a
@@ -41,16 +37,6 @@ CI_PERCENTILES = (2.5, 97.5)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
-
-
-@dataclass(frozen=True)
-class BattleCount:
-    """``count`` battles between ``model_a`` and ``model_b`` that ended with ``outcome`` (an lmsys winner value)."""
-
-    model_a: str
-    model_b: str
-    outcome: str
-    count: int
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from bot import display
-from bot.analysis import ArenaReport
+from bot.statistics.report import ArenaReport
 
 MAX_MODELS_SHOWN = 30
 

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from bot.ports import OutcomeCount
-from bot.ratings import tallies, wilson_interval
+from bot.statistics.win_rates import tallies, wilson_interval
 
 
 def test_wilson_matches_hand_computed_values() -> None:
