@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from bot.domain import Choice, Comparison, Side
 from bot.errors import ArenaError
+from bot.outcomes import WINNER
 from bot.ports import Battle, CsvChunk, CsvFile
 from bot.writer import written_behind
 
@@ -36,7 +37,6 @@ COLUMNS = [
     "matchup", "base_model", "platform", "server", "channel", "vote_changes", "latency_a_ms",
     "latency_b_ms", "error_a", "error_b",
 ]
-WINNER = {Choice.A: "model_a", Choice.B: "model_b", Choice.TIE: "tie", Choice.BOTH_BAD: "tie (bothbad)"}
 SALT = "finetune-arena"
 PARQUET_BATCH = 1000
 PREFERENCE_FORMATS = ("dpo", "kto")

@@ -80,9 +80,8 @@ class Repository(Protocol):
     async def record_vote(
         self, comparison_id: str, voter: str, choice: Choice, at: datetime
     ) -> tuple[Vote, Choice | None]:
-        """Insert or change one voter's vote as of ``at``; returns it with the previous choice, if any.
-        A vote older than the stored one changes nothing (the stored vote comes back, with itself as
-        the previous choice). Raises UnknownComparisonError when the comparison does not exist."""
+        """Insert or change one voter's vote as of ``at``, by ``bot.domain.last_click_wins``: returns the vote
+        with the previous choice, if any. Raises UnknownComparisonError when the comparison does not exist."""
         ...
 
     async def record_vote_and_count(
@@ -101,14 +100,19 @@ class Repository(Protocol):
         ...
 
     async def battle_set(self, query: BattleQuery) -> BattleSet:
-        """Grouped battle counts for a slice after its quality filters, with what each filter removed."""
+        """Grouped battle counts for a slice after its quality filters, with what each filter removed. The
+        ``daily_cap`` filter keeps each voter's first votes (in the order first cast) of every UTC day of
+        their last click; it applies here only."""
         ...
 
-    async def votes_per_voter(self, query: BattleQuery) -> list[int]: ...
+    async def votes_per_voter(self, query: BattleQuery) -> list[int]:
+        """How many votes each voter has in the slice after its quality filters (the cap aside)."""
+        ...
 
     def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:
-        """Votes with their comparisons, oldest first (or grouped by comparison), streamed; ``query``
-        slices and filters them (no query: every vote). Blocking: call it in a worker thread."""
+        """Votes with their comparisons in the order first cast (or grouped by comparison, in that order
+        within each), streamed; ``query`` slices and filters them, the cap aside (no query: every vote).
+        Blocking: call it in a worker thread."""
         ...
 
     def iter_csv(self, judge: Callable[[str], str], query: BattleQuery | None = None,

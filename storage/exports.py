@@ -1,5 +1,5 @@
 """The CSV export's hot path, run by the database. Each comparison's CSV columns are rendered once, when it
-is saved (``comparison_csv``, written by storage/writes.py), each vote's tstamp when it is cast, and
+is saved (``comparison_csv``, written by ``store_renderings``), each vote's tstamp when it is cast, and
 voters' judge columns once per export (a temporary table), so the database can stitch every vote's line
 itself and hand over a few thousand lines as one string: Python never touches a vote.
 ``bot.export.csv_line`` is the same assembly in Python; it renders the rare vote whose comparison has no
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -33,17 +33,19 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.functions import FunctionElement
 
+from bot.domain import Comparison
 from bot.export import CSV_PARTS_VERSION, WINNERS, csv_line, csv_parts
 from bot.ports import CsvChunk, CsvFile
 from storage import csv_helpers, csv_worker
-from storage.driver import Params, driver_query, insert_many
-from storage.orm import ComparisonCsvRow, VoteRow
-from storage.rows import load_comparisons
+from storage.comparisons import load_comparisons
+from storage.driver import Params, driver_many, driver_query, insert_many
+from storage.orm import CSV_PARTS, ComparisonCsvRow, VoteRow
 
 # Each chunk is one query and one string of about this size: memory stays flat however long the texts.
 CHUNK_BYTES = 2_000_000
 FIRST_CHUNK_IDS, MIN_CHUNK_IDS, MAX_CHUNK_IDS = 1000, 16, 20_000
 JUDGE_BATCH = 10_000
+CSV_PARTS_COLUMNS = ("comparison_id", "version", "head", "middle", "slices", "tail")
 # Below this many ids a helper process costs more than it saves.
 PARALLEL_MIN_IDS = 50_000
 PROCESSES: int | None = None  # helper processes for a large export on SQLite; None: one per core
@@ -85,6 +87,16 @@ class concat_lines(FunctionElement[str]):
 
     type = Text()
     inherit_cache = True
+
+
+def store_renderings(connection: Connection, saved: Sequence[Comparison]) -> None:
+    """Each saved comparison's CSV columns, rendered now, once, so that exporting its votes costs no
+    rendering (saving again replaces them)."""
+    if not saved:
+        return
+    driver_many(connection, f"DELETE FROM {CSV_PARTS.name} WHERE comparison_id = ?", [(c.id,) for c in saved])
+    rows = [(c.id, CSV_PARTS_VERSION, *csv_parts(c)) for c in saved]
+    insert_many(connection, CSV_PARTS.name, CSV_PARTS_COLUMNS, rows)
 
 
 def _args(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> list[str]:
