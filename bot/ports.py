@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
 from bot.analysis import BattleQuery, BattleSet
 from bot.domain import Choice, Comparison, Counts, GenerationParams, Reply, Vote
+
+if TYPE_CHECKING:  # bot.export imports Battle from here: at run time this import would be circular
+    from bot.export import ExportOptions
 
 
 class Provider(Protocol):
@@ -40,26 +43,6 @@ class Battle:
 
     comparison: Comparison
     vote: Vote
-
-
-@dataclass(frozen=True)
-class CsvChunk:
-    """A run of CSV lines (no header) and how many votes they hold: the CSV export arrives this way, as text
-    the database has mostly rendered itself, so a million votes cost no Python objects."""
-
-    text: str | bytes  # bytes: UTF-8, as the database held it (written out without decoding)
-    rows: int
-    written: int = 0  # bytes already written in place into the CsvFile given (the text is then empty)
-
-
-@dataclass(frozen=True)
-class CsvFile:
-    """A regular file the CSV export may write its lines into in place, from byte ``offset`` on: a large
-    export's helper processes then write their chunks there themselves, and the bytes never pass through
-    the exporting process."""
-
-    fd: int
-    offset: int
 
 
 class Repository(Protocol):
@@ -115,10 +98,8 @@ class Repository(Protocol):
         Blocking: call it in a worker thread."""
         ...
 
-    def iter_csv(self, judge: Callable[[str], str], query: BattleQuery | None = None,
-                 into: CsvFile | None = None) -> Iterator[CsvChunk]:
-        """The votes of ``iter_battles``, oldest first, as CSV lines exactly as ``bot.export.csv_line`` renders
-        them, ``judge`` giving each voter's column. Given ``into``, it may write the lines there itself, one
-        after another from its offset, and say so in each chunk's ``written`` (all chunks, or none). Blocking:
-        call it in a worker thread."""
+    def write_csv(self, out: IO[str], options: ExportOptions, query: BattleQuery | None = None) -> int:
+        """The votes of ``iter_battles(query)`` as ``bot.export.write_csv`` writes them, header first, byte for
+        byte, into ``out`` (a text stream, written from its current position); returns how many votes.
+        Blocking: call it in a worker thread."""
         ...

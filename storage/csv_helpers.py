@@ -1,7 +1,7 @@
 """The parent side of the CSV export's helper processes (storage/csv_worker.py, one per core): SQLite's
 work of stitching the votes' lines is CPU-bound and single-threaded per connection, and threads in one
 process contend on SQLite's memory mutex, so a large export on a SQLite file spreads its id ranges over
-processes. storage/exports.py decides when and checks each answer."""
+processes. storage/csv_export.py decides when and checks each answer."""
 
 from __future__ import annotations
 

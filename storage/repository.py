@@ -2,14 +2,14 @@
 
 Each call runs its blocking database work in a worker thread, in one short transaction (storage/transactions.py);
 clicks and comparison writes go through group commit (storage/group_commit.py). What each job does lives in its
-module: votes.py, comparisons.py, battles.py, exports.py."""
+module: votes.py, comparisons.py, battles.py, csv_export.py."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import Connection, Engine, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,8 +17,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.analysis import BattleQuery, BattleSet
 from bot.domain import Choice, Comparison, Counts, Status, Vote
 from bot.errors import StorageError
-from bot.ports import Battle, CsvChunk, CsvFile, OutcomeCount
-from storage import battles, exports
+from bot.export import ExportOptions, judge_for
+from bot.ports import Battle, OutcomeCount
+from storage import battles, csv_export
 from storage.comparisons import ADD, SAVE, Write, load_comparisons, write_comparisons
 from storage.group_commit import GroupCommit
 from storage.orm import ComparisonRow
@@ -93,15 +94,14 @@ class SqlAlchemyRepository:
         with self.engine.connect() as connection:
             yield from battles.iter_battles(connection, query, by_comparison)
 
-    def iter_csv(self, judge: Callable[[str], str], query: BattleQuery | None = None,
-                 into: CsvFile | None = None) -> Iterator[CsvChunk]:
+    def write_csv(self, out: IO[str], options: ExportOptions, query: BattleQuery | None = None) -> int:
         with self.engine.connect() as connection:
-            yield from exports.iter_csv(connection, battles.export_conditions(query), judge, into)
+            return csv_export.write_csv(connection, out, battles.export_conditions(query), judge_for(options))
 
 
 def _write_comparisons(requests: list[Write], connection: Connection) -> list[Exception | None]:
     """A batch of comparison writes, and the CSV rendering of each finished one stored with it (the CSV
-    export's fast path, storage/exports.py)."""
+    export's fast path, storage/csv_export.py)."""
     written = write_comparisons(requests, connection)
-    exports.store_renderings(connection, [c for kind, c in requests if kind == SAVE])
+    csv_export.store_renderings(connection, [c for kind, c in requests if kind == SAVE])
     return written

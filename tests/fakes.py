@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime
+from typing import IO
 
 from bot.analysis import BattleQuery, BattleSet, FilterStep
 from bot.arena_ratings import BattleCount
@@ -22,9 +23,9 @@ from bot.domain import (
     last_click_wins,
 )
 from bot.errors import ModelUnavailableError, UnknownComparisonError
-from bot.export import csv_line, csv_parts, epoch_ms
+from bot.export import ExportOptions, write_csv
 from bot.outcomes import WINNER, outcome
-from bot.ports import Battle, CsvChunk, OutcomeCount
+from bot.ports import Battle, OutcomeCount
 from bot.providers.common import collect_reply
 
 
@@ -128,10 +129,8 @@ class InMemoryRepository:
             battles.sort(key=lambda b: b.comparison.id)  # stable: in the order first cast within each
         yield from (copy.deepcopy(b) for b in battles)
 
-    def iter_csv(self, judge: Callable[[str], str], query: BattleQuery | None = None) -> Iterator[CsvChunk]:
-        lines = [csv_line(csv_parts(b.comparison), b.vote.choice.value, judge(b.vote.voter),
-                          epoch_ms(b.vote.updated_at), b.vote.changes) for b in self.iter_battles(query)]
-        yield CsvChunk("".join(lines), len(lines))
+    def write_csv(self, out: IO[str], options: ExportOptions, query: BattleQuery | None = None) -> int:
+        return write_csv(self.iter_battles(query), out, options)
 
 
 RAW = BattleQuery(drop_identity_leaks=False, drop_failed=False)

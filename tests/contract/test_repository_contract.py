@@ -4,6 +4,7 @@ SqlAlchemyRepository on real SQLite and PostgreSQL (unique ids per test, so test
 from __future__ import annotations
 
 import asyncio
+import io
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -13,8 +14,10 @@ from adapters.bootstrap import open_repository
 from bot.analysis import BattleQuery
 from bot.domain import Choice, Comparison, Place, Reply, Side, Status
 from bot.errors import UnknownComparisonError
+from bot.export import ExportOptions
 from bot.ports import Battle, Repository
 from tests.fakes import InMemoryRepository
+from tests.support.csv_reference import reference_csv
 
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 PLACE = Place("discord", "chan", "guild")
@@ -191,7 +194,7 @@ async def test_battle_set_slices_filters_and_reports_what_it_removed(repo: Repos
 @pytest.mark.asyncio
 async def test_every_query_field_slices_every_read(repo: Repository) -> None:
     """platform, server, channel, voter, since (inclusive) and until (exclusive), in battle_set,
-    votes_per_voter and iter_battles alike; the daily cap in battle_set alone."""
+    votes_per_voter, iter_battles and write_csv alike; the daily cap in battle_set alone."""
     name = f"m-{uuid.uuid4().hex}"
     places = [Place("discord", "general", "g1"), Place("discord", "random", "g1"), Place("slack", "general", "T9")]
     comparisons = [await finished(repo, name, place=place) for place in places]
@@ -214,6 +217,8 @@ async def test_every_query_field_slices_every_read(repo: Repository) -> None:
         assert (await repo.battle_set(query)).kept == expected, query
         assert sum(await repo.votes_per_voter(query)) == expected, query
         assert len(await battles_of(repo, query)) == expected, query
+        out = io.StringIO()
+        assert await asyncio.to_thread(repo.write_csv, out, ExportOptions(), query) == expected, query
     assert (await repo.battle_set(BattleQuery(matchup=name))).kept == 0  # every reply B failed
     capped = BattleQuery(matchup=name, drop_failed=False, daily_cap=1)
     assert (await repo.battle_set(capped)).kept == 2  # one vote per voter: all six fell on one UTC day
@@ -232,6 +237,22 @@ async def test_battles_come_in_the_order_first_cast_or_grouped_by_comparison(rep
     assert [b.vote.voter for b in await battles_of(repo, query)] == ["ann", "ben", "cal"]
     grouped = [(b.comparison.id, b.vote.voter) for b in await battles_of(repo, query, by_comparison=True)]
     assert grouped == sorted([(second.id, "ann"), (second.id, "cal"), (first.id, "ben")], key=lambda g: g[0])
+
+
+@pytest.mark.asyncio
+async def test_write_csv_equals_the_csv_module_for_every_slice(repo: Repository) -> None:
+    name = f"m-{uuid.uuid4().hex}"
+    for i, side in enumerate((Side.A, Side.B, Side.A)):
+        c = await finished(repo, name, side)
+        for k, choice in enumerate(Choice):
+            await repo.record_vote(c.id, f"voter,{k}", choice, NOW + timedelta(seconds=i, milliseconds=120 * k))
+    for query in (BattleQuery(matchup=name, drop_failed=False), BattleQuery(matchup=name, voter="voter,2",
+                                                                            drop_failed=False)):
+        for options in (ExportOptions(salt="pepper"), ExportOptions(raw_voters=True)):
+            out = io.StringIO()
+            rows = await asyncio.to_thread(repo.write_csv, out, options, query)
+            reference = reference_csv(await battles_of(repo, query), options)
+            assert out.getvalue() == reference and rows == reference.count("\r\n") - 1 > 0
 
 
 @pytest.mark.asyncio

@@ -1,5 +1,5 @@
 """Writing behind: a file written by a thread of its own, so that the system calls that copy hundreds of MB
-into the kernel (they release the GIL) overlap with the work that produces the next chunk."""
+into the kernel (they release the GIL) overlap with the work that produces the next chunk (the CSV export)."""
 
 from __future__ import annotations
 
