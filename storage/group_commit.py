@@ -1,5 +1,9 @@
 """Group commit: writes that arrive while a batch is being written wait for the next one, which runs them all,
-in order, in one transaction and one thread hop (the costs a single write would pay alone)."""
+in order, in one transaction and one thread hop (the costs a single write would pay alone).
+
+What it buys: with the Core connections that came the same day, 50 concurrent voters went from 488 to 5,667
+votes/s on SQLite and from 393 to 2,120 on PostgreSQL (benchmarks/RESULTS.md, 2026-11-22). What it costs: a
+write waits for the batch ahead of it, and a batch that fails as a whole fails every write in it."""
 
 from __future__ import annotations
 
