@@ -36,7 +36,7 @@ from bot.statistics import bradley_terry
 from bot.statistics.battles import BattleCount
 from bot.statistics.report import ArenaReport
 from bot.statistics.slices import BattleQuery, BattleSet
-from storage import csv_helpers, exports
+from storage import csv_export, csv_helpers
 
 VOTES, QUICK_VOTES = 1_000_000, 100_000
 # Timed report() runs: at 1M votes each takes about 10 s on 2 cores (ten times its target), so three keep the
@@ -185,13 +185,13 @@ async def export_phase(path: Path, runs: int) -> dict[str, float]:
                 times.append(elapsed)
             helper_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # KiB on Linux
             # Side by side: the same export stitched by this process's own connection, as before helpers.
-            exports.PROCESSES = 1
+            csv_export.PROCESSES = 1
             try:
                 target = Path(directory) / "votes-in-process.csv"
                 _, in_process, _, _ = await _export(service, target)
                 target.unlink()
             finally:
-                exports.PROCESSES = None
+                csv_export.PROCESSES = None
     elapsed = figures.median(times)
     growth = (max(first_rss.samples) - first_rss.samples[0]) / MB
     figures.figure("rows written / file size", f"{rows:,}", f"{size / MB:,.0f} MB")

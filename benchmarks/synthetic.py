@@ -17,8 +17,9 @@ from pathlib import Path
 
 from bot.domain import Comparison, Place, Reply, Side, Status
 from bot.export import CSV_PARTS_VERSION, csv_parts, tstamp_text
+from storage.comparisons import COMPARISON_COLUMNS, REPLY_COLUMNS
+from storage.csv_export import CSV_PARTS_COLUMNS
 from storage.database import make_engine, migrate
-from storage.writes import COMPARISON_COLUMNS, CSV_PARTS_COLUMNS, REPLY_COLUMNS
 
 CACHE_DIR = Path(__file__).with_name(".cache")
 # Bump when the generated data change, so an old cached file is not reused.

@@ -135,6 +135,23 @@ class Vote:
     changes: int = 0
 
 
+def last_click_wins(stored: Vote | None, comparison_id: str, voter: str, choice: Choice,
+                    at: datetime) -> tuple[Vote, Choice | None]:
+    """The last-click-wins rule, stated once (the repositories follow it; storage/votes.py in one SQL upsert).
+
+    A member holds one vote per comparison. Their click at ``at`` replaces the stored vote unless the stored
+    one is newer (clicks reach the bot out of order, through several processes): a stale click changes
+    nothing, and the stored vote comes back with itself as the previous choice. A replacing click keeps the
+    vote's first time, takes the click's time, and counts a change when the choice differs. Returns the vote
+    and the previous choice (None for a first vote)."""
+    if stored is None:
+        return Vote(comparison_id, voter, choice, at, at, 0), None
+    if stored.updated_at > at:
+        return stored, stored.choice
+    changes = stored.changes + (stored.choice != choice)
+    return Vote(comparison_id, voter, choice, stored.created_at, at, changes), stored.choice
+
+
 @dataclass(frozen=True)
 class Counts:
     """Votes on one comparison, by choice."""

@@ -12,8 +12,6 @@ import functools
 import hashlib
 import itertools
 import json
-import os
-import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,13 +20,8 @@ from typing import IO, Any
 
 from bot.domain import Choice, Comparison, Side
 from bot.errors import ArenaError
-from bot.ports import Battle, CsvChunk, CsvFile
-from bot.writer import written_behind
-
-try:
-    import fcntl
-except ImportError:  # not POSIX: no export writes in place
-    fcntl = None  # type: ignore[assignment]
+from bot.outcomes import WINNER
+from bot.ports import Battle
 
 COLUMNS = [
     "question_id", "model_a", "model_b", "winner", "judge", "conversation_a", "conversation_b",
@@ -36,7 +29,7 @@ COLUMNS = [
     "matchup", "base_model", "platform", "server", "channel", "vote_changes", "latency_a_ms",
     "latency_b_ms", "error_a", "error_b",
 ]
-WINNER = {Choice.A: "model_a", Choice.B: "model_b", Choice.TIE: "tie", Choice.BOTH_BAD: "tie (bothbad)"}
+CSV_HEADER = ",".join(COLUMNS) + "\r\n"
 SALT = "finetune-arena"
 PARQUET_BATCH = 1000
 PREFERENCE_FORMATS = ("dpo", "kto")
@@ -143,7 +136,7 @@ def csv_parts(c: Comparison) -> tuple[str, str, str, str]:
 
 def csv_line(parts: tuple[str, str, str, str], choice: str, judge: str, ms: int, changes: int) -> str:
     """One vote's CSV line: its comparison's ``csv_parts`` with the vote's own columns between them (the
-    database assembles the same text for the fast export, storage/exports.py). ``judge`` is CSV-ready."""
+    database assembles the same text for the fast export, storage/csv_export.py). ``judge`` is CSV-ready."""
     head, middle, slices, tail = parts
     return f"{head}{WINNERS[choice]},{judge},{middle}{ms / 1000!r}{slices}{changes}{tail}"
 
@@ -157,82 +150,18 @@ def judge_for(options: ExportOptions) -> Callable[[str], str]:
     return judge
 
 
-CsvSource = Iterable[CsvChunk] | Callable[[CsvFile | None], Iterable[CsvChunk]]
-
-
-def write_csv(chunks: CsvSource, out: IO[str], options: ExportOptions | None = None) -> int:
+def write_csv(battles: Iterable[Battle], out: IO[str], options: ExportOptions | None = None) -> int:
     """CSV with the message lists as JSON text, the way the public arena CSVs carry them: byte for byte what
-    ``csv.DictWriter`` writes for ``battle_row``. The lines come rendered (``Repository.iter_csv``, with the
-    judges of ``judge_for(options)``): each comparison was rendered once, when it was saved, and the database
-    stitches each vote's line, so a million votes take seconds, not minutes.
-
-    ``chunks`` may be a function of where the lines may be written in place (``in_place(out)``, or None),
-    as ``Repository.iter_csv``'s ``into``: then the database's lines can go into the file without passing
-    through this process."""
+    ``csv.DictWriter`` writes for ``battle_row``. Each line is rendered here from its battle; the app's
+    repository writes the same lines faster from renderings it stored (``Repository.write_csv``)."""
+    judge = judge_for(options or ExportOptions())
+    out.write(CSV_HEADER)
     n = 0
-    source: Iterable[CsvChunk] | None = None
-    try:
-        out.write(",".join(COLUMNS) + "\r\n")
-        target = in_place(out) if callable(chunks) else None
-        source = chunks(target) if callable(chunks) else chunks
-        end = target.offset if target is not None else 0
-        through_out = False  # lines were written through ``out``: none may then be written in place
-        with written_behind(_writer_of(out)) as write:
-            for chunk in source:
-                if chunk.written:
-                    if target is None or through_out:
-                        raise RuntimeError("CSV lines written in place with nowhere to go, or after others")
-                    end += chunk.written
-                elif target is not None and end != target.offset:
-                    raise RuntimeError("CSV lines to write through the file after others were written in place")
-                else:
-                    write(chunk.text)
-                    through_out = True
-                n += chunk.rows
-        if target is not None and end != target.offset:
-            out.seek(end)  # the file goes on after the lines written in place, as if written through ``out``
-    finally:
-        close = getattr(source, "close", None)
-        if callable(close):
-            close()  # a failed write stops the reading at once, in this thread (its connection goes back)
+    for battle in battles:
+        c, v = battle.comparison, battle.vote
+        out.write(csv_line(csv_parts(c), v.choice.value, judge(v.voter), epoch_ms(v.updated_at), v.changes))
+        n += 1
     return n
-
-
-def in_place(out: IO[str]) -> CsvFile | None:
-    """Where the CSV lines can be written into ``out``'s file directly: a regular file, UTF-8, written at a
-    position (a file opened to append takes every write at its end, whatever the offset). Else None."""
-    if fcntl is None or not _is_utf8(out):
-        return None
-    try:
-        fd = out.fileno()
-        regular = stat.S_ISREG(os.fstat(fd).st_mode)
-        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-    except (AttributeError, OSError, ValueError):  # no file behind it (io.UnsupportedOperation is an OSError)
-        return None
-    if not regular or flags & os.O_APPEND or flags & os.O_ACCMODE == os.O_RDONLY:
-        return None
-    out.flush()
-    return CsvFile(fd, os.lseek(fd, 0, os.SEEK_CUR))
-
-
-def _is_utf8(out: IO[str]) -> bool:
-    return (getattr(out, "encoding", "") or "").lower().replace("-", "") == "utf8"
-
-
-def _writer_of(out: IO[str]) -> Callable[[str | bytes], object]:
-    """``out.write``, also taking UTF-8 bytes: these go straight to the binary file under ``out`` when it
-    has one (after what ``out`` holds), else decoded."""
-    raw = getattr(out, "buffer", None) if _is_utf8(out) else None
-
-    def write(piece: str | bytes) -> object:
-        if isinstance(piece, str):
-            return out.write(piece)
-        if raw is None:
-            return out.write(piece.decode())
-        out.flush()
-        return raw.write(piece)
-
-    return write
 
 
 def write_parquet(battles: Iterable[Battle], out: IO[bytes], options: ExportOptions | None = None) -> int:
@@ -302,10 +231,9 @@ def write_kto(battles: Iterable[Battle], out: IO[str], options: ExportOptions | 
     return n
 
 
-Writer = Callable[[Any, Any, ExportOptions], int]  # rows (or a CsvSource), out, options
+Writer = Callable[[Iterable[Battle], Any, ExportOptions], int]  # battles, out, options
 FORMATS: dict[str, Writer] = {"csv": write_csv, "jsonl": write_jsonl, "parquet": write_parquet,
                               "dpo": write_dpo, "kto": write_kto}
-BATCH_FORMATS = ("csv",)  # fed CsvChunk (Repository.iter_csv) rather than Battle
 BINARY_FORMATS = ("parquet",)
 
 

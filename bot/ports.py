@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
 from bot.domain import Choice, Comparison, Counts, GenerationParams, LengthLimit, Reply, Vote
 from bot.statistics.slices import BattleQuery, BattleSet
+
+if TYPE_CHECKING:  # bot.export imports Battle from here: at run time this import would be circular
+    from bot.export import ExportOptions
 
 
 class Provider(Protocol):
@@ -43,26 +46,6 @@ class Battle:
     vote: Vote
 
 
-@dataclass(frozen=True)
-class CsvChunk:
-    """A run of CSV lines (no header) and how many votes they hold: the CSV export arrives this way, as text
-    the database has mostly rendered itself, so a million votes cost no Python objects."""
-
-    text: str | bytes  # bytes: UTF-8, as the database held it (written out without decoding)
-    rows: int
-    written: int = 0  # bytes already written in place into the CsvFile given (the text is then empty)
-
-
-@dataclass(frozen=True)
-class CsvFile:
-    """A regular file the CSV export may write its lines into in place, from byte ``offset`` on: a large
-    export's helper processes then write their chunks there themselves, and the bytes never pass through
-    the exporting process."""
-
-    fd: int
-    offset: int
-
-
 class Repository(Protocol):
     """Persistence of comparisons and votes. Async methods must not block the event loop."""
 
@@ -81,9 +64,8 @@ class Repository(Protocol):
     async def record_vote(
         self, comparison_id: str, voter: str, choice: Choice, at: datetime
     ) -> tuple[Vote, Choice | None]:
-        """Insert or change one voter's vote as of ``at``; returns it with the previous choice, if any.
-        A vote older than the stored one changes nothing (the stored vote comes back, with itself as
-        the previous choice). Raises UnknownComparisonError when the comparison does not exist."""
+        """Insert or change one voter's vote as of ``at``, by ``bot.domain.last_click_wins``: returns the vote
+        with the previous choice, if any. Raises UnknownComparisonError when the comparison does not exist."""
         ...
 
     async def record_vote_and_count(
@@ -102,20 +84,23 @@ class Repository(Protocol):
         ...
 
     async def battle_set(self, query: BattleQuery) -> BattleSet:
-        """Grouped battle counts for a slice after its quality filters, with what each filter removed."""
+        """Grouped battle counts for a slice after its quality filters, with what each filter removed. The
+        ``daily_cap`` filter keeps each voter's first votes (in the order first cast) of every UTC day of
+        their last click; it applies here only."""
         ...
 
-    async def votes_per_voter(self, query: BattleQuery) -> list[int]: ...
+    async def votes_per_voter(self, query: BattleQuery) -> list[int]:
+        """How many votes each voter has in the slice after its quality filters (the cap aside)."""
+        ...
 
     def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:
-        """Votes with their comparisons, oldest first (or grouped by comparison), streamed; ``query``
-        slices and filters them (no query: every vote). Blocking: call it in a worker thread."""
+        """Votes with their comparisons in the order first cast (or grouped by comparison, in that order
+        within each), streamed; ``query`` slices and filters them, the cap aside (no query: every vote).
+        Blocking: call it in a worker thread."""
         ...
 
-    def iter_csv(self, judge: Callable[[str], str], query: BattleQuery | None = None,
-                 into: CsvFile | None = None) -> Iterator[CsvChunk]:
-        """The votes of ``iter_battles``, oldest first, as CSV lines exactly as ``bot.export.csv_line`` renders
-        them, ``judge`` giving each voter's column. Given ``into``, it may write the lines there itself, one
-        after another from its offset, and say so in each chunk's ``written`` (all chunks, or none). Blocking:
-        call it in a worker thread."""
+    def write_csv(self, out: IO[str], options: ExportOptions, query: BattleQuery | None = None) -> int:
+        """The votes of ``iter_battles(query)`` as ``bot.export.write_csv`` writes them, header first, byte for
+        byte, into ``out`` (a text stream, written from its current position); returns how many votes.
+        Blocking: call it in a worker thread."""
         ...

@@ -1,4 +1,4 @@
-"""A helper process of the CSV export on SQLite (storage/exports.py runs one per core): SQLite's work of
+"""A helper process of the CSV export on SQLite (storage/csv_export.py runs one per core): SQLite's work of
 stitching the votes' lines is CPU-bound and single-threaded per connection, and threads in one process
 contend on SQLite's and malloc's locks, so a large export spreads its chunks over processes.
 

@@ -1,9 +1,10 @@
 """Tables: comparisons, their two replies, votes (one per voter per comparison), and each comparison's
-CSV columns as the export writes them."""
+CSV columns as the export writes them; and their Core handles, for the hot paths that skip the ORM."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import (
     Boolean,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -126,3 +128,10 @@ class ComparisonCsvRow(Base):
     middle: Mapped[str] = mapped_column(Text)
     slices: Mapped[str] = mapped_column(Text)
     tail: Mapped[str] = mapped_column(Text)
+
+
+# Core tables of the mapped classes: statements built on them skip the ORM's per-row work.
+COMPARISONS = cast(Table, ComparisonRow.__table__)
+REPLIES = cast(Table, ReplyRow.__table__)
+VOTES = cast(Table, VoteRow.__table__)
+CSV_PARTS = cast(Table, ComparisonCsvRow.__table__)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import datetime
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime
+from typing import IO
 
 from bot.domain import (
     Choice,
@@ -17,18 +18,24 @@ from bot.domain import (
     Reply,
     Status,
     Vote,
+    last_click_wins,
 )
 from bot.errors import ModelUnavailableError, UnknownComparisonError
-from bot.export import WINNER, csv_line, csv_parts, epoch_ms
-from bot.ports import Battle, CsvChunk, OutcomeCount
+from bot.export import ExportOptions, write_csv
+from bot.outcomes import WINNER, outcome
+from bot.ports import Battle, OutcomeCount
 from bot.providers.common import collect_reply
 from bot.statistics.battles import BattleCount
-from bot.statistics.slices import BattleQuery, BattleSet
+from bot.statistics.slices import BattleQuery, BattleSet, FilterStep
 
 
 class InMemoryRepository:
+    """The Repository port in memory, held to the same contract suite as the SQL repository
+    (tests/contract/test_repository_contract.py)."""
+
     def __init__(self) -> None:
         self.comparisons: dict[str, Comparison] = {}
+        # In the order first cast, as the SQL rows' ids run: a changed vote keeps its place.
         self.votes: dict[tuple[str, str], Vote] = {}
 
     async def ping(self) -> None:
@@ -48,15 +55,9 @@ class InMemoryRepository:
                           at: datetime) -> tuple[Vote, Choice | None]:
         if comparison_id not in self.comparisons:
             raise UnknownComparisonError(comparison_id)
-        old = self.votes.get((comparison_id, voter))
-        if old is not None and old.updated_at > at:
-            return old, old.choice
-        if old is None:
-            vote = Vote(comparison_id, voter, choice, at, at, 0)
-        else:
-            vote = Vote(comparison_id, voter, choice, old.created_at, at, old.changes + (old.choice != choice))
+        vote, previous = last_click_wins(self.votes.get((comparison_id, voter)), comparison_id, voter, choice, at)
         self.votes[(comparison_id, voter)] = vote
-        return vote, old.choice if old else None
+        return vote, previous
 
     async def record_vote_and_count(self, comparison_id: str, voter: str, choice: Choice,
                                     at: datetime) -> tuple[Vote, Choice | None, Counts]:
@@ -72,13 +73,9 @@ class InMemoryRepository:
         grouped: dict[tuple[str, str, str, str], int] = {}
         for (cid, _), vote in self.votes.items():
             c = self.comparisons[cid]
-            if matchup and c.matchup != matchup:
+            if matchup is not None and c.matchup != matchup:
                 continue
-            if vote.choice in (Choice.TIE, Choice.BOTH_BAD):
-                outcome = vote.choice.value
-            else:
-                outcome = "base" if vote.choice.value == c.base_side.value else "finetuned"
-            key = (c.matchup, c.model_on(c.base_side), c.model_on(c.finetuned_side), outcome)
+            key = (c.matchup, c.model_on(c.base_side), c.model_on(c.finetuned_side), outcome(vote.choice, c.base_side))
             grouped[key] = grouped.get(key, 0) + 1
         return [OutcomeCount(*key, count=n) for key, n in grouped.items()]
 
@@ -89,39 +86,75 @@ class InMemoryRepository:
             c.status = Status.FAILED
         return len(stale)
 
-    def _selected(self, query: BattleQuery | None) -> list[Battle]:
+    def _sliced(self, query: BattleQuery) -> list[Battle]:
         battles = [Battle(self.comparisons[cid], vote) for (cid, _), vote in self.votes.items()]
-        if query is None:
-            return battles
-        return [b for b in battles if (query.matchup in (None, b.comparison.matchup))
-                and (query.platform in (None, b.comparison.place.platform)) and (query.voter in (None, b.vote.voter))
-                and not (query.drop_identity_leaks and b.comparison.identity_leak)
+        return [b for b in battles if _in_slice(b, query)]
+
+    @staticmethod
+    def _filtered(battles: list[Battle], query: BattleQuery) -> list[Battle]:
+        return [b for b in battles if not (query.drop_identity_leaks and b.comparison.identity_leak)
                 and not (query.drop_failed and b.comparison.reply_problem)]
 
     async def battle_set(self, query: BattleQuery) -> BattleSet:
-        kept = self._selected(query)
+        sliced = self._sliced(query)
+        kept, steps = sliced, []
+        if query.drop_identity_leaks:
+            steps.append(FilterStep("identity leak", sum(b.comparison.identity_leak for b in kept)))
+            kept = [b for b in kept if not b.comparison.identity_leak]
+        if query.drop_failed:
+            steps.append(FilterStep("failed or empty reply", sum(b.comparison.reply_problem for b in kept)))
+            kept = [b for b in kept if not b.comparison.reply_problem]
+        if query.daily_cap is not None:
+            capped = _capped(kept, query.daily_cap)
+            steps.append(FilterStep(f"more than {query.daily_cap} votes per voter per day", len(kept) - len(capped)))
+            kept = capped
         grouped: dict[tuple[str, str, str], int] = {}
         for b in kept:
             key = (b.comparison.model_a, b.comparison.model_b, WINNER[b.vote.choice])
             grouped[key] = grouped.get(key, 0) + 1
-        return BattleSet(counts=tuple(BattleCount(*k, n) for k, n in grouped.items()), sliced=len(kept), steps=())
+        return BattleSet(counts=tuple(BattleCount(*k, n) for k, n in grouped.items()), sliced=len(sliced),
+                         steps=tuple(steps))
 
     async def votes_per_voter(self, query: BattleQuery) -> list[int]:
         voters: dict[str, int] = {}
-        for b in self._selected(query):
+        for b in self._filtered(self._sliced(query), query):
             voters[b.vote.voter] = voters.get(b.vote.voter, 0) + 1
         return list(voters.values())
 
     def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:
-        battles = sorted(self._selected(query), key=lambda b: b.vote.created_at)
+        battles = self._sliced(query or RAW)
+        if query is not None:
+            battles = self._filtered(battles, query)
         if by_comparison:
-            battles.sort(key=lambda b: b.comparison.id)
-        yield from battles
+            battles.sort(key=lambda b: b.comparison.id)  # stable: in the order first cast within each
+        yield from (copy.deepcopy(b) for b in battles)
 
-    def iter_csv(self, judge: Callable[[str], str], query: BattleQuery | None = None) -> Iterator[CsvChunk]:
-        lines = [csv_line(csv_parts(b.comparison), b.vote.choice.value, judge(b.vote.voter),
-                          epoch_ms(b.vote.updated_at), b.vote.changes) for b in self.iter_battles(query)]
-        yield CsvChunk("".join(lines), len(lines))
+    def write_csv(self, out: IO[str], options: ExportOptions, query: BattleQuery | None = None) -> int:
+        return write_csv(self.iter_battles(query), out, options)
+
+
+RAW = BattleQuery(drop_identity_leaks=False, drop_failed=False)
+
+
+def _in_slice(b: Battle, query: BattleQuery) -> bool:
+    c, v = b.comparison, b.vote
+    wanted = ((query.matchup, c.matchup), (query.platform, c.place.platform), (query.server, c.place.server),
+              (query.channel, c.place.channel), (query.voter, v.voter))
+    return (all(value is None or value == found for value, found in wanted)
+            and (query.since is None or v.updated_at >= query.since)
+            and (query.until is None or v.updated_at < query.until))
+
+
+def _capped(battles: list[Battle], cap: int) -> list[Battle]:
+    """Each voter's first ``cap`` votes (in the order first cast) of every UTC day of their last click."""
+    seen: dict[tuple[str, date], int] = {}
+    kept = []
+    for b in battles:
+        day = (b.vote.voter, b.vote.updated_at.astimezone(UTC).date())
+        seen[day] = seen.get(day, 0) + 1
+        if seen[day] <= cap:
+            kept.append(b)
+    return kept
 
 
 class ScriptedProvider:

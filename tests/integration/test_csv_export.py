@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import io
 import os
 import tempfile
@@ -18,9 +17,11 @@ from sqlalchemy import delete, update
 
 from adapters.bootstrap import open_repository
 from bot.domain import Choice, Comparison, Place, Reply, Side, Status
-from bot.export import ExportOptions, csv_parts, in_place, judge_for, write_csv
+from bot.export import ExportOptions, csv_parts, judge_for
 from bot.statistics.slices import BattleQuery
-from storage import exports
+from storage import csv_export
+from storage.battles import export_conditions
+from storage.csv_file import in_place
 from storage.orm import ComparisonCsvRow, VoteRow
 from storage.repository import SqlAlchemyRepository
 from tests.support.csv_reference import reference_csv
@@ -38,10 +39,10 @@ def stitched(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     """Every test twice on SQLite: the export's own connection stitching the lines, and two helper
     processes (storage/csv_worker.py) doing it, as a large export on a file does."""
     if request.param == "helper processes":
-        monkeypatch.setattr(exports, "PROCESSES", 2)
-        monkeypatch.setattr(exports, "PARALLEL_MIN_IDS", 1)
+        monkeypatch.setattr(csv_export, "PROCESSES", 2)
+        monkeypatch.setattr(csv_export, "PARALLEL_MIN_IDS", 1)
     else:
-        monkeypatch.setattr(exports, "PROCESSES", 1)
+        monkeypatch.setattr(csv_export, "PROCESSES", 1)
     return str(request.param)
 
 
@@ -76,11 +77,11 @@ async def exported(repo: SqlAlchemyRepository, query: BattleQuery, options: Expo
     into a file, which helper processes write in place; the two must agree."""
     def work() -> tuple[str, str]:
         out = io.StringIO()
-        rows = write_csv(repo.iter_csv(judge_for(options), query), out, options)
+        rows = repo.write_csv(out, options, query)
         with tempfile.TemporaryDirectory() as directory:
             target = Path(directory) / "votes.csv"
             with open(target, "w", newline="", encoding="utf-8") as file:
-                rows_in_file = write_csv(functools.partial(repo.iter_csv, judge_for(options), query), file, options)
+                rows_in_file = repo.write_csv(file, options, query)
                 file.write("after")  # the file goes on where the lines end
             in_file = target.read_bytes().decode()
         assert in_file == out.getvalue() + "after" and rows_in_file == rows
@@ -92,9 +93,9 @@ async def exported(repo: SqlAlchemyRepository, query: BattleQuery, options: Expo
 @pytest.mark.asyncio
 async def test_fast_csv_equals_the_csv_module(repo: SqlAlchemyRepository, monkeypatch: pytest.MonkeyPatch) -> None:
     # Many small chunks, most with votes of other tests between; and every line stitched by the database.
-    monkeypatch.setattr(exports, "FIRST_CHUNK_IDS", 7)
-    monkeypatch.setattr(exports, "CHUNK_BYTES", 20_000)
-    monkeypatch.setattr(exports, "_rendered_in_python", None)
+    monkeypatch.setattr(csv_export, "FIRST_CHUNK_IDS", 7)
+    monkeypatch.setattr(csv_export, "CHUNK_BYTES", 20_000)
+    monkeypatch.setattr(csv_export, "_rendered_in_python", None)
     matchup = f"m-{uuid.uuid4().hex}"
     await hostile_arena(repo, matchup)
     query = BattleQuery(matchup=matchup, drop_identity_leaks=False, drop_failed=False)
@@ -176,21 +177,43 @@ def _helpers_alive() -> set[int]:
 @pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="lists child processes through Linux's /proc")
 async def test_helpers_stop_when_the_reader_stops(repo: SqlAlchemyRepository, stitched: str,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(exports, "FIRST_CHUNK_IDS", 2)
-    monkeypatch.setattr(exports, "MAX_CHUNK_IDS", 2)
+    monkeypatch.setattr(csv_export, "FIRST_CHUNK_IDS", 2)
+    monkeypatch.setattr(csv_export, "MAX_CHUNK_IDS", 2)
     await hostile_arena(repo, f"m-{uuid.uuid4().hex}")
 
     def first_chunk_then_stop() -> tuple[int, set[int]]:
-        chunks = repo.iter_csv(judge_for(ExportOptions()))
-        rows = next(chunks).rows
-        during = _helpers_alive()
-        chunks.close()  # as write_csv does when the file cannot be written
+        with repo.engine.connect() as connection:
+            chunks = csv_export.iter_csv(connection, export_conditions(None), judge_for(ExportOptions()))
+            rows = next(chunks).rows
+            during = _helpers_alive()
+            chunks.close()  # as write_csv does when the file cannot be written
         return rows, during
 
     rows, during = await asyncio.to_thread(first_chunk_then_stop)
     on_sqlite = repo.engine.dialect.name == "sqlite"
     assert rows > 0 and len(during) == (2 if on_sqlite and stitched == "helper processes" else 0)
     assert not _helpers_alive()
+    fast, reference = await exported(repo, BattleQuery(drop_identity_leaks=False, drop_failed=False), ExportOptions())
+    assert fast == reference  # the connection went back to the pool fit for the next export
+
+
+class FullDisk(io.StringIO):
+    """A file that takes the header and then fails, as a full disk does."""
+
+    def write(self, text: str) -> int:
+        if self.tell():
+            raise OSError(28, "No space left on device")
+        return super().write(text)
+
+
+@pytest.mark.asyncio
+async def test_a_failed_write_stops_the_export_and_leaves_the_connection_fit(
+        repo: SqlAlchemyRepository, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(csv_export, "FIRST_CHUNK_IDS", 2)
+    monkeypatch.setattr(csv_export, "MAX_CHUNK_IDS", 2)
+    await hostile_arena(repo, f"m-{uuid.uuid4().hex}")
+    with pytest.raises(OSError, match="No space left"):
+        await asyncio.to_thread(repo.write_csv, FullDisk(), ExportOptions())
     fast, reference = await exported(repo, BattleQuery(drop_identity_leaks=False, drop_failed=False), ExportOptions())
     assert fast == reference  # the connection went back to the pool fit for the next export
 
@@ -205,7 +228,7 @@ async def test_written_to_a_file_as_utf8(repo: SqlAlchemyRepository, tmp_path: P
 
     def work() -> None:
         with open(target, "w", newline="", encoding="utf-8") as out:
-            write_csv(repo.iter_csv(judge_for(ExportOptions()), query), out)
+            repo.write_csv(out, ExportOptions(), query)
 
     await asyncio.to_thread(work)
     assert target.read_bytes() == reference.encode()
@@ -224,7 +247,7 @@ async def test_a_file_opened_to_append_gets_the_lines_after_what_it_held(repo: S
     def work() -> None:
         with open(target, "a", newline="", encoding="utf-8") as out:
             assert in_place(out) is None
-            write_csv(functools.partial(repo.iter_csv, judge_for(ExportOptions()), query), out)
+            repo.write_csv(out, ExportOptions(), query)
 
     await asyncio.to_thread(work)
     assert target.read_bytes() == b"kept\r\n" + reference.encode()

@@ -15,9 +15,10 @@ import pytest
 from adapters.bootstrap import open_repository
 from bot.errors import StorageError
 from bot.export import ExportOptions, judge_for
-from bot.ports import CsvFile
 from bot.statistics.slices import BattleQuery
-from storage import csv_helpers, exports
+from storage import csv_export, csv_helpers
+from storage.battles import export_conditions
+from storage.csv_file import CsvFile
 from storage.repository import SqlAlchemyRepository
 from tests.integration.test_csv_export import _helpers_alive, exported, hostile_arena
 
@@ -26,8 +27,8 @@ from tests.integration.test_csv_export import _helpers_alive, exported, hostile_
 async def test_a_failing_helper_fails_the_export_clearly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                          caplog: pytest.LogCaptureFixture) -> None:
     # Helper processes stitch SQLite files only: this one is on a file, with the helpers forced on.
-    monkeypatch.setattr(exports, "PROCESSES", 2)
-    monkeypatch.setattr(exports, "PARALLEL_MIN_IDS", 1)
+    monkeypatch.setattr(csv_export, "PROCESSES", 2)
+    monkeypatch.setattr(csv_export, "PARALLEL_MIN_IDS", 1)
     repo = await open_repository(f"sqlite:///{tmp_path / 'arena.db'}")
     assert isinstance(repo, SqlAlchemyRepository)
     await hostile_arena(repo, f"m-{uuid.uuid4().hex}")
@@ -47,8 +48,8 @@ async def test_a_failing_helper_fails_the_export_clearly(monkeypatch: pytest.Mon
 @pytest.mark.asyncio
 async def test_a_failed_write_in_place_fails_the_export_with_the_systems_error(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(exports, "PROCESSES", 2)
-    monkeypatch.setattr(exports, "PARALLEL_MIN_IDS", 1)
+    monkeypatch.setattr(csv_export, "PROCESSES", 2)
+    monkeypatch.setattr(csv_export, "PARALLEL_MIN_IDS", 1)
     repo = await open_repository(f"sqlite:///{tmp_path / 'arena.db'}")
     assert isinstance(repo, SqlAlchemyRepository)
     await hostile_arena(repo, f"m-{uuid.uuid4().hex}")
@@ -58,8 +59,9 @@ async def test_a_failed_write_in_place_fails_the_export_with_the_systems_error(
     def export_into_a_file_open_only_for_reading() -> int | None:
         fd = os.open(target, os.O_RDONLY)
         try:
-            with pytest.raises(OSError) as caught:
-                for _ in repo.iter_csv(judge_for(ExportOptions()), None, CsvFile(fd, 0)):
+            with pytest.raises(OSError) as caught, repo.engine.connect() as connection:
+                for _ in csv_export.iter_csv(connection, export_conditions(None), judge_for(ExportOptions()),
+                                             CsvFile(fd, 0)):
                     pass
             return caught.value.errno
         finally:

@@ -4,10 +4,8 @@ import csv
 import hashlib
 import io
 import json
-import os
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import IO, Any
 
 import pytest
@@ -17,14 +15,10 @@ from hypothesis import strategies as st
 from bot.domain import Choice, Comparison, Place, Reply, Side, Status, Vote
 from bot.errors import ArenaError
 from bot.export import (
-    COLUMNS,
     CSV_PARTS_VERSION,
     ExportOptions,
-    csv_line,
     csv_parts,
     epoch_ms,
-    in_place,
-    judge_for,
     pseudonym,
     write_csv,
     write_dpo,
@@ -32,7 +26,7 @@ from bot.export import (
     write_kto,
     writer_for,
 )
-from bot.ports import Battle, CsvChunk, CsvFile
+from bot.ports import Battle
 from tests.support.csv_reference import reference_csv
 
 AT = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -58,17 +52,9 @@ def test_jsonl_follows_the_arena_schema() -> None:
     assert first["platform"] == "discord" and first["error_b"] == "boom"
 
 
-def chunks(battles: list[Battle], options: ExportOptions | None = None) -> list[CsvChunk]:
-    """What a repository hands the CSV writer: the lines as ``csv_line`` assembles them."""
-    judge = judge_for(options or ExportOptions())
-    lines = [csv_line(csv_parts(b.comparison), b.vote.choice.value, judge(b.vote.voter), epoch_ms(b.vote.updated_at),
-                      b.vote.changes) for b in battles]
-    return [CsvChunk("".join(lines), len(lines))]
-
-
 def test_csv_round_trips_messages_as_json() -> None:
     out = io.StringIO()
-    assert write_csv(chunks([battle(Choice.TIE)]), out) == 1
+    assert write_csv([battle(Choice.TIE)], out) == 1
     [row] = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert row["winner"] == "tie" and row["question_id"] == "c1"
     assert json.loads(row["conversation_a"])[1]["content"] == "Mars is a planet, \"red\"."
@@ -97,7 +83,7 @@ def test_csv_equals_the_csv_module_byte_for_byte(prompt: str, reply_a: str, repl
              Battle(comparison, Vote(comparison.id, voter + "2", Choice.B, AT, AT, 0))]
     options = ExportOptions(salt="s", raw_voters=raw)
     out = io.StringIO()
-    assert write_csv(chunks(votes, options), out, options) == 2
+    assert write_csv(votes, out, options) == 2
     assert out.getvalue() == reference_csv(votes, options)
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert [json.loads(r["conversation_a"])[1]["content"] for r in rows] == [reply_a, reply_a]
@@ -118,43 +104,6 @@ def test_a_changed_rendering_comes_with_a_new_version() -> None:
 def test_unknown_format() -> None:
     with pytest.raises(ArenaError, match="use csv, jsonl, parquet, dpo, kto"):
         writer_for("xml")
-
-
-def test_lines_go_in_place_only_into_a_regular_file_written_at_a_position(tmp_path: Path) -> None:
-    assert in_place(io.StringIO()) is None
-    with open(tmp_path / "a.csv", "w", encoding="utf-8") as out:
-        out.write("héllo\n")  # buffered: in_place flushes it first
-        found = in_place(out)
-        assert found is not None and found.fd == out.fileno() and found.offset == len("héllo\n".encode())
-    with open(tmp_path / "a.csv", "a", encoding="utf-8") as out:
-        assert in_place(out) is None  # appending: every write lands at the end
-    with open(tmp_path / "b.csv", "w", encoding="latin-1") as out:
-        assert in_place(out) is None  # the database's lines are UTF-8
-    read, write = os.pipe()
-    with open(write, "w", encoding="utf-8") as out, open(read, "rb"):
-        assert in_place(out) is None  # a pipe has no offsets
-
-
-def test_write_csv_lets_its_source_write_in_place_and_goes_on_after(tmp_path: Path) -> None:
-    def source(into: CsvFile | None) -> list[CsvChunk]:
-        assert into is not None
-        os.pwrite(into.fd, "a,é\r\n".encode(), into.offset)
-        os.pwrite(into.fd, b"b\r\n", into.offset + len("a,é\r\n".encode()))
-        return [CsvChunk(b"", 1, written=len("a,é\r\n".encode())), CsvChunk(b"", 1, written=3)]
-
-    with open(tmp_path / "votes.csv", "w", newline="", encoding="utf-8") as out:
-        assert write_csv(source, out) == 2
-        out.write("end")
-    header = ",".join(COLUMNS) + "\r\n"
-    assert (tmp_path / "votes.csv").read_bytes().decode() == header + "a,é\r\nb\r\nend"
-
-
-def test_write_csv_refuses_lines_claimed_written_where_nothing_can_be() -> None:
-    def claims(into: CsvFile | None) -> list[CsvChunk]:
-        return [CsvChunk(b"", 1, written=10)]
-
-    with pytest.raises(RuntimeError, match="nowhere to go"):
-        write_csv(claims, io.StringIO())
 
 
 def duel(cid: str, base_side: Side = Side.B, reply_a: str = "", reply_b: str = "") -> Comparison:

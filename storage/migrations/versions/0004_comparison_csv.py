@@ -1,5 +1,5 @@
 """Each finished comparison's CSV columns, rendered once when it is saved, so the CSV export of a million
-votes stitches stored text instead of rendering every comparison again (see storage/exports.py).
+votes stitches stored text instead of rendering every comparison again (see storage/csv_export.py).
 Comparisons saved before this revision have no row; the export renders those as it goes.
 
 Revision ID: 0004

@@ -1,28 +1,23 @@
-"""Writes on the hot path: the vote upsert, and group commit for clicks and comparison writes."""
+"""Votes: one per member per comparison, written under the last-click-wins rule (``bot.domain.last_click_wins``)
+by one atomic upsert per click, a batch of clicks at a time, each batch returning every comparison's counts."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar, cast
+from typing import Any
 
-from sqlalchemy import Connection, String, Table, bindparam, case, func, literal, null, select
+from sqlalchemy import Connection, String, bindparam, case, func, literal, null, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
-from bot.domain import Choice, Comparison, Counts, Side, Vote
+from bot.domain import Choice, Counts, Vote
 from bot.errors import UnknownComparisonError
-from bot.export import CSV_PARTS_VERSION, csv_parts, tstamp_text
-from storage.driver import Params, driver_many, driver_statement, insert_many
-from storage.orm import ComparisonCsvRow, ComparisonRow, ReplyRow, UtcDateTime, VoteRow
-
-WRITE_BATCH = 500
-R = TypeVar("R")
-Out = TypeVar("Out")
-Runner = Callable[[Callable[[Connection], Any]], Awaitable[Any]]
+from bot.export import tstamp_text
+from storage.driver import Params, driver_statement
+from storage.orm import COMPARISONS, UtcDateTime, VoteRow
 
 
 @dataclass(frozen=True)
@@ -37,87 +32,9 @@ VoteOutcome = tuple[Vote, Choice | None, Counts]
 Voted = tuple[Vote, Choice | None]
 
 
-class Batcher(Generic[R, Out]):
-    """Group commit: writes that arrive while a batch is being written wait for the next one, which runs
-    them all, in order, in one transaction and one thread hop (the costs a single write would pay alone).
-    ``write`` returns one result or exception per request; a batch that fails as a whole fails each of
-    its requests (the member is told to try again)."""
-
-    def __init__(self, run: Runner, write: Callable[[list[R], Connection], list[Out | Exception]],
-                 max_batch: int = WRITE_BATCH) -> None:
-        self._run = run
-        self._write = write
-        self._max_batch = max_batch
-        self._pending: list[tuple[R, asyncio.Future[Out]]] = []
-        self._writer: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    async def submit(self, request: R) -> Out:
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:
-            # A repository outliving its event loop (asyncio.run twice): that loop's writer is gone.
-            self._loop, self._pending, self._writer = loop, [], None
-        future: asyncio.Future[Out] = loop.create_future()
-        self._pending.append((request, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain())
-        return await future
-
-    async def _drain(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch:]
-            requests = [request for request, _ in batch]
-            try:
-                outcomes = await self._run(functools.partial(self._write, requests))
-            except Exception as exc:  # the batch's error belongs to every vote in it, not to this task
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, future), outcome in zip(batch, outcomes, strict=True):
-                if future.done():
-                    continue
-                if isinstance(outcome, Exception):
-                    future.set_exception(outcome)
-                else:
-                    future.set_result(outcome)
-
-
-def write_comparisons(requests: list[tuple[str, Comparison]], connection: Connection) -> list[Exception | None]:
-    """New comparisons first, then finished ones (a comparison is always added before it is saved), each
-    kind as one ``executemany`` per table."""
-    added = [c for kind, c in requests if kind == "add"]
-    saved = [c for kind, c in requests if kind == "save"]
-    if added:
-        # Stored times in the form SQLAlchemy gives them (SQLite keeps text), so every reader sees one format.
-        dialect = connection.dialect
-        time_type = COMPARISONS.c.created_at.type.dialect_impl(dialect)
-        when: Callable[[Any], Any] = time_type.bind_processor(dialect) or _as_is
-        insert_many(connection, COMPARISONS.name, COMPARISON_COLUMNS, [
-            (c.id, c.prompt, c.matchup, c.model_a, c.model_b, c.base_side.value, c.blind, c.requester,
-             c.place.platform, c.place.server, c.place.channel, c.status.value, when(c.created_at), False, False)
-            for c in added])
-    if saved:
-        ids = [(c.id,) for c in saved]
-        driver_many(connection, f"UPDATE {COMPARISONS.name} SET status = ?, identity_leak = ?, reply_problem = ? "
-                     "WHERE id = ?", [(c.status.value, c.identity_leak, c.reply_problem, c.id) for c in saved])
-        # Saving again replaces the replies.
-        driver_many(connection, f"DELETE FROM {REPLIES.name} WHERE comparison_id = ?", ids)
-        insert_many(connection, REPLIES.name, REPLY_COLUMNS, [
-            (c.id, side.value, c.model_on(side), c.reply(side).text, c.reply(side).tokens, c.reply(side).latency_ms,
-             c.reply(side).error) for c in saved for side in Side])
-        # Rendered now, once, so that exporting its votes later costs no rendering (storage/exports.py).
-        driver_many(connection, f"DELETE FROM {CSV_PARTS.name} WHERE comparison_id = ?", ids)
-        insert_many(connection, CSV_PARTS.name, CSV_PARTS_COLUMNS,
-                     [(c.id, CSV_PARTS_VERSION, *csv_parts(c)) for c in saved])
-    return [None] * len(requests)
-
-
-def _as_is(value: Any) -> Any:
-    return value
-
-
 def write_votes(requests: list[VoteRequest], connection: Connection) -> list[VoteOutcome | Exception]:
+    """A batch of clicks (storage/group_commit.py): each one's vote and previous choice, with its comparison's
+    counts once the whole batch is written, or its UnknownComparisonError."""
     written: list[Voted | Exception | None] = [None] * len(requests)
     # Rows are locked in one global order (comparison, voter), so two bot processes writing batches at
     # the same time queue behind each other instead of deadlocking. The order of one member's clicks does
@@ -156,9 +73,8 @@ def upsert_statement(dialect: str) -> Any:
     than running it).
 
     The vote copies its comparison's slice columns, so no comparison means no row (and no vote). One
-    atomic statement on both backends: no read-then-write race between voters' clicks. A click older than
-    the stored one (clicks can be processed out of order, by several bot processes) changes nothing: the
-    member's last click wins."""
+    atomic statement on both backends, so no read-then-write race between voters' clicks, that carries out
+    ``bot.domain.last_click_wins`` (its conflict clause; a stale click returns no row)."""
     insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
     c = COMPARISONS.c
     at = bindparam("at", type_=UtcDateTime())
@@ -182,13 +98,6 @@ def upsert_statement(dialect: str) -> Any:
 
 
 COPIED = ("matchup", "model_a", "model_b", "platform", "server", "channel", "identity_leak", "reply_problem")
-COMPARISONS = cast(Table, ComparisonRow.__table__)
-REPLIES = cast(Table, ReplyRow.__table__)
-CSV_PARTS = cast(Table, ComparisonCsvRow.__table__)
-CSV_PARTS_COLUMNS = ("comparison_id", "version", "head", "middle", "slices", "tail")
-COMPARISON_COLUMNS = ("id", "prompt", "matchup", "model_a", "model_b", "base_side", "blind", "requester", "platform",
-                      "server", "channel", "status", "created_at", "identity_leak", "reply_problem")
-REPLY_COLUMNS = ("comparison_id", "side", "model", "text", "tokens", "latency_ms", "error")
 
 
 def counts_in(connection: Connection, comparison_id: str) -> Counts:
@@ -274,8 +183,8 @@ def _results(connection: Connection, requests: list[VoteRequest], rows: list[Any
 
 def _voted(connection: Connection, comparison_id: str, voter: str, row: Any) -> tuple[Vote, Choice | None]:
     """The vote and its previous choice from the upsert's returned (choice, previous_choice, changes,
-    created_at, updated_at), or, when it returned nothing, from the stored vote (a stale click changed
-    nothing) or UnknownComparisonError (no such comparison)."""
+    created_at, updated_at); when it returned nothing, the stored vote as ``last_click_wins`` gives it for a
+    stale click, or UnknownComparisonError (no such comparison)."""
     stale = row is None
     if row is None:
         row = connection.execute(select(*VOTE_RETURNING).where(

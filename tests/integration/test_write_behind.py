@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from bot.writer import written_behind
+from storage.write_behind import written_behind
 
 
 def test_chunks_are_written_in_order_by_another_thread() -> None:

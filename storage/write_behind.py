@@ -1,5 +1,10 @@
 """Writing behind: a file written by a thread of its own, so that the system calls that copy hundreds of MB
-into the kernel (they release the GIL) overlap with the work that produces the next chunk."""
+into the kernel (they release the GIL) overlap with the work that produces the next chunk (the CSV export,
+when its lines go through the stream: PostgreSQL, pipes, small exports).
+
+What it buys has no idle figure of its own (it came with the database stitching the lines, 78.6 s to 4.4-5.0 s
+for a million votes); on 2026-12-03, loaded, the in-process export took 18.8 s with it and 21.4 s without, one
+pair of runs. What it costs: a thread per export, and a failed write surfacing one chunk late."""
 
 from __future__ import annotations
 
