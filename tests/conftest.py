@@ -70,3 +70,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('db') / 'arena.db'}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The arena-rank reference tests load JAX, whose threads make every later fork of the test process
+    (subprocesses, pseudo-terminals) risk a deadlock: they run last."""
+    items.sort(key=lambda item: item.path.name == "test_reference_arena_rank.py")
