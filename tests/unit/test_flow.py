@@ -212,12 +212,18 @@ async def test_export_is_for_admins_checks_the_format_and_sends_this_servers_vot
     admin = RecordingSurface()
     await flow.export(admin, "parquet")
     assert admin.calls == [("refuse", "Usage: /export csv|jsonl")]
+    elsewhere = RecordingSurface(voter="carol")
+    elsewhere.place = Place("test", channel="c9", server="s2")  # another community's comparison and vote
+    other = await flow.compare(elsewhere, "hello")
+    assert other is not None
+    await flow.vote(elsewhere, other.id, "a")
     admin.calls.clear()
-    await flow.export(admin, " JSONL ")
+    await flow.export(admin, " CSV ")
     assert admin.names() == ["acknowledge", "send_file"]
     assert admin.calls[0][1] == (True, wording.PREPARING_EXPORT)
     content, text = admin.calls[1][1]
     assert text == "1 vote(s) exported." and comparison.id in content and "bob" not in content  # pseudonyms
+    assert other.id not in content  # this server's votes only
 
 
 @pytest.mark.parametrize(("rows", "expected"), [(0, "0 vote(s) exported."), (12, "12 vote(s) exported.")])
