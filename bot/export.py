@@ -12,8 +12,9 @@ import functools
 import hashlib
 import itertools
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from json.encoder import encode_basestring
 from typing import IO, Any
@@ -48,6 +49,10 @@ class ExportOptions:
     # DPO only: one row per comparison once it has this many decided votes and a strict majority (KTO: per vote).
     min_votes: int = 1
     majority: bool = False
+    # DPO/KTO: a reply the length limit stopped is not training data unless asked for.
+    include_cut: bool = False
+    # DPO/KTO count here what each rule left out (DPO: comparisons, KTO: votes), for the caller to report.
+    left_out: Counter[str] = field(default_factory=Counter, compare=False)
 
 
 def pseudonym(voter: str, salt: str = SALT) -> str:
@@ -185,15 +190,24 @@ def write_parquet(battles: Iterable[Battle], out: IO[bytes], options: ExportOpti
     return n
 
 
-def _usable(c: Comparison) -> bool:
-    return not c.reply_problem
+def _usable(c: Comparison, options: ExportOptions) -> bool:
+    """Whether a comparison's replies may become training data; counts what it leaves out, and why."""
+    if c.reply_problem:
+        options.left_out["failed or empty"] += 1
+        return False
+    if not options.include_cut and (c.reply_a.cut or c.reply_b.cut):
+        options.left_out["cut at the length limit"] += 1
+        return False
+    return True
 
 
 def _decisions(battles: Iterable[Battle], options: ExportOptions) -> Iterator[tuple[Comparison, Side]]:
     """(comparison, winning side) per decided vote, or per comparison when aggregating voters."""
     aggregate = options.majority or options.min_votes > 1
     for _, group in itertools.groupby(battles, key=lambda b: b.comparison.id):
-        votes = [b for b in group if _usable(b.comparison)]
+        votes = list(group)
+        if votes and not _usable(votes[0].comparison, options):
+            continue
         decided = [b for b in votes if b.vote.choice in (Choice.A, Choice.B)]
         if not aggregate:
             yield from ((b.comparison, Side(b.vote.choice.value)) for b in decided)
@@ -218,10 +232,11 @@ def write_dpo(battles: Iterable[Battle], out: IO[str], options: ExportOptions | 
 def write_kto(battles: Iterable[Battle], out: IO[str], options: ExportOptions | None = None) -> int:
     """TRL KTO rows ``{prompt, completion, label}``: a win gives the winner True and the loser False,
     both-bad gives two False, a tie says nothing absolute and is left out."""
+    options = options or ExportOptions()
     n = 0
     for battle in battles:
         c, choice = battle.comparison, battle.vote.choice
-        if not _usable(c) or choice is Choice.TIE:
+        if choice is Choice.TIE or not _usable(c, options):
             continue
         for side in Side:
             label = choice is not Choice.BOTH_BAD and side.value == choice.value

@@ -14,8 +14,8 @@ from storage.orm import COMPARISONS, REPLIES
 
 COMPARISON_COLUMNS = ("id", "prompt", "matchup", "model_a", "model_b", "base_side", "blind", "requester", "platform",
                       "server", "channel", "status", "created_at", "identity_leak", "reply_problem")
-REPLY_COLUMNS = ("comparison_id", "side", "model", "text", "tokens", "latency_ms", "error")
-REPLY_FIELDS = ("text", "tokens", "latency_ms", "error")
+REPLY_COLUMNS = ("comparison_id", "side", "model", "text", "tokens", "latency_ms", "error", "cut")
+REPLY_FIELDS = ("text", "tokens", "latency_ms", "error", "cut")
 ADD, SAVE = "add", "save"
 Write = tuple[str, Comparison]  # (ADD or SAVE, the comparison)
 
@@ -42,7 +42,7 @@ def write_comparisons(requests: list[Write], connection: Connection) -> list[Exc
         driver_many(connection, f"DELETE FROM {REPLIES.name} WHERE comparison_id = ?", ids)
         insert_many(connection, REPLIES.name, REPLY_COLUMNS, [
             (c.id, side.value, c.model_on(side), c.reply(side).text, c.reply(side).tokens, c.reply(side).latency_ms,
-             c.reply(side).error) for c in saved for side in Side])
+             c.reply(side).error, c.reply(side).cut) for c in saved for side in Side])
     return [None] * len(requests)
 
 
@@ -65,7 +65,7 @@ def reply_from(row: Mapping[Any, Any] | None, prefix: str = "") -> Reply:
     if row is None or row[f"{prefix}text"] is None:
         return Reply()
     return Reply(text=row[f"{prefix}text"], tokens=row[f"{prefix}tokens"], latency_ms=row[f"{prefix}latency_ms"],
-                 error=row[f"{prefix}error"])
+                 error=row[f"{prefix}error"], cut=bool(row[f"{prefix}cut"]))
 
 
 def comparison_from(row: Mapping[Any, Any], reply_a: Reply, reply_b: Reply, prefix: str = "") -> Comparison:

@@ -81,6 +81,7 @@ class ReplyRow(Base):
     tokens: Mapped[int] = mapped_column(Integer)
     latency_ms: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    cut: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class VoteRow(Base):

@@ -293,3 +293,21 @@ async def test_one_members_clicks_in_one_batch_behave_as_one_after_another(repo:
     assert second[0].changes == 1 and second[0].created_at == NOW and second[0].updated_at == times[1]
     assert all(v.updated_at.utcoffset() == timedelta(0) for v, _, _ in (first, second, stale))
     assert (await repo.counts(c.id)).b == 1
+
+
+@pytest.mark.asyncio
+async def test_a_cut_reply_and_a_cancelled_comparison_are_stored_as_such(repo: Repository) -> None:
+    c = new_comparison(f"m-{uuid.uuid4().hex}")
+    await repo.add_comparison(c)
+    c.reply_a, c.reply_b = Reply("stops mid", 96, 10, cut=True), Reply("whole", 2, 10)
+    c.status = Status.DONE
+    await repo.save_result(c)
+    loaded = await repo.get_comparison(c.id)
+    assert loaded is not None and loaded.reply_a.cut and not loaded.reply_b.cut
+    await repo.record_vote(c.id, "v", Choice.A, NOW)
+    [battle] = await battles_of(repo, BattleQuery(matchup=c.matchup, drop_identity_leaks=False, drop_failed=False))
+    assert battle.comparison.reply_a.cut and not battle.comparison.reply_b.cut
+    c.status = Status.CANCELLED
+    await repo.save_result(c)
+    again = await repo.get_comparison(c.id)
+    assert again is not None and again.status is Status.CANCELLED

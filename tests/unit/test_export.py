@@ -211,3 +211,21 @@ def test_preference_rows_follow_the_reply_voted_for_not_the_model(base_side: Sid
     assert exported(write_kto, battles[:1]) == [
         {"prompt": "prompt c1", "completion": shown.reply_a.text, "label": True},
         {"prompt": "prompt c1", "completion": shown.reply_b.text, "label": False}]
+
+
+@pytest.mark.parametrize(("writer", "kept"), [(write_dpo, [dpo("c2", "b", "a")]),
+                                              (write_kto, [kto("c2", "a", False), kto("c2", "b", True)])])
+def test_cut_replies_are_left_out_of_preference_data_and_counted_unless_included(
+        writer: PreferenceWriter, kept: list[dict[str, Any]]) -> None:
+    cut = duel("c1")
+    cut.reply_b = Reply("b1 stops mid", 96, 100, cut=True)
+    failed = duel("c3")
+    failed.reply_a = Reply("", 0, 5, "boom")
+    battles = [*voted(cut, A), *voted(duel("c2"), B), *voted(failed, A)]
+    default = ExportOptions()
+    assert exported(writer, battles, default) == kept
+    assert default.left_out == {"cut at the length limit": 1, "failed or empty": 1}
+    included = ExportOptions(include_cut=True)
+    rows = exported(writer, battles, included)
+    assert any(row.get("rejected") == "b1 stops mid" or row.get("completion") == "b1 stops mid" for row in rows)
+    assert included.left_out == {"failed or empty": 1}
