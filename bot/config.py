@@ -23,17 +23,20 @@ from bot.providers import PROVIDERS
 ENV_PREFIX = "FTARENA_"
 TEMPLATES_HINT = "'completion', 'chat' or a string containing {prompt}"
 
+# Room for a whole answer: about 5 s for Gemma 3 270M (~50 tokens/s) and 2 s for SmolLM2 (~115) on 2 cores.
+EMBEDDED_MAX_TOKENS = 256
+
 DEFAULTS: dict[str, Any] = {
     "database": {"url": "sqlite:///ftarena.db"},
     "arena": {"default_matchup": "embedded"},
     "models": {
         "gemma-3-270m": {
             "provider": "llamacpp", "model": "embedded:gemma-3-270m", "template": "completion",
-            "max_tokens": 96,
+            "max_tokens": EMBEDDED_MAX_TOKENS,
         },
         "smollm2-135m-instruct": {
             "provider": "llamacpp", "model": "embedded:smollm2-135m-instruct", "template": "chat",
-            "max_tokens": 96,
+            "max_tokens": EMBEDDED_MAX_TOKENS,
         },
     },
     "matchups": {
@@ -114,6 +117,11 @@ def parse_settings(data: Mapping[str, Any], env: Mapping[str, str], sections: It
     declared = {section.section: section for section in sections}
     known = {*_CORE_SECTIONS, *declared}
     merged = _merge(DEFAULTS, dict(data))
+    if isinstance(data.get("matchups"), Mapping) and data["matchups"]:
+        # A deployment that names its matchups offers those only, not the built-in embedded one as well.
+        merged["matchups"] = dict(data["matchups"])
+        if "default_matchup" not in _table(dict(data), "arena"):
+            merged["arena"]["default_matchup"] = next(iter(data["matchups"]))
     _apply_env(merged, env, known)
     unknown = set(merged) - known
     if unknown:
@@ -196,7 +204,9 @@ def _check_type(key: str, value: Any, expected: Any) -> Any:
         if not isinstance(value, str):
             raise ConfigError(key, f"must be a string, not {value!r}")
         return value
-    if isinstance(value, str | int):
+    if isinstance(value, str):  # "123,456", from the environment most likely: a comma-separated list
+        value = [item.strip() for item in value.split(",") if item.strip()]
+    elif isinstance(value, int):
         value = [value]
     if not isinstance(value, list):
         raise ConfigError(key, f"must be a list, not {value!r}")

@@ -40,7 +40,29 @@ blind = false
     assert settings.database_url == "sqlite:////data/arena.db" and settings.arena.rate_limit == 9
     assert seed.finetuned.params.max_tokens == 32 and seed.finetuned.params.temperature == 0.2
     assert not seed.blind and settings.discord.guild_ids == (1, 2)
-    assert "embedded" in settings.matchups  # built-in defaults stay available
+    # A config that names its matchups offers only those (the built-in models stay, unused unless named).
+    assert set(settings.matchups) == {"seed"} and "gemma-3-270m" in settings.models
+
+
+def test_a_config_without_matchups_keeps_the_embedded_one_and_the_first_named_is_the_default(tmp_path: Path) -> None:
+    config = tmp_path / "arena.toml"
+    config.write_text('[database]\nurl = "sqlite:///x.db"\n')
+    assert set(load_settings(config, {}).matchups) == {"embedded"}
+    config.write_text('[models.x]\nprovider = "echo"\nmodel = "x"\n[models.y]\nprovider = "echo"\nmodel = "y"\n'
+                      '[matchups.first]\nbase = "x"\nfinetuned = "y"\n[matchups.second]\nbase = "y"\nfinetuned = "x"\n')
+    settings = load_settings(config, {})
+    assert set(settings.matchups) == {"first", "second"} and settings.arena.default_matchup == "first"
+
+
+def test_list_keys_take_comma_separated_values_from_the_environment() -> None:
+    env = {"FTARENA_DISCORD__ADMIN_USER_IDS": "123, 456", "FTARENA_DISCORD__GUILD_IDS": "123,456",
+           "FTARENA_SLACK__ADMIN_USER_IDS": "U1", "FTARENA_ARENA__SAMPLE_MATCHUPS": "embedded"}
+    settings = load_settings(None, env)
+    assert settings.discord.admin_user_ids == ("123", "456") and settings.discord.guild_ids == (123, 456)
+    assert settings.slack.admin_user_ids == ("U1",) and settings.arena.sample_matchups == ("embedded",)
+    assert load_settings(None, {"FTARENA_DISCORD__GUILD_IDS": "[7, 8]"}).discord.guild_ids == (7, 8)
+    with pytest.raises(ConfigError, match="discord.guild_ids: must be a list of int"):
+        load_settings(None, {"FTARENA_DISCORD__GUILD_IDS": "123,abc"})
 
 
 def test_config_file_from_env_var(tmp_path: Path) -> None:
