@@ -146,6 +146,7 @@ class Reveal:
     model_b: str
     base_side: Side
     counts: Counts
+    comparison: Comparison  # what front ends show beside the reveal (the public count, the header)
 
 
 @dataclass(frozen=True)

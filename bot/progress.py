@@ -29,6 +29,7 @@ class Progress:
         self._loop = asyncio.get_running_loop()
         self._stored = self._busy = False
         self._closed = callback is None
+        self.shown = False  # whether an update has reached members (the first post can fail)
         self._next = 0.0  # loop time before which no update starts
         self._task: asyncio.Task[None] | None = None
 
@@ -52,11 +53,25 @@ class Progress:
         if self._task is not None and not self._task.done():
             await asyncio.wait({self._task})
 
+    async def finish(self) -> None:
+        """The last update, once the comparison is stored with its result: it waits out the interval since the
+        previous update (platforms rate-limit message edits), then runs even after ``close``. Unlike the
+        updates before it, a failure here reaches the caller: the final message is the one members vote on."""
+        await self.close()
+        if self._callback is None:
+            return
+        delay = self._next - self._loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        self._next = self._loop.time() + self._interval
+        await self._callback(self._comparison)
+
     async def _update(self) -> None:
         assert self._callback is not None
         self._next = self._loop.time() + self._interval
         try:
             await self._callback(self._comparison)
+            self.shown = True
         except Exception:
             log.exception("progress update for comparison %s failed", self._comparison.id)
         finally:

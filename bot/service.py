@@ -143,15 +143,18 @@ class ArenaService:
         *,
         on_update: UpdateCallback | None = None,
         update_interval: float = STREAM_INTERVAL_S,
+        progress: Progress | None = None,
     ) -> Comparison:
         """Store a prepared comparison, run both models concurrently and store the result.
 
         The models start while the comparison is being stored. ``on_update`` is called once it is stored
-        and then as replies grow, at most once per ``update_interval`` seconds, never after this returns."""
+        and then as replies grow, at most once per ``update_interval`` seconds, never after this returns.
+        A caller that shows the final result through the same pacing passes its own ``progress`` instead
+        (and calls ``progress.finish()`` afterwards)."""
         chosen = self.matchup(comparison.matchup)
         models = {m.name: m for m in (chosen.base, chosen.finetuned)}
         request_id.set(comparison.id)  # every log line about this comparison carries its id
-        progress = Progress(on_update, comparison, update_interval)
+        progress = progress or Progress(on_update, comparison, update_interval)
         stored = asyncio.create_task(self._store(comparison, progress))
         # Side B in a task of its own, side A in this one: concurrent, with one task fewer than gather().
         side_b = asyncio.create_task(
@@ -257,7 +260,7 @@ class ArenaService:
             comparison_id=comparison_id, choice=vote.choice,
             changed_from=previous if previous is not None and previous != vote.choice else None,
             model_a=comparison.model_a, model_b=comparison.model_b, base_side=comparison.base_side,
-            counts=counts,
+            counts=counts, comparison=comparison,
         )
 
     async def leaderboard(self, matchup: str | None = None) -> list[Tally]:

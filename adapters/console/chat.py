@@ -13,19 +13,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
-from rich.live import Live
 from rich.markup import escape
 
 from adapters.console import render
+from adapters.console.surface import ConsoleSurface
+from adapters.flow import ChatFlow
 from bot.domain import Comparison, Place, Status
 from bot.errors import ArenaError
 from bot.export import BINARY_FORMATS, writer_for
+from bot.outcomes import CHOICE_ALIASES
 from bot.service import ArenaService
 
 log = logging.getLogger(__name__)
 
-LIVE_INTERVAL_S = 0.1
-VOTE_WORDS = {"a", "b", "tie", "t", "bad", "x", "both_bad", "both bad"}
+# Words that vote on the last comparison when typed alone (anything else is a prompt).
+VOTE_WORDS = frozenset(CHOICE_ALIASES)
 
 
 @dataclass
@@ -37,6 +39,10 @@ class ChatSession:
     last: Comparison | None = None
     place: Place = field(default_factory=lambda: Place(platform="console", channel="terminal"))
 
+    def __post_init__(self) -> None:
+        self.flow = ChatFlow(self.service)
+        self.surface = ConsoleSurface(self.console, self.voter, self.place)
+
     async def handle(self, line: str) -> bool:
         """Run one input line; returns False when the user asked to quit."""
         text = line.strip()
@@ -46,7 +52,7 @@ class ChatSession:
         try:
             return await self._dispatch(command.lower(), rest.strip(), text)
         except ArenaError as exc:
-            self.console.print(f"[bold red]✗[/] {escape(exc.user_message)}")
+            await self.surface.refuse(exc.user_message)
         return True
 
     async def _dispatch(self, command: str, rest: str, text: str) -> bool:
@@ -59,10 +65,9 @@ class ChatSession:
         elif command == "/vote":
             await self.vote(rest)
         elif command == "/leaderboard":
-            self.console.print(render.leaderboard_view(await self.service.leaderboard(rest or None)))
+            await self.flow.leaderboard(self.surface, rest or None)
         elif command == "/models":
-            matchups = [self.service.matchups[n] for n in sorted(self.service.matchups)]
-            self.console.print(render.models_view(matchups, self.matchup or self.service.default_matchup))
+            await self.flow.models(self.surface, self.matchup)
         elif command == "/matchup":
             self.matchup = self.service.matchup(rest).name
             self.console.print(f"Matchup is now [bold]{escape(self.matchup)}[/].")
@@ -77,24 +82,16 @@ class ChatSession:
         return True
 
     async def compare(self, prompt: str) -> None:
-        prompt = prompt.replace("\\n", "\n")
-        if not self.console.is_terminal:
-            comparison = await self.service.compare(prompt, self.voter, self.place, self.matchup)
-        else:
-            with Live(console=self.console, refresh_per_second=10, transient=True) as live:
-                async def show(progress: Comparison) -> None:
-                    live.update(render.comparison_view(progress))
-
-                comparison = await self.service.compare(
-                    prompt, self.voter, self.place, self.matchup, on_update=show, update_interval=LIVE_INTERVAL_S)
-        self.last = comparison if comparison.status is Status.DONE else None
-        self.console.print(render.comparison_view(comparison))
+        try:
+            comparison = await self.flow.compare(self.surface, prompt.replace("\\n", "\n"), self.matchup)
+        finally:
+            self.surface.stop_live()
+        self.last = comparison if comparison is not None and comparison.status is Status.DONE else None
 
     async def vote(self, choice: str) -> None:
         if self.last is None:
             raise ArenaError("Nothing to vote on yet: compare a prompt first.")
-        reveal = await self.service.vote(self.last.id, self.voter, choice)
-        self.console.print(render.reveal_view(reveal))
+        await self.flow.vote(self.surface, self.last.id, choice)
 
     async def export(self, rest: str) -> None:
         fmt, _, target = rest.partition(" ")
@@ -104,11 +101,7 @@ class ChatSession:
         if fmt in BINARY_FORMATS:
             raise ArenaError(f"{fmt} export is for the command line: ftarena export --format {fmt} -o FILE")
         path = Path(target.strip()).expanduser()
-        try:
-            with path.open("w", encoding="utf-8", newline="") as out:
-                rows = await self.service.export(fmt, out)
-        except OSError as exc:
-            raise ArenaError(f"Cannot write {path}: {exc.strerror or type(exc).__name__}.") from None
+        rows = await self.flow.export_file(fmt, path)
         self.console.print(f"Wrote {rows} vote(s) to {escape(str(path))}.")
 
 

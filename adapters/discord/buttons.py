@@ -3,22 +3,17 @@ messages still work after a restart (``DynamicItem``; nothing is kept in memory)
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import TYPE_CHECKING, Any
 
 import discord
 
 from adapters import ids
-from adapters.discord import render
 from bot import display
 from bot.domain import Choice, Comparison
-from bot.errors import ArenaError
 
 if TYPE_CHECKING:
     from adapters.discord.client import ArenaClient
-
-log = logging.getLogger(__name__)
 
 STYLES = {Choice.A: discord.ButtonStyle.primary, Choice.B: discord.ButtonStyle.primary,
           Choice.TIE: discord.ButtonStyle.secondary, Choice.BOTH_BAD: discord.ButtonStyle.danger}
@@ -38,21 +33,9 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ids.VO
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         client: ArenaClient = interaction.client  # type: ignore[assignment]
-        # Acknowledge at once without changing the message; the reveal follows privately.
-        await interaction.response.defer()
-        try:
-            # The click's own time (from its snowflake id): the latest click wins across bot processes.
-            reveal = await client.service.vote(self.comparison_id, client.voter(interaction.user), self.choice,
-                                               at=interaction.created_at)
-        except ArenaError as exc:
-            await interaction.followup.send(render.safe(exc.user_message), ephemeral=True,
-                                            allowed_mentions=render.NO_MENTIONS)
-            return
-        await interaction.followup.send(render.safe(display.reveal_text(reveal)), ephemeral=True,
-                                        allowed_mentions=render.NO_MENTIONS)
-        comparison = await client.service.get(self.comparison_id)
-        await interaction.edit_original_response(content=render.header(comparison, reveal.counts.total),
-                                                 allowed_mentions=render.NO_MENTIONS)
+        # The click's own time (from its snowflake id): the latest click wins across bot processes.
+        await client.flow.vote(client.surface(interaction), self.comparison_id, self.choice,
+                               at=interaction.created_at)
 
 
 def vote_view(comparison: Comparison) -> discord.ui.View:

@@ -100,3 +100,24 @@ async def test_without_a_callback_nothing_runs() -> None:
     await progress.stored()
     progress.changed()
     await progress.close()
+
+
+@pytest.mark.asyncio
+async def test_finish_waits_out_the_interval_then_shows_the_final_comparison_once_even_after_close() -> None:
+    recorder = Recorder()
+    progress = Progress(recorder, comparison(), INTERVAL)
+    await progress.stored()
+    await progress.close()
+    await progress.finish()
+    assert len(recorder.calls) == 2 and recorder.calls[1] - recorder.calls[0] >= INTERVAL * 0.9
+    assert progress.shown
+
+
+@pytest.mark.asyncio
+async def test_a_failing_final_update_reaches_the_caller_and_a_failed_first_one_is_not_shown() -> None:
+    recorder = Recorder(fail=True)
+    progress = Progress(recorder, comparison(), 0)
+    await progress.stored()  # contained: only logged
+    assert not progress.shown
+    with pytest.raises(RuntimeError, match="platform is down"):
+        await progress.finish()

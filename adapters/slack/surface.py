@@ -1,0 +1,102 @@
+"""One Slack request (a slash command or a button click) as the chat flow's surface.
+
+Slash commands are acknowledged with ``ack`` (which can carry a private answer); after that, private answers
+are ephemeral messages. Everything sent is escaped for mrkdwn."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_sdk.models.blocks import Block
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import render
+from bot import display
+from bot.analysis import ArenaReport
+from bot.domain import Comparison, Matchup, Place, Reveal, Tally
+
+CHART_NAME = "leaderboard.png"
+
+
+def voter(team_id: str, user_id: str) -> str:
+    return f"slack:{team_id}:{user_id}"
+
+
+class SlackSurface:
+    admins = "the bot's admins (slack.admin_user_ids)"
+    streams = True
+    shows_ratings = True
+
+    def __init__(self, client: AsyncWebClient, ack: AsyncAck, *, team: str, user: str, channel: str,
+                 admin_user_ids: Sequence[str], update_interval: float, export_command: str,
+                 respond: AsyncRespond | None = None, message_ts: str | None = None) -> None:
+        self.client = client
+        self._ack = ack
+        self._respond = respond
+        self.user = user
+        self.channel = channel
+        self.voter = voter(team, user)
+        self.place = Place("slack", channel=channel, server=team)
+        self.update_interval = update_interval
+        self.export_command = export_command
+        self._admin_user_ids = admin_user_ids
+        self.message_ts = message_ts  # the comparison message, once posted (or the one clicked)
+        self.acked = False
+
+    def is_admin(self) -> bool:
+        return self.user in self._admin_user_ids
+
+    async def acknowledge(self, *, private: bool = False, note: str = "") -> None:
+        if not self.acked:
+            self.acked = True
+            await (self._ack(text=note) if note else self._ack())
+
+    async def refuse(self, text: str) -> None:
+        if not self.acked:  # the acknowledgement itself carries the answer, privately
+            self.acked = True
+            await self._ack(text=render.escape(text))
+        else:
+            await self.client.chat_postEphemeral(channel=self.channel, user=self.user, text=render.escape(text))
+
+    tell = refuse
+    withdraw = refuse
+
+    async def show_comparison(self, comparison: Comparison) -> None:
+        await self._post_or_update(comparison, render.comparison_blocks(comparison))
+
+    async def show_reveal(self, reveal: Reveal) -> None:
+        await self.client.chat_postEphemeral(channel=self.channel, user=self.user,
+                                             text=render.escape(display.reveal_text(reveal)))
+
+    async def show_votes(self, comparison: Comparison, votes: int) -> None:
+        await self._post_or_update(comparison, render.comparison_blocks(comparison, votes))
+
+    async def _post_or_update(self, comparison: Comparison, blocks: list[Block]) -> None:
+        text = render.fallback_text(comparison)
+        if self.message_ts is None:
+            response = await self.client.chat_postMessage(channel=self.channel, text=text, blocks=blocks)
+            self.message_ts = str(response["ts"])
+        else:
+            await self.client.chat_update(channel=self.channel, ts=self.message_ts, text=text, blocks=blocks)
+
+    async def show_leaderboard(self, tallies: list[Tally], report: ArenaReport | None, chart: bytes | None) -> None:
+        assert report is not None and chart is not None, "shows_ratings: the flow passes both"
+        assert self._respond is not None, "a leaderboard answers a slash command"
+        await self._respond(blocks=render.leaderboard_blocks(tallies, report), text="Leaderboard",
+                            response_type="in_channel")
+        await self.client.files_upload_v2(channel=self.channel, content=chart, filename=CHART_NAME,
+                                          title="Arena ratings and win rates")
+
+    async def show_models(self, matchups: Sequence[Matchup], default: str) -> None:
+        self.acked = True
+        await self._ack(blocks=render.models_blocks(list(matchups), default), text="Matchups")
+
+    async def send_file(self, path: Path, text: str) -> None:
+        # Only to the admin who asked: a direct message, not the channel.
+        direct = await self.client.conversations_open(users=self.user)
+        content = await asyncio.to_thread(path.read_bytes)
+        await self.client.files_upload_v2(channel=direct["channel"]["id"], content=content,
+                                          filename=path.name, initial_comment=text)
