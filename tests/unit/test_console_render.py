@@ -50,8 +50,9 @@ def test_errors_and_empty_replies_are_said() -> None:
 
 
 def test_reveal_escapes_names_and_says_what_changed() -> None:
-    reveal = Reveal(comparison_id="c", choice=Choice.B, changed_from=Choice.A, model_a="[b]base", model_b="tune",
-                    base_side=Side.A, counts=Counts(a=1, b=2))
+    voted = comparison(model_a="[b]base", model_b="tune")
+    reveal = Reveal(comparison_id=voted.id, choice=Choice.B, changed_from=Choice.A, model_a=voted.model_a,
+                    model_b=voted.model_b, base_side=Side.A, counts=Counts(a=1, b=2), comparison=voted)
     text = shown(render.reveal_view(reveal))
     assert "changed from a to b" in text
     assert "A was [b]base (base), B was tune (fine-tuned)" in text
