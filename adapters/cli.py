@@ -59,37 +59,72 @@ def _query(args: argparse.Namespace) -> BattleQuery:
                        drop_failed=not keep, daily_cap=getattr(args, "daily_cap", None))
 
 
+MAIN_EXAMPLE = 'ftarena compare --config examples/ollama.toml "Tell me a joke"'
+GLOBAL_RULE = ("These may come before or after the command;\n"
+               "given in both places, the one after the command wins.")
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, command: bool) -> None:
+    """The options every command takes. On a command's parser they default to SUPPRESS, so that argparse
+    copies only those typed after the command over the ones typed before it."""
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if command else value
+
+    group = parser.add_argument_group("global options", GLOBAL_RULE)
+    group.add_argument("--config", default=default(None),
+                       help="TOML config file (default: $FTARENA_CONFIG, else built-in defaults)")
+    group.add_argument("--database", default=default(None),
+                       help="database URL, overriding the config (e.g. sqlite:///arena.db)")
+    group.add_argument("-v", "--verbose", action="count", default=default(0),
+                       help="more log output (-vv for debug)")
+    group.add_argument("--log-format", choices=("text", "json"), default=default("text"),
+                       help="json: one object a line")
+
+
+def _command(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str,
+             example: str) -> argparse.ArgumentParser:
+    """A command's parser: its help ends with an example and lists the global options too."""
+    parser = sub.add_parser(name, help=summary, description=summary, epilog=f"Example:\n  {example}",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_global_options(parser, command=True)
+    return parser
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ftarena", description="Blind votes between a base model and its fine-tune.")
-    parser.add_argument("--config", help="TOML config file (default: $FTARENA_CONFIG, else built-in defaults)")
-    parser.add_argument("--database", help="database URL, overriding the config (e.g. sqlite:///arena.db)")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
-    parser.add_argument("--log-format", choices=("text", "json"), default="text", help="json: one object a line")
+    parser = argparse.ArgumentParser(prog="ftarena", description="Blind votes between a base model and its fine-tune.",
+                                     epilog=f"Example:\n  {MAIN_EXAMPLE}",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_global_options(parser, command=False)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    chat = sub.add_parser("chat", help="terminal chat: compare, vote, see the tally")
+    chat = _command(sub, "chat", "terminal chat: compare, vote, see the tally", "ftarena chat --user alice")
     chat.add_argument("--user", default=None, help="your voter name (default: your login)")
     chat.add_argument("--matchup", default=None)
 
-    compare = sub.add_parser("compare", help="compare one prompt and print both replies")
+    compare = _command(sub, "compare", "compare one prompt and print both replies",
+                       'ftarena compare --config examples/ollama.toml --json "Tell me how to train my dog to sit"')
     compare.add_argument("prompt")
     compare.add_argument("--matchup", default=None)
     compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
 
-    demo = sub.add_parser("demo", help="run the seed lab's four prompts through the matchup")
+    demo = _command(sub, "demo", "run the seed lab's four prompts through the matchup",
+                    "ftarena demo --config examples/lamini-llama2.toml")
     demo.add_argument("--matchup", default=None)
 
-    board = sub.add_parser("leaderboard", help="arena ratings with intervals, win rates and bias checks")
+    board = _command(sub, "leaderboard", "arena ratings with intervals, win rates and bias checks",
+                     "ftarena leaderboard --platform discord --since 2026-11-01 --json")
     _add_slice(board)
     board.add_argument("--json", action="store_true", help="machine-readable ratings with intervals")
     board.add_argument("--battles", metavar="FILE", help="rate a battle file (arena schema) instead of the database")
     board.add_argument("--rounds", type=int, default=100, help="bootstrap rounds (default 100)")
 
-    report = sub.add_parser("report", help="write a PNG chart and a self-contained HTML page")
+    report = _command(sub, "report", "write a PNG chart and a self-contained HTML page",
+                      "ftarena report --matchup embedded -o report")
     _add_slice(report)
     report.add_argument("-o", "--output", default="report", help="folder to write (default ./report)")
 
-    exporter = sub.add_parser("export", help="write votes as arena battles or preference data")
+    exporter = _command(sub, "export", "write votes as arena battles or preference data",
+                        "ftarena export --format dpo --min-votes 3 -o preferences.jsonl")
     _add_slice(exporter, filters=False)
     exporter.add_argument("--format", choices=tuple(export.FORMATS), default="jsonl",
                           help="csv/jsonl/parquet: arena battles; dpo/kto: TRL preference data")
@@ -100,10 +135,12 @@ def _parser() -> argparse.ArgumentParser:
     exporter.add_argument("--majority", action="store_true",
                           help="dpo: one row per comparison, its strict majority of decided votes")
 
-    models = sub.add_parser("models", help="list the configured matchups and models")
+    models = _command(sub, "models", "list the configured matchups and models",
+                      "ftarena models --check --config examples/ollama.toml")
     models.add_argument("--check", action="store_true", help="ping each model with a one-token request")
 
-    serve_cmd = sub.add_parser("serve", help="run the chat bots: discord, slack or both")
+    serve_cmd = _command(sub, "serve", "run the chat bots: discord, slack or both",
+                         "DISCORD_TOKEN=... ftarena serve discord --log-format json")
     serve_cmd.add_argument("platforms", nargs="+", choices=PLATFORMS)
     serve_cmd.add_argument("--http", action="store_true", help="Slack over HTTP (signed requests), not Socket Mode")
     serve_cmd.add_argument("--port", type=int, default=3000, help="HTTP port for --http (default 3000)")

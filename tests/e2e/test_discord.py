@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.domain import Place
 from bot.export import pseudonym
 from tests.e2e.arena_config import arena_settings
-from tests.peers.fake_discord import EPHEMERAL, MANAGE_GUILD, DispatchedInteraction, FakeDiscord, slash_option
+from tests.peers.discord import EPHEMERAL, MANAGE_GUILD, DispatchedInteraction, FakeDiscord, slash_option
 from tests.support.tcp_proxy import proxied
 
 TOKEN = "fake-bot-token"

@@ -14,8 +14,8 @@ from tests.e2e.test_discord import running_bot
 from tests.e2e.test_discord import settings_for as discord_settings
 from tests.e2e.test_slack import SECRET, button_value, http_app
 from tests.e2e.test_slack import settings_for as slack_settings
-from tests.peers.fake_discord import EPHEMERAL, FakeDiscord, slash_option
-from tests.peers.fake_slack import (
+from tests.peers.discord import EPHEMERAL, FakeDiscord, slash_option
+from tests.peers.slack import (
     FakeSlack,
     block_actions_payload,
     form_body,

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.e2e.processes import Served, free_port, wait_for_port, write_config
-from tests.peers.fake_discord import FakeDiscord, slash_option
-from tests.peers.fake_slack import (
+from tests.peers.discord import FakeDiscord, slash_option
+from tests.peers.slack import (
     DEFAULT_CHANNEL_ID,
     FakeSlack,
     block_actions_payload,

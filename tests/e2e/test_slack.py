@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.errors import ConfigError
 from bot.service import ArenaService
 from tests.e2e.arena_config import arena_settings
-from tests.peers.fake_slack import (
+from tests.peers.slack import (
     DEFAULT_CHANNEL_ID,
     FakeSlack,
     block_actions_payload,

@@ -113,6 +113,7 @@ def test_ctrl_c_stops_the_streaming_comparison_then_ctrl_c_again_quits(chat: Any
 def test_ctrl_d_quits_and_a_blank_line_says_why_nothing_ran(chat: Any, tmp_path: Path) -> None:
     chat.send("   \r")
     chat.expect_exact("The prompt is empty")
+    chat.expect_exact(PROMPT)  # the line editor reads again (a Ctrl-D typed before it would reach nobody)
     chat.sendeof()
     chat.expect(pexpect.EOF)
     chat.close()

@@ -17,7 +17,7 @@ import pytest
 import pytest_asyncio
 from discord import app_commands
 
-from tests.peers.fake_discord import EPHEMERAL, DispatchedInteraction, FakeDiscord, point_discord_py_at
+from tests.peers.discord import EPHEMERAL, DispatchedInteraction, FakeDiscord, point_discord_py_at
 
 TOKEN = "fake-bot-token"
 

@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from .fake_slack import (
+from tests.peers.slack import (
     APP_ID,
     BOT_USER_ID,
     DEFAULT_CHANNEL_ID,

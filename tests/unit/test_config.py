@@ -61,7 +61,7 @@ def test_list_keys_take_comma_separated_values_from_the_environment() -> None:
     assert settings.discord.admin_user_ids == ("123", "456") and settings.discord.guild_ids == (123, 456)
     assert settings.slack.admin_user_ids == ("U1",) and settings.arena.sample_matchups == ("embedded",)
     assert load_settings(None, {"FTARENA_DISCORD__GUILD_IDS": "[7, 8]"}).discord.guild_ids == (7, 8)
-    with pytest.raises(ConfigError, match="discord.guild_ids: must be a list of int"):
+    with pytest.raises(ConfigError, match=r"discord\.guild_ids: must be a list of int"):
         load_settings(None, {"FTARENA_DISCORD__GUILD_IDS": "123,abc"})
 
 
