@@ -27,8 +27,8 @@ from bot.arena_ratings import BattleCount
 from bot.domain import Choice, Comparison, Counts, Place, Reply, Side, Status, Vote
 from bot.errors import StorageError
 from bot.export import WINNER
-from bot.ports import Battle, CsvChunk, CsvFile, OutcomeCount
-from storage import exports
+from bot.ports import Battle, ComparisonFilter, ComparisonPage, CsvChunk, CsvFile, OutcomeCount
+from storage import browse, exports
 from storage.orm import ComparisonRow, ReplyRow, VoteRow
 from storage.rows import load_comparisons
 from storage.writes import (
@@ -195,6 +195,12 @@ class SqlAlchemyRepository:
             return [int(n) for n in connection.execute(stmt).scalars()]
 
         return await self._run(work)
+
+    async def browse(self, query: ComparisonFilter) -> ComparisonPage:
+        return await self._run(lambda connection: browse.browse(connection, query))
+
+    async def votes_on(self, comparison_id: str) -> list[Vote]:
+        return await self._run(lambda connection: browse.votes_on(connection, comparison_id))
 
     def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:
         # Plain columns, not ORM objects: nothing piles up in a session however many rows stream by.
