@@ -81,6 +81,17 @@ class SlackSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    admin_token_env: str = "FTARENA_WEB__ADMIN_TOKEN"
+    # Signs the visitor cookie and the CSRF tokens; unset, a fresh secret per process (visitors start anew).
+    cookie_secret_env: str = "FTARENA_WEB__COOKIE_SECRET"
+    # Behind a proxy that logs people in: the header carrying the login (trusted as is; empty: cookies).
+    identity_header: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     arena: ArenaSettings
@@ -88,9 +99,12 @@ class Settings:
     matchups: dict[str, Matchup]
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     slack: SlackSettings = field(default_factory=SlackSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
 
-_SECTIONS = {"database", "arena", "models", "matchups", "discord", "slack"}
+_SECTIONS = {"database", "arena", "models", "matchups", "discord", "slack", "web"}
+# Secrets whose default variables read like settings (FTARENA_<SECTION>__<KEY>): read by name, never settings.
+_SECRET_VARIABLES = {WebSettings.admin_token_env, WebSettings.cookie_secret_env}
 _MODEL_KEYS = {"provider", "model", "template", "timeout_s"}
 _PARAM_KEYS = {f.name for f in fields(GenerationParams)}
 
@@ -135,6 +149,7 @@ def parse_settings(data: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     return Settings(
         database_url=url, arena=arena, models=models, matchups=matchups, discord=discord,
         slack=_dataclass_from(SlackSettings, _table(merged, "slack"), "slack"),
+        web=_dataclass_from(WebSettings, _table(merged, "web"), "web"),
     )
 
 
@@ -158,7 +173,7 @@ def _env_value(raw: str) -> Any:
 
 def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
     for name, raw in env.items():
-        if not name.startswith(ENV_PREFIX) or "__" not in name:
+        if not name.startswith(ENV_PREFIX) or "__" not in name or name in _SECRET_VARIABLES:
             continue
         path = [part.lower() for part in name[len(ENV_PREFIX):].split("__")]
         if path[0] not in _SECTIONS or any(not part for part in path):
