@@ -1,0 +1,123 @@
+"""Pages and the JSON API for people who analyse the votes: the live leaderboard, its chart, the battles."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from adapters import report as charts
+from adapters.console.jobs import report_json
+from adapters.web import views
+from adapters.web.app import STATE, WebState
+from bot import display
+from bot.analysis import BattleQuery
+from bot.domain import Comparison, Side, Vote
+from bot.errors import UnknownComparisonError
+from bot.ports import ComparisonFilter, ComparisonPage
+
+routes = web.RouteTableDef()
+
+
+def _battle_query(request: web.Request) -> BattleQuery:
+    try:
+        return views.battle_query(request.query)
+    except views.BadFilterError as exc:
+        raise web.HTTPBadRequest(reason=exc.user_message) from None
+
+
+async def _board(state: WebState, request: web.Request, query: BattleQuery) -> dict[str, Any]:
+    report = await state.report(query)
+    filters = views.kept(request.query, views.SLICE_KEYS)
+    return {"report": report, "tallies": await state.tallies_for(query.matchup),
+            "notes": charts.filter_lines(report), "percent": display.percent, "plural": display.plural,
+            "query_string": urlencode(filters), "filters": filters}
+
+
+@routes.get("/")
+async def leaderboard(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    return state.render(request, "leaderboard.html", **await _board(state, request, _battle_query(request)))
+
+
+@routes.get("/partials/board")
+async def board_partial(request: web.Request) -> web.Response:
+    """The leaderboard's live part, for the page's poller to swap in when /api/leaderboard changes."""
+    state = request.app[STATE]
+    return state.render(request, "_board.html", **await _board(state, request, _battle_query(request)))
+
+
+@routes.get("/chart.png")
+async def chart(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    query = _battle_query(request)
+    report = await state.report(query)
+    cached = state.charts.get(query)
+    if cached is None or cached[0] is not report:  # drawn once per cached report
+        cached = (report, await asyncio.to_thread(charts.chart_png, report))
+        state.charts[query] = cached
+    return web.Response(body=cached[1], content_type="image/png", headers={"Cache-Control": "no-cache"})
+
+
+@routes.get("/api/leaderboard")
+async def api_leaderboard(request: web.Request) -> web.Response:
+    """The same object as ``ftarena leaderboard --json``, with the same filters as query parameters."""
+    return web.json_response(report_json(await request.app[STATE].report(_battle_query(request))))
+
+
+async def _page(request: web.Request) -> tuple[ComparisonFilter, ComparisonPage]:
+    try:
+        query = views.comparison_filter(request.query)
+    except views.BadFilterError as exc:
+        raise web.HTTPBadRequest(reason=exc.user_message) from None
+    return query, await request.app[STATE].service.repository.browse(query)
+
+
+@routes.get("/battles")
+async def battles(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    query, page = await _page(request)
+    filters = views.kept(request.query, views.BATTLE_KEYS)
+    number = query.offset // query.limit + 1
+    pages = max(1, math.ceil(page.total / query.limit))
+    link = {n: "/battles?" + urlencode({**filters, "page": n}) for n in (number - 1, number + 1)}
+    return state.render(request, "battles.html", page=page, filters=filters, number=number, pages=pages, link=link,
+                        outcomes=views.BROWSE_OUTCOMES)
+
+
+@routes.get("/api/battles")
+async def api_battles(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    query, page = await _page(request)
+    salt = state.service.export_salt
+    return web.json_response({
+        "total": page.total, "offset": query.offset, "limit": query.limit,
+        "items": [views.battle_json(item.comparison, salt, counts=views.counts_json(item))
+                  for item in page.items]})
+
+
+async def _battle(request: web.Request) -> tuple[Comparison, list[Vote]]:
+    service = request.app[STATE].service
+    try:
+        comparison = await service.get(request.match_info["id"])
+    except UnknownComparisonError as exc:
+        raise web.HTTPNotFound(reason=exc.user_message) from None
+    return comparison, await service.repository.votes_on(comparison.id)
+
+
+@routes.get("/battles/{id}")
+async def battle(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    comparison, votes = await _battle(request)
+    salt = state.service.export_salt
+    return state.render(request, "battle.html", c=comparison, sides=list(Side), role=display.role,
+                        votes=[views.vote_json(v, salt) for v in votes])
+
+
+@routes.get("/api/battles/{id}")
+async def api_battle(request: web.Request) -> web.Response:
+    comparison, votes = await _battle(request)
+    return web.json_response(views.battle_json(comparison, request.app[STATE].service.export_salt, votes))
