@@ -128,8 +128,8 @@ class InMemoryRepository:
         found = sorted((c for c in self.comparisons.values() if wanted(c)), key=lambda c: c.id)
         found.sort(key=lambda c: c.created_at, reverse=True)
         page = found[max(0, query.offset):max(0, query.offset) + max(1, query.limit)]
-        return ComparisonPage(tuple(BrowsedComparison(copy.deepcopy(c), await self.counts(c.id)) for c in page),
-                              len(found))
+        items = [BrowsedComparison(copy.deepcopy(c), await self.counts(c.id)) for c in page]
+        return ComparisonPage(tuple(items), len(found))
 
     async def votes_on(self, comparison_id: str) -> list[Vote]:
         return sorted((v for (cid, _), v in self.votes.items() if cid == comparison_id), key=lambda v: v.created_at)
