@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,10 @@ import jinja2
 from aiohttp import web
 from markupsafe import Markup
 
+from adapters import report as charts
 from adapters.flow import ChatFlow
 from adapters.web import markdown
+from adapters.web.boards import Boards
 from adapters.web.security import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -30,10 +31,11 @@ from adapters.web.security import (
     secret_from,
     visitor_from_header,
 )
-from bot.analysis import ArenaReport, BattleQuery
+from bot import display
+from bot.analysis import ArenaReport
 from bot.config import Settings
 from bot.domain import Tally
-from bot.service import REPORT_CACHE_S, ArenaService
+from bot.service import ArenaService
 
 log = logging.getLogger(__name__)
 
@@ -54,25 +56,7 @@ class WebState:
     clients: ClientLimiter
     templates: jinja2.Environment
     flow: ChatFlow
-    # Single flight per slice: fifty visitors arriving when the cached report expires cause one fit, not fifty.
-    locks: dict[BattleQuery, asyncio.Lock] = field(default_factory=dict)
-    tallies: dict[str | None, tuple[float, list[Tally]]] = field(default_factory=dict)
-    charts: dict[BattleQuery, tuple[ArenaReport, bytes]] = field(default_factory=dict)
-
-    async def report(self, query: BattleQuery) -> ArenaReport:
-        async with self.locks.setdefault(query, asyncio.Lock()):
-            return await self.service.report(query)
-
-    async def tallies_for(self, matchup: str | None) -> list[Tally]:
-        """Win rates per configured matchup (cached like the report; at a million votes they cost a scan)."""
-        if matchup is not None and matchup not in self.service.matchups:
-            return []
-        cached = self.tallies.get(matchup)
-        if cached and time.monotonic() - cached[0] < REPORT_CACHE_S:
-            return cached[1]
-        found = await self.service.leaderboard(matchup)
-        self.tallies[matchup] = (time.monotonic(), found)
-        return found
+    boards: Boards
 
     def render(self, request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:
         page = self.templates.get_template(name).render(
@@ -84,6 +68,15 @@ STATE = web.AppKey("state", WebState)
 VISITOR = web.RequestKey("visitor", str)  # the visitor's id, without the ``web:`` of votes
 CSRF_TOKEN = web.RequestKey("csrf", str)
 NEW_VISITOR = web.RequestKey("new_visitor", str)  # set when this request gets a new visitor cookie
+
+
+def board_renderer(env: jinja2.Environment) -> Callable[[ArenaReport, list[Tally]], str]:
+    def render(report: ArenaReport, tallies: list[Tally]) -> str:
+        return env.get_template("_board.html").render(
+            report=report, tallies=tallies, notes=charts.filter_lines(report), percent=display.percent,
+            plural=display.plural)
+
+    return render
 
 
 def templates() -> jinja2.Environment:
@@ -148,10 +141,12 @@ def build_web_app(service: ArenaService, settings: Settings, env: Mapping[str, s
 
     env = os.environ if env is None else env
     signer = Signer(secret_from(env, settings.web.cookie_secret_env))
+    environment = templates()
     state = WebState(service=service, settings=settings, signer=signer,
                      admin=AdminGate(env.get(settings.web.admin_token_env, "").strip(), signer),
                      clients=ClientLimiter(settings.arena.rate_limit, settings.arena.rate_window_s),
-                     templates=templates(), flow=ChatFlow(service))
+                     templates=environment, flow=ChatFlow(service),
+                     boards=Boards(service, board_renderer(environment)))
     app = web.Application(middlewares=[errors, identity], client_max_size=64 * 1024)
     app[STATE] = state
     app.on_response_prepare.append(_headers)

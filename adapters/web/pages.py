@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
-from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
+from markupsafe import Markup
 
-from adapters import report as charts
-from adapters.console.jobs import report_json
 from adapters.web import views
-from adapters.web.app import STATE, WebState
+from adapters.web.app import STATE
 from bot import display
 from bot.analysis import BattleQuery
 from bot.domain import Comparison, Side, Vote
@@ -29,43 +26,33 @@ def _battle_query(request: web.Request) -> BattleQuery:
         raise web.HTTPBadRequest(reason=exc.user_message) from None
 
 
-async def _board(state: WebState, request: web.Request, query: BattleQuery) -> dict[str, Any]:
-    report = await state.report(query)
-    filters = views.kept(request.query, views.SLICE_KEYS)
-    return {"report": report, "tallies": await state.tallies_for(query.matchup),
-            "notes": charts.filter_lines(report), "percent": display.percent, "plural": display.plural,
-            "query_string": urlencode(filters), "filters": filters}
-
-
 @routes.get("/")
 async def leaderboard(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    return state.render(request, "leaderboard.html", **await _board(state, request, _battle_query(request)))
+    board = await state.boards.get(_battle_query(request))
+    filters = views.kept(request.query, views.SLICE_KEYS)
+    return state.render(request, "leaderboard.html", board=Markup(board.html), filters=filters,
+                        query_string=urlencode(filters))
 
 
 @routes.get("/partials/board")
 async def board_partial(request: web.Request) -> web.Response:
     """The leaderboard's live part, for the page's poller to swap in when /api/leaderboard changes."""
-    state = request.app[STATE]
-    return state.render(request, "_board.html", **await _board(state, request, _battle_query(request)))
+    board = await request.app[STATE].boards.get(_battle_query(request))
+    return web.Response(text=board.html, content_type="text/html")
 
 
 @routes.get("/chart.png")
 async def chart(request: web.Request) -> web.Response:
-    state = request.app[STATE]
-    query = _battle_query(request)
-    report = await state.report(query)
-    cached = state.charts.get(query)
-    if cached is None or cached[0] is not report:  # drawn once per cached report
-        cached = (report, await asyncio.to_thread(charts.chart_png, report))
-        state.charts[query] = cached
-    return web.Response(body=cached[1], content_type="image/png", headers={"Cache-Control": "no-cache"})
+    board = await request.app[STATE].boards.get(_battle_query(request))
+    return web.Response(body=await board.chart(), content_type="image/png", headers={"Cache-Control": "no-cache"})
 
 
 @routes.get("/api/leaderboard")
 async def api_leaderboard(request: web.Request) -> web.Response:
     """The same object as ``ftarena leaderboard --json``, with the same filters as query parameters."""
-    return web.json_response(report_json(await request.app[STATE].report(_battle_query(request))))
+    board = await request.app[STATE].boards.get(_battle_query(request))
+    return web.Response(body=board.json, content_type="application/json")
 
 
 async def _page(request: web.Request) -> tuple[ComparisonFilter, ComparisonPage]:
