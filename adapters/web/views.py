@@ -87,6 +87,7 @@ def reveal_json(reveal: Reveal) -> dict[str, Any]:
     c = reveal.comparison
     return {
         "comparison_id": reveal.comparison_id, "choice": reveal.choice.value,
+        "label": display.CHOICE_LABELS[reveal.choice],
         "changed_from": reveal.changed_from.value if reveal.changed_from else None,
         "sides": {side.value: {"model": c.model_on(side), "role": display.role(c, side)} for side in Side},
         "counts": {"a": reveal.counts.a, "b": reveal.counts.b, "tie": reveal.counts.tie,

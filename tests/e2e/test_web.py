@@ -186,7 +186,7 @@ async def test_arena_compares_streams_votes_and_reveals(site: Site, page: Any) -
     await page.click("#vote-buttons button[data-choice=a]")
     reveal = page.locator("#reveal")
     await playwright_api.expect(reveal).to_be_visible()
-    await playwright_api.expect(reveal).to_contain_text("You voted a")
+    await playwright_api.expect(reveal).to_contain_text("Your vote: A is better")
     await playwright_api.expect(reveal).to_contain_text("base-echo")
     await playwright_api.expect(reveal).to_contain_text("tuned-echo")
     await page.screenshot(path=site.tmp / "web-arena.png", full_page=True)

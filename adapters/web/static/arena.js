@@ -90,7 +90,7 @@ async function vote(choice) {
   const r = body.reveal;
   reveal.replaceChildren();
   const heading = document.createElement("h2");
-  heading.textContent = "You voted " + r.choice.replace("_", " ") + (r.changed_from ? " (was " + r.changed_from + ")" : "");
+  heading.textContent = "Your vote: " + r.label + (r.changed_from ? " (changed from " + r.changed_from + ")" : "");
   reveal.appendChild(heading);
   const list = document.createElement("ul");
   for (const side of ["a", "b"]) {
