@@ -3,6 +3,7 @@ the chat flow, and the HTTP rules (CSRF on POSTs, 401 on admin, identity header,
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import re
@@ -191,3 +192,32 @@ async def test_the_arena_limits_each_address_whatever_cookie_it_sends(tmp_path: 
             answer = await client.post("/arena/compare", json={"prompt": "hi"}, headers={"X-CSRF-Token": token})
             statuses.append(answer.status)
         assert statuses == [200, 200, 200, 200, 429]
+
+
+async def test_boards_serve_the_stale_board_while_one_refresh_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters.web.boards import Boards
+    from bot.analysis import BattleQuery
+
+    monkeypatch.setattr("adapters.web.boards.REPORT_CACHE_S", 0.0)
+    monkeypatch.setattr("bot.service.REPORT_CACHE_S", 0.0)
+    service = make_service()
+    fits = []
+    original = service.report
+
+    async def counted(query: BattleQuery | None = None, **kwargs: object) -> object:
+        fits.append(query)
+        return await original(query)
+
+    monkeypatch.setattr(service, "report", counted)
+    boards = Boards(service, lambda report, tallies: f"{report.leaderboard.battles} votes")
+    first = await boards.get(BattleQuery())
+    assert fits == [BattleQuery()] and first.html == "0 votes" and b'"battles": 0' in first.json
+    comparison = await service.compare("hi", "v", Place("web"))
+    await service.vote(comparison.id, "v", "a")
+    stale = [await boards.get(BattleQuery()) for _ in range(3)]
+    assert all(board is first for board in stale), "answered at once with the board it has"
+    async with asyncio.timeout(5):
+        while boards._refreshing:
+            await asyncio.sleep(0.01)
+    assert len(fits) == 2, "one refresh, however many asked meanwhile"
+    assert (await boards.get(BattleQuery())).html == "1 votes"
