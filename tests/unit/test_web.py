@@ -8,6 +8,7 @@ import json
 import random
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -106,8 +107,6 @@ async def test_web_surface_streams_the_flow_and_keeps_the_sides_blind() -> None:
 
 
 def test_battle_json_shows_voters_only_as_pseudonyms() -> None:
-    from datetime import UTC, datetime
-
     from bot.domain import Comparison, Side, Vote
     from bot.export import pseudonym
 
@@ -221,3 +220,15 @@ async def test_boards_serve_the_stale_board_while_one_refresh_runs(monkeypatch: 
             await asyncio.sleep(0.01)
     assert len(fits) == 2, "one refresh, however many asked meanwhile"
     assert (await boards.get(BattleQuery())).html == "1 votes"
+
+
+async def test_api_leaderboard_is_the_object_the_cli_prints(client: TestClient) -> None:  # type: ignore[type-arg]
+    from adapters.console.jobs import report_json
+    from adapters.web.app import STATE
+    from bot.analysis import BattleQuery
+
+    service = client.server.app[STATE].service
+    answer = await client.get("/api/leaderboard?matchup=pair&platform=web&since=2026-11-01")
+    query = BattleQuery(matchup="pair", platform="web", since=datetime(2026, 11, 1, tzinfo=UTC))
+    assert await answer.json() == json.loads(json.dumps(report_json(await service.report(query))))
+    assert (await client.get("/api/leaderboard?since=yesterday")).status == 400
