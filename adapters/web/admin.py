@@ -21,11 +21,7 @@ WRONG_TOKEN = "That is not the admin token."
 
 
 def _authorised(request: web.Request) -> bool:
-    gate = request.app[STATE].admin
-    bearer = request.headers.get("Authorization", "")
-    if bearer.startswith("Bearer ") and gate.token_ok(bearer.removeprefix("Bearer ").strip()):
-        return True
-    return gate.session_ok(request.cookies.get(ADMIN_COOKIE, ""))
+    return request.app[STATE].is_admin(request)
 
 
 def _login(request: web.Request, message: str = "") -> web.Response:
@@ -48,7 +44,7 @@ async def login(request: web.Request) -> web.Response:
     if not state.admin.token_ok(token):
         return _login(request, WRONG_TOKEN if state.admin.enabled else NO_TOKEN)
     response = web.HTTPSeeOther("/admin")
-    response.set_cookie(ADMIN_COOKIE, state.admin.session(), max_age=ADMIN_MAX_AGE_S, path="/admin", httponly=True,
+    response.set_cookie(ADMIN_COOKIE, state.admin.session(), max_age=ADMIN_MAX_AGE_S, path="/", httponly=True,
                         samesite="Strict", secure=request.secure)
     raise response
 
@@ -56,7 +52,7 @@ async def login(request: web.Request) -> web.Response:
 @routes.post("/admin/logout")
 async def logout(request: web.Request) -> web.Response:
     response = web.HTTPSeeOther("/")
-    response.del_cookie(ADMIN_COOKIE, path="/admin")
+    response.del_cookie(ADMIN_COOKIE, path="/")
     raise response
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from adapters.flow import ChatFlow
 from adapters.web import markdown
 from adapters.web.boards import Boards
 from adapters.web.security import (
+    ADMIN_COOKIE,
     CSRF_FIELD,
     CSRF_HEADER,
     VISITOR_COOKIE,
@@ -34,7 +35,7 @@ from adapters.web.security import (
 from bot import display
 from bot.analysis import ArenaReport
 from bot.config import Settings
-from bot.domain import Tally
+from bot.domain import Comparison, Tally
 from bot.service import ArenaService
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,18 @@ class WebState:
     templates: jinja2.Environment
     flow: ChatFlow
     boards: Boards
+
+    def is_admin(self, request: web.Request) -> bool:
+        """The admin token as a bearer token (tools) or the session cookie the admin page set (browsers)."""
+        bearer = request.headers.get("Authorization", "")
+        if bearer.startswith("Bearer ") and self.admin.token_ok(bearer.removeprefix("Bearer ").strip()):
+            return True
+        return self.admin.session_ok(request.cookies.get(ADMIN_COOKIE, ""))
+
+    def revealed(self, request: web.Request, comparison: Comparison, voters: Iterable[str] = ()) -> bool:
+        """Whether this visitor may see which model gave which reply: always for an open matchup; for a blind
+        one only once they voted on it, or as admin — the battle pages must not let anyone peek before voting."""
+        return not comparison.blind or "web:" + request[VISITOR] in voters or self.is_admin(request)
 
     def render(self, request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:
         page = self.templates.get_template(name).render(

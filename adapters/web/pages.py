@@ -82,8 +82,8 @@ async def api_battles(request: web.Request) -> web.Response:
     salt = state.service.export_salt
     return web.json_response({
         "total": page.total, "offset": query.offset, "limit": query.limit,
-        "items": [views.battle_json(item.comparison, salt, counts=views.counts_json(item))
-                  for item in page.items]})
+        "items": [views.battle_json(item.comparison, salt, counts=views.counts_json(item),
+                                    revealed=state.revealed(request, item.comparison)) for item in page.items]})
 
 
 async def _battle(request: web.Request) -> tuple[Comparison, list[Vote]]:
@@ -100,11 +100,14 @@ async def battle(request: web.Request) -> web.Response:
     state = request.app[STATE]
     comparison, votes = await _battle(request)
     salt = state.service.export_salt
+    revealed = state.revealed(request, comparison, (v.voter for v in votes))
     return state.render(request, "battle.html", c=comparison, sides=list(Side), role=display.role,
-                        votes=[views.vote_json(v, salt) for v in votes])
+                        votes=[views.vote_json(v, salt) for v in votes], revealed=revealed)
 
 
 @routes.get("/api/battles/{id}")
 async def api_battle(request: web.Request) -> web.Response:
+    state = request.app[STATE]
     comparison, votes = await _battle(request)
-    return web.json_response(views.battle_json(comparison, request.app[STATE].service.export_salt, votes))
+    revealed = state.revealed(request, comparison, (v.voter for v in votes))
+    return web.json_response(views.battle_json(comparison, state.service.export_salt, votes, revealed=revealed))

@@ -96,11 +96,13 @@ def reveal_json(reveal: Reveal) -> dict[str, Any]:
 
 
 def battle_json(comparison: Comparison, salt: str, votes: list[Vote] | None = None,
-                counts: Mapping[str, int] | None = None) -> dict[str, Any]:
-    """A comparison for /api/battles: its requester and voters as pseudonyms only."""
+                counts: Mapping[str, int] | None = None, revealed: bool = True) -> dict[str, Any]:
+    """A comparison for /api/battles: its requester and voters as pseudonyms only; the models and sides null
+    unless ``revealed`` (see ``WebState.revealed``)."""
     shown: dict[str, Any] = {
         "id": comparison.id, "prompt": comparison.prompt, "matchup": comparison.matchup,
-        "model_a": comparison.model_a, "model_b": comparison.model_b, "base_side": comparison.base_side.value,
+        "model_a": comparison.model_a if revealed else None, "model_b": comparison.model_b if revealed else None,
+        "base_side": comparison.base_side.value if revealed else None,
         "blind": comparison.blind, "requester": pseudonym(comparison.requester, salt),
         "platform": comparison.place.platform, "server": comparison.place.server,
         "channel": comparison.place.channel, "created_at": comparison.created_at.isoformat(),

@@ -168,8 +168,13 @@ async def test_battles_list_filters_and_shows_a_battle_with_pseudonyms_only(site
     votes = page.locator("#votes tbody")
     await playwright_api.expect(votes).to_contain_text("judge_")
     assert "discord:411" not in await page.content()
+    # Blind: a visitor who has not voted on it cannot peek at which model wrote which reply.
+    await playwright_api.expect(page.locator("#blind-note")).to_be_visible()
+    await playwright_api.expect(page.locator("#reply-a h2")).to_have_text("A")
+    assert "tuned-echo" not in await page.locator("main").inner_text()
     detail = json.loads(await (await page.request.get(f"{site.url}/api/battles/{first}")).text())
     assert detail["votes"][0]["judge"].startswith("judge_") and "discord:" not in json.dumps(detail)
+    assert detail["model_a"] is None and detail["base_side"] is None
     listing = json.loads(await (await page.request.get(f"{site.url}/api/battles?q=haiku")).text())
     assert listing["total"] == 1 and listing["items"][0]["id"] == first
     await page.screenshot(path=site.tmp / "battle.png", full_page=True)
@@ -197,6 +202,9 @@ async def test_arena_compares_streams_votes_and_reveals(site: Site, page: Any) -
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
     voters = [b.vote.voter for b in site.service.repository.iter_battles()]
     assert voters == ["web:" + cookie["value"].rpartition(".")[0]]
+    mine = json.loads(await (await page.request.get(f"{site.url}/api/battles?platform=web")).text())["items"][0]
+    await page.goto(f"{site.url}/battles/{mine['id']}")  # voted on: the sides are no secret to this visitor
+    await playwright_api.expect(page.locator("main")).to_contain_text("tuned-echo (fine-tuned)")
 
 
 async def test_admin_needs_the_token_and_downloads_dpo(site: Site, page: Any) -> None:
@@ -213,6 +221,8 @@ async def test_admin_needs_the_token_and_downloads_dpo(site: Site, page: Any) ->
     await page.click("button[type=submit]")
     await playwright_api.expect(page.locator("#downloads")).to_contain_text("dpo")
     await page.screenshot(path=site.tmp / "admin.png", full_page=True)
+    hamlet = json.loads(await (await page.request.get(f"{site.url}/api/battles?q=hamlet")).text())["items"][0]
+    assert hamlet["model_a"] in ("base-echo", "tuned-echo"), "the admin sees the sides"
     async with page.expect_download() as waiting:
         await page.click("#downloads a:text-is('dpo')")
     download = await waiting.value
