@@ -31,7 +31,12 @@ def _surface(request: web.Request) -> WebSurface:
 
 
 def _client(request: web.Request) -> str:
-    return request.remote or "unknown"
+    """Who the per-client limit counts: the address, or behind a logging-in proxy (every visitor arrives from
+    the proxy's address) the login it vouches for."""
+    header = request.app[STATE].settings.web.identity_header
+    if header and request.headers.get(header, "").strip():
+        return "login:" + request[VISITOR]
+    return "address:" + (request.remote or "unknown")
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
