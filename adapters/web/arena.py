@@ -86,6 +86,8 @@ async def compare(request: web.Request) -> web.StreamResponse:
             log.error("web arena comparison failed", exc_info=task.exception())
             await _send(response, {"event": "refused", "message": SOMETHING_WENT_WRONG})
         await _send(response, {"event": "end"})
+    except ConnectionResetError:
+        log.info("a web visitor left while comparing; the comparison is stopped")
     finally:
         if not task.done():
             task.cancel()

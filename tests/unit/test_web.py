@@ -232,3 +232,25 @@ async def test_api_leaderboard_is_the_object_the_cli_prints(client: TestClient) 
     query = BattleQuery(matchup="pair", platform="web", since=datetime(2026, 11, 1, tzinfo=UTC))
     assert await answer.json() == json.loads(json.dumps(report_json(await service.report(query))))
     assert (await client.get("/api/leaderboard?since=yesterday")).status == 400
+
+
+async def test_a_visitor_who_leaves_stops_the_comparison(client: TestClient) -> None:  # type: ignore[type-arg]
+    from adapters.web.app import STATE
+
+    service = client.server.app[STATE].service
+    stalled = ScriptedProvider([], stall=True)
+    service.providers["base-m"] = stalled
+    token = await _csrf(client)
+    response = await client.post("/arena/compare", json={"prompt": "hi"}, headers={"X-CSRF-Token": token})
+    await response.content.readuntil(b"\n\n")  # started
+    await stalled.started.wait()
+    response.close()  # the visitor closes the tab
+    async with asyncio.timeout(5):
+        while not stalled.cancelled:
+            await asyncio.sleep(0.02)
+    stored = list(service.repository.comparisons.values())
+    async with asyncio.timeout(5):
+        while stored[0].status is Status.RUNNING:
+            await asyncio.sleep(0.02)
+            stored = list(service.repository.comparisons.values())
+    assert stored[0].status is Status.CANCELLED
