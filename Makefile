@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 FTARENA_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export FTARENA_TEST_POSTGRES_URL
 
-.PHONY: chat demo test lint clean
+.PHONY: chat demo test lint browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,8 +29,14 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: $(STAMP) lint
+test: $(STAMP) lint browser
 	$(BIN)/python -m pytest
+
+# The web's browser tests drive the distribution's Chromium through Playwright (never a browser download).
+browser:
+	@command -v chromium >/dev/null || if [ "$$(id -u)" = 0 ]; then \
+		apt-get update && apt-get install -y chromium; \
+	else echo "chromium is missing and this is not root, so it cannot be installed here: tests/e2e/test_web.py will skip (apt-get install chromium)"; fi
 
 # Benchmarks (not part of test): `make bench`, or `$(BIN)/python -m benchmarks [--quick] [NAME ...]`.
 .PHONY: bench

@@ -139,11 +139,16 @@ def _parser() -> argparse.ArgumentParser:
                       "ftarena models --check --config examples/ollama.toml")
     models.add_argument("--check", action="store_true", help="ping each model with a one-token request")
 
-    serve_cmd = _command(sub, "serve", "run the chat bots: discord, slack or both",
-                         "DISCORD_TOKEN=... ftarena serve discord --log-format json")
+    serve_cmd = _command(sub, "serve", "run the front ends: discord, slack, web, or several at once",
+                         "DISCORD_TOKEN=... ftarena serve discord web --log-format json")
     serve_cmd.add_argument("platforms", nargs="+", choices=PLATFORMS)
     serve_cmd.add_argument("--http", action="store_true", help="Slack over HTTP (signed requests), not Socket Mode")
     serve_cmd.add_argument("--port", type=int, default=3000, help="HTTP port for --http (default 3000)")
+
+    web = _command(sub, "web", "serve the live leaderboard, the battles and the blind arena over HTTP",
+                   "FTARENA_WEB__ADMIN_TOKEN=... ftarena web --port 8080")
+    web.add_argument("--port", type=int, default=None, help="default: web.port (8080)")
+    web.add_argument("--host", default=None, help="default: web.host (127.0.0.1)")
     return parser
 
 
@@ -184,7 +189,7 @@ def _job(args: argparse.Namespace, console: Console, settings: Settings) -> Call
 
 def run(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    quiet = logging.INFO if args.command == "serve" else logging.WARNING
+    quiet = logging.INFO if args.command in ("serve", "web") else logging.WARNING
     level = quiet - 10 * min(args.verbose, 2)
     setup_logging(level, args.log_format)
     console = Console()
@@ -200,6 +205,10 @@ def run(argv: list[str] | None = None) -> int:
         if args.command == "models" and not args.check:
             matchups = [settings.matchups[n] for n in sorted(settings.matchups)]
             console.print(render.models_view(matchups, settings.arena.default_matchup))
+        elif args.command == "web":
+            chosen = {k: v for k, v in (("port", args.port), ("host", args.host)) if v is not None}
+            settings = dataclasses.replace(settings, web=dataclasses.replace(settings.web, **chosen))
+            event_loop.run(serve(settings, ["web"]))
         elif args.command == "serve":
             event_loop.run(serve(settings, args.platforms, http_port=args.port if args.http else None))
         else:

@@ -1,4 +1,4 @@
-"""``ftarena serve``: run the chat-platform bots (Discord, Slack or both) in one process and one loop."""
+"""``ftarena serve``: run the front ends (Discord, Slack, the web arena, any of them) in one process and one loop."""
 
 from __future__ import annotations
 
@@ -63,6 +63,10 @@ async def serve(settings: Settings, platforms: list[str], *, http_port: int | No
             from adapters.slack.app import serve_slack
 
             runners.append(lambda: serve_slack(service, settings, slack, http_port=http_port))
+        if "web" in platforms:
+            from adapters.web.app import serve_web
+
+            runners.append(lambda: serve_web(service, settings, env))
         log.info("serving %s", ", ".join(platforms))
         freeze_heap()  # the platforms' libraries are loaded now
         async with health_server(service, settings.arena.health_port), asyncio.TaskGroup() as group:

@@ -15,4 +15,5 @@ BENCHMARKS: dict[str, str] = {
     "leaderboard": "ArenaService.report() and the CSV export on 1,000,000 votes",
     "style_control": "style-controlled leaderboard on 1,000,000 battles: time, peak memory, a bootstrap round",
     "sequential": "anytime-valid decisions simulated: false alarms at p = 1/2, votes to decide at p = 0.6",
+    "web": "leaderboard page and /api/leaderboard with 50 concurrent clients: p50, p99, event-loop lag",
 }

@@ -122,7 +122,7 @@ def parse_settings(data: Mapping[str, Any], env: Mapping[str, str], sections: It
         merged["matchups"] = dict(data["matchups"])
         if "default_matchup" not in _table(dict(data), "arena"):
             merged["arena"]["default_matchup"] = next(iter(data["matchups"]))
-    _apply_env(merged, env, known)
+    _apply_env(merged, env, known, _secret_variables(declared.values()))
     unknown = set(merged) - known
     if unknown:
         raise ConfigError(sorted(unknown)[0], f"unknown section; known: {', '.join(sorted(known))}")
@@ -163,9 +163,16 @@ def _env_value(raw: str) -> Any:
         return raw
 
 
-def _apply_env(data: dict[str, Any], env: Mapping[str, str], sections: set[str]) -> None:
+def _secret_variables(sections: Iterable[type[Section]]) -> set[str]:
+    """The variables that sections' ``*_env`` keys name by default: secrets read by name, never settings, even
+    when a name reads like one (``FTARENA_WEB__ADMIN_TOKEN``)."""
+    return {f.default for cls in sections for f in fields(cls)  # type: ignore[arg-type]
+            if f.name.endswith("_env") and isinstance(f.default, str)}
+
+
+def _apply_env(data: dict[str, Any], env: Mapping[str, str], sections: set[str], secrets: set[str]) -> None:
     for name, raw in env.items():
-        if not name.startswith(ENV_PREFIX) or "__" not in name:
+        if not name.startswith(ENV_PREFIX) or "__" not in name or name in secrets:
             continue
         path = [part.lower() for part in name[len(ENV_PREFIX):].split("__")]
         if path[0] not in sections or any(not part for part in path):

@@ -46,6 +46,38 @@ class Battle:
     vote: Vote
 
 
+@dataclass(frozen=True)
+class ComparisonFilter:
+    """One page of the comparison list that people browse (the web's /battles), newest first."""
+
+    search: str = ""  # words the prompt contains, case-insensitive
+    matchup: str | None = None
+    platform: str | None = None
+    channel: str | None = None
+    # A vote seen from the fine-tuned side (bot.outcomes.OUTCOMES): comparisons with at least one such vote;
+    # UNVOTED: comparisons nobody has voted on.
+    outcome: str | None = None
+    since: datetime | None = None  # created at or after
+    until: datetime | None = None  # created before
+    offset: int = 0
+    limit: int = 25
+
+
+UNVOTED = "unvoted"
+
+
+@dataclass(frozen=True)
+class BrowsedComparison:
+    comparison: Comparison
+    counts: Counts
+
+
+@dataclass(frozen=True)
+class ComparisonPage:
+    items: tuple[BrowsedComparison, ...]
+    total: int  # comparisons matching the filter, on every page
+
+
 class Repository(Protocol):
     """Persistence of comparisons and votes. Async methods must not block the event loop."""
 
@@ -91,6 +123,14 @@ class Repository(Protocol):
 
     async def votes_per_voter(self, query: BattleQuery) -> list[int]:
         """How many votes each voter has in the slice after its quality filters (the cap aside)."""
+        ...
+
+    async def browse(self, query: ComparisonFilter) -> ComparisonPage:
+        """A page of comparisons (with their replies and vote counts) matching ``query``, newest first."""
+        ...
+
+    async def votes_on(self, comparison_id: str) -> list[Vote]:
+        """Every vote on one comparison, oldest first (voter ids included: pseudonymise before showing)."""
         ...
 
     def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:

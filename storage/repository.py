@@ -17,9 +17,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.domain import Choice, Comparison, Counts, Status, Vote
 from bot.errors import StorageError
 from bot.export import ExportOptions, judge_for
-from bot.ports import Battle, OutcomeCount
+from bot.ports import Battle, ComparisonFilter, ComparisonPage, OutcomeCount
 from bot.statistics.slices import BattleQuery, BattleSet
-from storage import battles, csv_export
+from storage import battles, browse, csv_export
 from storage.comparisons import ADD, SAVE, Write, load_comparisons, write_comparisons
 from storage.group_commit import GroupCommit
 from storage.orm import ComparisonRow
@@ -89,6 +89,12 @@ class SqlAlchemyRepository:
 
     async def votes_per_voter(self, query: BattleQuery) -> list[int]:
         return await self._run(lambda connection: battles.votes_per_voter(connection, query))
+
+    async def browse(self, query: ComparisonFilter) -> ComparisonPage:
+        return await self._run(lambda connection: browse.browse(connection, query))
+
+    async def votes_on(self, comparison_id: str) -> list[Vote]:
+        return await self._run(lambda connection: browse.votes_on(connection, comparison_id))
 
     def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:
         with self.engine.connect() as connection:

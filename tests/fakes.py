@@ -23,7 +23,7 @@ from bot.domain import (
 from bot.errors import ModelUnavailableError, UnknownComparisonError
 from bot.export import ExportOptions, write_csv
 from bot.outcomes import WINNER, outcome
-from bot.ports import Battle, OutcomeCount
+from bot.ports import UNVOTED, Battle, BrowsedComparison, ComparisonFilter, ComparisonPage, OutcomeCount
 from bot.providers.common import collect_reply
 from bot.statistics.battles import BattleCount
 from bot.statistics.slices import BattleQuery, BattleSet, FilterStep
@@ -120,6 +120,27 @@ class InMemoryRepository:
         for b in self._filtered(self._sliced(query), query):
             voters[b.vote.voter] = voters.get(b.vote.voter, 0) + 1
         return list(voters.values())
+
+    async def browse(self, query: ComparisonFilter) -> ComparisonPage:
+        def wanted(c: Comparison) -> bool:
+            outcomes = {outcome(v.choice, c.base_side) for (cid, _), v in self.votes.items() if cid == c.id}
+            return (all(value in (None, "", found) for value, found in (
+                        (query.matchup, c.matchup), (query.platform, c.place.platform),
+                        (query.channel, c.place.channel)))
+                    and query.search.strip().lower() in c.prompt.lower()
+                    and (query.since is None or c.created_at >= query.since)
+                    and (query.until is None or c.created_at < query.until)
+                    and (not query.outcome or (not outcomes if query.outcome == UNVOTED
+                                               else query.outcome in outcomes)))
+
+        found = sorted((c for c in self.comparisons.values() if wanted(c)), key=lambda c: c.id)
+        found.sort(key=lambda c: c.created_at, reverse=True)
+        page = found[max(0, query.offset):max(0, query.offset) + max(1, query.limit)]
+        items = [BrowsedComparison(copy.deepcopy(c), await self.counts(c.id)) for c in page]
+        return ComparisonPage(tuple(items), len(found))
+
+    async def votes_on(self, comparison_id: str) -> list[Vote]:
+        return sorted((v for (cid, _), v in self.votes.items() if cid == comparison_id), key=lambda v: v.created_at)
 
     def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:
         battles = self._sliced(query or RAW)

@@ -26,7 +26,7 @@ from bot.seed import SEED_PROMPTS
 from bot.service import ArenaService
 from bot.statistics import bradley_terry
 from bot.statistics.battles import count_battles
-from bot.statistics.report import ArenaReport
+from bot.statistics.report import ArenaReport, report_json
 from bot.statistics.slices import BattleQuery
 
 
@@ -47,19 +47,6 @@ async def demo(service: ArenaService, console: Console, matchup: str | None) -> 
         console.rule(f"Prompt {number}")
         comparison = await service.compare(prompt, getpass.getuser(), Place(platform="demo"), chosen.name)
         console.print(render.comparison_view(comparison, revealed=True, vote_hint=False))
-
-
-def report_json(report: ArenaReport) -> dict[str, Any]:
-    return {
-        "standings": [dataclasses.asdict(s) for s in report.leaderboard.standings],
-        "battles": report.leaderboard.battles,
-        "filters": {"sliced": report.battles.sliced, "kept": report.battles.kept,
-                    "removed": {step.name: step.removed for step in report.battles.steps}},
-        "bias": dataclasses.asdict(report.bias),
-        "win_rates": report.win_rates,
-        "query": {k: (v.isoformat() if hasattr(v, "isoformat") else v)
-                  for k, v in dataclasses.asdict(report.query).items()},
-    }
 
 
 async def leaderboard(service: ArenaService | None, console: Console, query: BattleQuery, as_json: bool,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 from bot.statistics.bias import BiasReport
 from bot.statistics.bradley_terry import Leaderboard
@@ -18,3 +20,17 @@ class ArenaReport:
     battles: BattleSet
     win_rates: dict[str, dict[str, float]]
     bias: BiasReport
+
+
+def report_json(report: ArenaReport) -> dict[str, Any]:
+    """The report as plain JSON data: what ``ftarena leaderboard --json`` prints and the web API answers."""
+    return {
+        "standings": [dataclasses.asdict(s) for s in report.leaderboard.standings],
+        "battles": report.leaderboard.battles,
+        "filters": {"sliced": report.battles.sliced, "kept": report.battles.kept,
+                    "removed": {step.name: step.removed for step in report.battles.steps}},
+        "bias": dataclasses.asdict(report.bias),
+        "win_rates": report.win_rates,
+        "query": {k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                  for k, v in dataclasses.asdict(report.query).items()},
+    }
