@@ -13,4 +13,5 @@ BENCHMARKS: dict[str, str] = {
     "votes": "votes per second with 50 concurrent voters on SQLite and PostgreSQL",
     "generation": "tokens/s through LlamaCppProvider vs llama-cpp-python directly, and event-loop lag",
     "leaderboard": "ArenaService.report() and the CSV export on 1,000,000 votes",
+    "training": "DPO on 200 pairs (needs the [train] extra): wall time, peak memory, generation with the adapter",
 }
