@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 import signal
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -76,17 +77,25 @@ async def test_dpo_on_six_pairs_moves_the_loss_and_the_adapter_converts(tmp_path
 
 @pytest.mark.slow
 async def test_a_killed_worker_is_a_clear_error_and_leaves_nothing(tmp_path: Path, parent_gguf: Path) -> None:
+    # KTO here, so that its trainer takes a real step too before the kill.
     needs_train_extra()
     import psutil
 
+    liked = [{"prompt": p["prompt"], "completion": p["chosen"], "label": True} for p in PAIRS]
+    disliked = [{"prompt": p["prompt"], "completion": p["rejected"], "label": False} for p in PAIRS]
+    kto = replace(QUICK, method="kto", batch_size=2)
+    steps: list[Progress] = []
+
     def kill_worker(progress: Progress) -> None:
+        steps.append(progress)
         for child in psutil.Process().children(recursive=True):
             if "training.run" in " ".join(child.cmdline()):
                 os.kill(child.pid, signal.SIGKILL)
 
     out_dir = tmp_path / "runs"
     with pytest.raises(TrainingFailedError, match=r"killed \(SIGKILL\); nothing was saved") as caught:
-        await train_adapter(parent_gguf, PAIRS, out_dir / "dpo-1", QUICK, min_pairs=1, threads=1,
+        await train_adapter(parent_gguf, liked + disliked, out_dir / "kto-1", kto, min_pairs=1, threads=1,
                             on_progress=kill_worker)
+    assert steps and steps[0].step == 1 and steps[0].loss is not None
     assert caught.value.detail  # the worker's last stderr lines, for the log
     assert list(out_dir.iterdir()) == []
