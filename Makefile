@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The [train] extra (torch CPU, transformers, trl, peft: about 1 GB, 3 minutes) only for the tests and training.
+TRAIN_STAMP := $(VENV)/.installed-train
 # PostgreSQL tests run when this server answers and skip with the reason when it does not.
 FTARENA_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export FTARENA_TEST_POSTGRES_URL
@@ -18,6 +20,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps 'arena-rank==0.1.1'
 	touch $(STAMP)
 
+$(TRAIN_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,train]'
+	touch $(TRAIN_STAMP)
+
 chat: $(STAMP)
 	$(BIN)/ftarena chat
 
@@ -29,7 +35,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: $(STAMP) lint browser
+test: $(TRAIN_STAMP) lint browser
 	$(BIN)/python -m pytest
 
 # The web's browser tests drive the distribution's Chromium through Playwright (never a browser download).

@@ -22,11 +22,16 @@ from adapters.platforms import PLATFORMS
 from adapters.serve import serve
 from bot import export
 from bot.config import Settings
-from bot.errors import ArenaError
+from bot.errors import ArenaError, StorageError
 from bot.service import ArenaService
 from bot.statistics.slices import BattleQuery
 
 log = logging.getLogger("ftarena")
+
+# Exit statuses, so scripts can tell failures apart (said in --help).
+EXIT_FAILED = 1  # the job ran and failed: both models failed, a model cannot answer
+EXIT_USAGE = 2  # bad input or configuration: nothing was done
+EXIT_UNAVAILABLE = 3  # the database is busy or unreachable
 
 
 def _when(text: str) -> datetime:
@@ -59,6 +64,8 @@ def _query(args: argparse.Namespace) -> BattleQuery:
                        drop_failed=not keep, daily_cap=getattr(args, "daily_cap", None))
 
 
+EXIT_STATUSES = ("Exit status: 0 done; 1 the job failed (both models failed, a model cannot answer); "
+                 "2 bad input or configuration; 3 database unreachable; 130 interrupted.")
 MAIN_EXAMPLE = 'ftarena compare --config examples/ollama.toml "Tell me a joke"'
 GLOBAL_RULE = ("These may come before or after the command;\n"
                "given in both places, the one after the command wins.")
@@ -92,7 +99,7 @@ def _command(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ftarena", description="Blind votes between a base model and its fine-tune.",
-                                     epilog=f"Example:\n  {MAIN_EXAMPLE}",
+                                     epilog=f"{EXIT_STATUSES}\n\nExample:\n  {MAIN_EXAMPLE}",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_global_options(parser, command=False)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -132,6 +139,8 @@ def _parser() -> argparse.ArgumentParser:
     exporter.add_argument("--raw-voters", action="store_true", help="write voter ids instead of pseudonyms")
     exporter.add_argument("--min-votes", type=int, default=1,
                           help="dpo: one row per comparison with N+ decided (A or B) votes and a strict majority")
+    exporter.add_argument("--include-cut", action="store_true",
+                          help="dpo/kto: keep comparisons with a reply the length limit cut (left out by default)")
     exporter.add_argument("--majority", action="store_true",
                           help="dpo: one row per comparison, its strict majority of decided votes")
 
@@ -181,7 +190,7 @@ def _job(args: argparse.Namespace, console: Console, settings: Settings) -> Call
     if args.command == "models":
         return lambda s: jobs.check(s, console)
     options = export.ExportOptions(salt=settings.arena.export_salt, raw_voters=args.raw_voters,
-                                   min_votes=args.min_votes, majority=args.majority)
+                                   min_votes=args.min_votes, majority=args.majority, include_cut=args.include_cut)
     sliced = any(getattr(args, k) for k in ("matchup", "platform", "server", "channel", "voter", "since", "until"))
     query = dataclasses.replace(_query(args), drop_identity_leaks=False, drop_failed=False) if sliced else None
     return lambda s: jobs.export_votes(s, console, args.format, args.output, query, options)
@@ -207,15 +216,23 @@ def run(argv: list[str] | None = None) -> int:
             console.print(render.models_view(matchups, settings.arena.default_matchup))
         elif args.command == "web":
             chosen = {k: v for k, v in (("port", args.port), ("host", args.host)) if v is not None}
-            settings = dataclasses.replace(settings, web=dataclasses.replace(settings.web, **chosen))
+            settings = dataclasses.replace(settings, sections={
+                **settings.sections, "web": dataclasses.replace(settings.web, **chosen)})
             event_loop.run(serve(settings, ["web"]))
         elif args.command == "serve":
             event_loop.run(serve(settings, args.platforms, http_port=args.port if args.http else None))
         else:
             event_loop.run(_with_service(settings, _job(args, console, settings)))
+    except jobs.JobFailedError as exc:
+        if str(exc):
+            errors.print(f"[bold red]failed:[/] {escape(str(exc))}")
+        return EXIT_FAILED
+    except StorageError as exc:
+        errors.print(f"[bold red]error:[/] {escape(exc.user_message)}")
+        return EXIT_UNAVAILABLE
     except ArenaError as exc:
         errors.print(f"[bold red]error:[/] {escape(exc.user_message)}")
-        return 2
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     return 0

@@ -34,6 +34,9 @@ CSV_HEADER = ",".join(COLUMNS) + "\r\n"
 SALT = "finetune-arena"
 PARQUET_BATCH = 1000
 PREFERENCE_FORMATS = ("dpo", "kto")
+# Why a preference export left a comparison out (ExportOptions.left_out).
+CUT = "a reply cut at the length limit"
+FAILED = "a failed or empty reply"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Characters that make Python's csv module (QUOTE_MINIMAL) quote a field.
 CSV_SPECIAL = frozenset(',"\r\n')
@@ -193,10 +196,10 @@ def write_parquet(battles: Iterable[Battle], out: IO[bytes], options: ExportOpti
 def _usable(c: Comparison, options: ExportOptions) -> bool:
     """Whether a comparison's replies may become training data; counts what it leaves out, and why."""
     if c.reply_problem:
-        options.left_out["failed or empty"] += 1
+        options.left_out[FAILED] += 1
         return False
     if not options.include_cut and (c.reply_a.cut or c.reply_b.cut):
-        options.left_out["cut at the length limit"] += 1
+        options.left_out[CUT] += 1
         return False
     return True
 

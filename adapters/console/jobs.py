@@ -20,7 +20,7 @@ from rich.table import Table
 from adapters import charts
 from adapters.console import render
 from bot import export
-from bot.domain import Place
+from bot.domain import Place, Status
 from bot.errors import ArenaError
 from bot.seed import SEED_PROMPTS
 from bot.service import ArenaService
@@ -30,6 +30,11 @@ from bot.statistics.report import ArenaReport, report_json
 from bot.statistics.slices import BattleQuery
 
 
+class JobFailedError(Exception):
+    """The job ran and failed (both models failed, a model is unreachable): ``ftarena`` exits with 1, after what
+    the job printed; the message, if any, goes to standard error."""
+
+
 async def compare(service: ArenaService, console: Console, prompt: str, matchup: str | None, as_json: bool) -> None:
     comparison = await service.compare(prompt, getpass.getuser(), Place(platform="cli"), matchup)
     if as_json:
@@ -37,6 +42,8 @@ async def compare(service: ArenaService, console: Console, prompt: str, matchup:
                     highlight=False)
     else:
         console.print(render.comparison_view(comparison, revealed=True, vote_hint=False))
+    if comparison.status is Status.FAILED:
+        raise JobFailedError("")  # the view said so; the exit code tells scripts
 
 
 async def demo(service: ArenaService, console: Console, matchup: str | None) -> None:
@@ -51,10 +58,12 @@ async def demo(service: ArenaService, console: Console, matchup: str | None) -> 
 
 async def leaderboard(service: ArenaService | None, console: Console, query: BattleQuery, as_json: bool,
                       battles_file: str | None = None, rounds: int = 100) -> None:
+    tallies = None
     if battles_file:
         report = await asyncio.to_thread(report_from_file, Path(battles_file), rounds)
     else:
         assert service is not None
+        tallies = await service.leaderboard(query.matchup)  # an unknown matchup is refused before any output
         report = await service.report(query, rounds=rounds)
     if as_json:
         console.out(json.dumps(report_json(report), indent=2), highlight=False)
@@ -62,8 +71,8 @@ async def leaderboard(service: ArenaService | None, console: Console, query: Bat
     console.print(render.standings_view(report))
     for line in charts.filter_lines(report):
         console.print(f"[dim]{escape(line)}[/]")
-    if service is not None and not battles_file:
-        console.print(render.leaderboard_view(await service.leaderboard(query.matchup)))
+    if tallies is not None:
+        console.print(render.leaderboard_view(tallies))
 
 
 BATTLE_COLUMNS = ("model_a", "model_b", "winner")
@@ -159,15 +168,23 @@ async def export_votes(service: ArenaService, console: Console, fmt: str, output
         else:
             target = stack.enter_context(Path(output).open("w", encoding="utf-8", newline=""))
         rows = await service.export(fmt, target, query, options)
+    note = console if output != "-" else Console(stderr=True)  # standard output holds the data itself
     if output != "-":
         console.print(f"Wrote {rows} row(s) to {escape(output)}.")
+    for reason, count in sorted(options.left_out.items()):
+        hint = " (--include-cut keeps them)" if reason == export.CUT else ""
+        note.print(f"Left out {count:,} {'vote' if fmt == 'kto' else 'comparison'}(s): {reason}{hint}.")
 
 
 async def check(service: ArenaService, console: Console) -> None:
     table = Table(title="Model check (one-token request each)")
     for column in ("model", "provider", "model id", "status"):
         table.add_column(column)
-    for model, status in await service.check_models():
+    checked = await service.check_models()
+    for model, status in checked:
         style = "green" if status == "reachable" else "red"
         table.add_row(escape(model.name), model.provider, escape(model.model), f"[{style}]{status}[/]")
     console.print(table)
+    failing = [model.name for model, status in checked if status != "reachable"]
+    if failing:
+        raise JobFailedError(f"{len(failing)} of {len(checked)} model(s) cannot answer: {', '.join(failing)}.")

@@ -16,6 +16,8 @@ from bot.domain import Choice, Comparison, Place, Reply, Side, Status, Vote
 from bot.errors import ArenaError
 from bot.export import (
     CSV_PARTS_VERSION,
+    CUT,
+    FAILED,
     ExportOptions,
     csv_parts,
     epoch_ms,
@@ -224,8 +226,8 @@ def test_cut_replies_are_left_out_of_preference_data_and_counted_unless_included
     battles = [*voted(cut, A), *voted(duel("c2"), B), *voted(failed, A)]
     default = ExportOptions()
     assert exported(writer, battles, default) == kept
-    assert default.left_out == {"cut at the length limit": 1, "failed or empty": 1}
+    assert default.left_out == {CUT: 1, FAILED: 1}
     included = ExportOptions(include_cut=True)
     rows = exported(writer, battles, included)
     assert any(row.get("rejected") == "b1 stops mid" or row.get("completion") == "b1 stops mid" for row in rows)
-    assert included.left_out == {"failed or empty": 1}
+    assert included.left_out == {FAILED: 1}
