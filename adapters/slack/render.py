@@ -4,6 +4,10 @@ Model output is escaped for mrkdwn (``&``, ``<``, ``>``), so it cannot mention a
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import re
+
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -26,6 +30,10 @@ FALLBACK_LIMIT = 300
 BUTTON_STYLES = {Choice.A: "primary", Choice.B: "primary", Choice.TIE: None, Choice.BOTH_BAD: "danger"}
 
 
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_SPECIAL = re.compile("[&<>]")
+
+
 def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -39,12 +47,37 @@ def _context(text: str) -> ContextBlock:
 
 
 def reply_sections(text: str) -> list[SectionBlock]:
-    """A reply as up to three sections; anything beyond is cut with a marker."""
-    escaped = escape(text)
-    room = SECTION_LIMIT * SECTIONS_PER_REPLY
-    if len(escaped) > room:
-        escaped = display.truncate(escaped, room)
-    return [_section(escaped[i:i + SECTION_LIMIT]) for i in range(0, len(escaped), SECTION_LIMIT)]
+    """A reply as up to three sections of escaped text, each within Slack's limit. Sections break between
+    characters of the reply, never inside an escape such as ``&lt;``; anything past the third is cut with a
+    marker."""
+    sections = _split(text)
+    if len(sections) > SECTIONS_PER_REPLY:
+        # The longest cut of the reply (marker included) whose sections still number three; escaping never
+        # shortens text, so no cut longer than the three sections' room can fit.
+        low, high = 0, min(len(text), SECTION_LIMIT * SECTIONS_PER_REPLY)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if len(_split(display.truncate(text, middle))) <= SECTIONS_PER_REPLY:
+                low = middle
+            else:
+                high = middle - 1
+        sections = _split(display.truncate(text, low))
+    return [_section(section) for section in sections]
+
+
+def _split(text: str) -> list[str]:
+    """``text`` escaped, in runs of at most SECTION_LIMIT characters that end between escaped characters."""
+    if not _SPECIAL.search(text):  # nothing to escape (most replies): plain slices
+        return [text[i:i + SECTION_LIMIT] for i in range(0, len(text), SECTION_LIMIT)]
+    pieces = [_ESCAPES.get(character, character) for character in text]
+    ends = list(itertools.accumulate(map(len, pieces)))
+    sections: list[str] = []
+    start, done = 0, 0
+    while start < len(pieces):
+        stop = bisect.bisect_right(ends, done + SECTION_LIMIT, lo=start)
+        sections.append("".join(pieces[start:stop]))
+        start, done = stop, ends[stop - 1]
+    return sections
 
 
 def state_line(comparison: Comparison, votes: int) -> str:

@@ -88,3 +88,14 @@ def test_models_blocks_are_escaped_and_bounded() -> None:
     assert "m0 (default)" in texts(blocks)[1]
     escaped = texts(render.models_blocks([matchup("<!channel>")], "none"))[1]
     assert "<!channel>" not in escaped and "&lt;!channel&gt;" in escaped
+
+
+def test_no_escape_is_split_between_sections() -> None:
+    sections = texts(render.reply_sections("x" * (render.SECTION_LIMIT - 1) + "<" + "y"))
+    assert sections == ["x" * (render.SECTION_LIMIT - 1), "&lt;y"]
+    long = texts(render.reply_sections("a<b&" * 5_000))
+    assert len(long) == render.SECTIONS_PER_REPLY and all(len(t) <= render.SECTION_LIMIT for t in long)
+    joined = "".join(long)
+    cut_at = joined.index("\n…")
+    assert joined[:cut_at].replace("&lt;", "<").replace("&amp;", "&").count("&") == joined[:cut_at].count("&amp;")
+    assert "more characters cut" in joined
