@@ -97,16 +97,6 @@ def display_value(value: object) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
-def tally_line(t: Tally) -> str:
-    """The fine-tune's win rate over its base, with its Wilson interval and the vote counts."""
-    interval = ("no decided votes yet" if t.ci_low is None
-                else f"95% Wilson interval {display.percent(t.ci_low)}–{display.percent(t.ci_high)}")
-    few = f" — {TOO_FEW}" if t.votes < MIN_VOTES_TO_READ else ""
-    return (f"{t.matchup}: {t.finetuned} wins {display.percent(t.win_rate)} against {t.base} ({interval}); "
-            f"{t.wins} won, {t.losses} lost, {t.ties} tied, {t.both_bad} both bad, "
-            f"{display.plural(t.votes, 'vote')}{few}")
-
-
 def filter_lines(report: ArenaReport) -> list[str]:
     b = report.battles
     lines = [f"{display.plural(b.sliced, 'vote')} in this slice, {b.kept:,} kept after filters"]
@@ -126,7 +116,7 @@ def filter_lines(report: ArenaReport) -> list[str]:
 def _tally_rows(tallies: Sequence[Tally]) -> str:
     def row(t: Tally) -> str:
         ci = "–" if t.ci_low is None else f"{display.percent(t.ci_low)} – {display.percent(t.ci_high)}"
-        few = f' <em class="few">{TOO_FEW}</em>' if t.votes < MIN_VOTES_TO_READ else ""
+        few = f' <em class="few">{TOO_FEW}</em>' if 0 < t.votes < MIN_VOTES_TO_READ else ""
         return (f"<tr><td>{html.escape(t.matchup)}</td><td>{html.escape(t.finetuned)}</td>"
                 f"<td>{html.escape(t.base)}</td><td>{display.percent(t.win_rate)}{few}</td><td>{ci}</td>"
                 f"<td>{t.wins:,}</td><td>{t.losses:,}</td><td>{t.ties:,}</td><td>{t.both_bad:,}</td>"
