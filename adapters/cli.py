@@ -150,7 +150,10 @@ def _parser() -> argparse.ArgumentParser:
 
     serve_cmd = _command(sub, "serve", "run the front ends: discord, slack, web, or several at once",
                          "DISCORD_TOKEN=... ftarena serve discord web --log-format json")
-    serve_cmd.add_argument("platforms", nargs="+", choices=PLATFORMS)
+    # No argparse choices: with nargs="*" it rejects the empty list; serve() names an unknown platform.
+    serve_cmd.add_argument("platforms", nargs="*", metavar="PLATFORM",
+                           help=f"any of {', '.join(PLATFORMS)}; none: every platform whose credentials are set "
+                                "(discord, slack; web only when named)")
     serve_cmd.add_argument("--http", action="store_true", help="Slack over HTTP (signed requests), not Socket Mode")
     serve_cmd.add_argument("--port", type=int, default=3000, help="HTTP port for --http (default 3000)")
 

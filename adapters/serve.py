@@ -27,6 +27,41 @@ def secret(env: Mapping[str, str], section: str, key: str, variable: str) -> str
     return value
 
 
+def _missing(env: Mapping[str, str], *variables: str) -> list[str]:
+    return [variable for variable in variables if not env.get(variable, "").strip()]
+
+
+def pick_platforms(settings: Settings, env: Mapping[str, str], *, http: bool) -> tuple[list[str], dict[str, str]]:
+    """For ``ftarena serve`` with no names: the platforms whose credentials are set, and why each other one is
+    skipped (naming the missing variables, never a value). The web arena needs no secret, so it starts only
+    when named: a bot deployment does not open a public page by surprise."""
+    wanted = {
+        "discord": _missing(env, settings.discord.token_env),
+        "slack": _missing(env, settings.slack.bot_token_env,
+                          settings.slack.signing_secret_env if http else settings.slack.app_token_env),
+    }
+    chosen = [name for name in PLATFORMS if name in wanted and not wanted[name]]
+    skipped = {name: f"{', '.join(missing)} not set" for name, missing in wanted.items() if missing}
+    skipped |= {name: f"started only when named (ftarena serve {name})" for name in PLATFORMS if name not in wanted}
+    return chosen, skipped
+
+
+def _chosen(settings: Settings, platforms: list[str], env: Mapping[str, str], *, http: bool) -> list[str]:
+    if platforms:
+        unknown = sorted(set(platforms) - set(PLATFORMS))
+        if unknown:
+            raise ConfigError("serve", f"unknown platform {', '.join(unknown)}: choose from {', '.join(PLATFORMS)}")
+        return platforms
+    chosen, skipped = pick_platforms(settings, env, http=http)
+    for name, reason in skipped.items():
+        log.info("not starting %s: %s", name, reason)
+    if not chosen:
+        reasons = "; ".join(f"{name}: {reason}" for name, reason in skipped.items())
+        raise ConfigError("serve", f"no platform has its credentials set ({reasons}); set them or name the "
+                                   f"platforms to run, from {', '.join(PLATFORMS)}")
+    return chosen
+
+
 SWEEP_EVERY_S = 60.0
 
 
@@ -42,10 +77,9 @@ async def sweep_stale(service: ArenaService, settings: Settings, every_s: float 
 
 async def serve(settings: Settings, platforms: list[str], *, http_port: int | None = None,
                 env: Mapping[str, str] | None = None) -> None:
+    """Run the named platforms, or with none named every platform whose credentials are set."""
     env = os.environ if env is None else env
-    unknown = sorted(set(platforms) - set(PLATFORMS))
-    if unknown or not platforms:
-        raise ConfigError("serve", f"choose from {', '.join(PLATFORMS)}")
+    platforms = _chosen(settings, platforms, env, http=http_port is not None)
     # Every secret is checked before anything starts, so a missing one costs nothing.
     discord_token = secret(env, "discord", "token_env", settings.discord.token_env) if "discord" in platforms else ""
     if "slack" in platforms:

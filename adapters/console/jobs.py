@@ -145,11 +145,12 @@ def report_from_file(path: Path, rounds: int) -> ArenaReport:
 
 async def write_report(service: ArenaService, console: Console, query: BattleQuery, folder: str) -> None:
     report = await service.report(query)
+    tallies = await service.leaderboard(query.matchup)
     target = Path(folder)
     png = await asyncio.to_thread(charts.chart_png, report)
     target.mkdir(parents=True, exist_ok=True)
     (target / "leaderboard.png").write_bytes(png)
-    (target / "index.html").write_text(charts.html_page(report, png), encoding="utf-8")
+    (target / "index.html").write_text(charts.html_page(report, png, tallies), encoding="utf-8")
     (target / "leaderboard.json").write_text(json.dumps(report_json(report), indent=2), encoding="utf-8")
     console.print(f"Wrote {target / 'index.html'}, leaderboard.png and leaderboard.json.")
 

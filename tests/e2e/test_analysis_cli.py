@@ -88,6 +88,23 @@ def test_report_writes_png_and_self_contained_html(filled: Path) -> None:
     page = (filled / "out" / "index.html").read_text()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
     assert "data:image/png;base64," in page and "tuned-echo" in page and "removed 1: identity leak" in page
+    assert page.index('id="tallies"') < page.index("<th>rank</th>")  # the win rates over the base come first
+    assert "20 votes after filters" in page and "slice: all votes" in page
+
+
+def test_report_opens_with_the_fine_tunes_win_rate_over_its_base(filled: Path) -> None:
+    config = filled / "pair.toml"
+    config.write_text('[arena]\ndefault_matchup = "pair"\n'
+                      '[models.base-echo]\nprovider = "echo"\nmodel = "base"\n'
+                      '[models.tuned-echo]\nprovider = "echo"\nmodel = "tuned"\n'
+                      '[matchups.pair]\nbase = "base-echo"\nfinetuned = "tuned-echo"\n')
+    ftarena(filled, "--config", str(config), "report", "-o", str(filled / "pair"))
+    page = (filled / "pair" / "index.html").read_text()
+    # Every vote on the matchup (the identity leak too): 13 won, 4 lost, 4 tied, so 13/17 of decided votes.
+    row = page[page.index("<td>pair</td>"):]
+    assert row.startswith("<td>pair</td><td>tuned-echo</td><td>base-echo</td><td>76%</td>")
+    assert "<td>13</td><td>4</td><td>4</td><td>0</td><td>21</td>" in row.split("</tr>")[0]
+    assert page.index("<td>pair</td>") < page.index("<th>rank</th>")
 
 
 def test_preference_exports_load_with_datasets(filled: Path) -> None:

@@ -3,11 +3,15 @@ each model's rating with its interval, and the win rate of every pair that met."
 
 from __future__ import annotations
 
+import io
+from datetime import UTC, datetime
+
 import numpy as np
 import pytest
 from matplotlib.container import ErrorbarContainer
 
-from adapters.charts import chart_figure, chart_png, html_page
+from adapters.charts import TOO_FEW, chart_figure, chart_png, html_page
+from bot.domain import Tally
 from bot.statistics import bradley_terry
 from bot.statistics.battles import BattleCount
 from bot.statistics.bias import bias_report
@@ -70,3 +74,51 @@ def test_with_no_votes_the_chart_says_so() -> None:
                         battles=BattleSet(counts=(), sliced=0, steps=()), win_rates={}, bias=bias_report([], []))
     bars, heat = chart_figure(empty).axes
     assert [t.get_text() for t in bars.texts] == ["No votes in this slice yet"] and not heat.images
+
+
+def _tally(votes: int) -> Tally:
+    wins = votes // 2
+    return Tally(matchup="support", base="base", finetuned="chat", wins=wins, losses=votes - wins, ties=0,
+                 both_bad=0, win_rate=wins / votes, ci_low=0.3, ci_high=0.7)
+
+
+def _two_votes() -> ArenaReport:
+    counts = (BattleCount("chat", "base", "model_a", 1), BattleCount("base", "chat", "model_b", 1))
+    return ArenaReport(query=BattleQuery(platform="discord"), leaderboard=bradley_terry.leaderboard(counts, rounds=20),
+                       battles=BattleSet(counts=counts, sliced=2, steps=()),
+                       win_rates=bradley_terry.win_rate_matrix(counts), bias=bias_report(counts, [2]))
+
+
+@pytest.mark.parametrize("shown", [report(), _two_votes()], ids=["many", "two"])
+def test_the_chart_keeps_its_titles_inside_the_figure(shown: ArenaReport) -> None:
+    figure = chart_figure(shown)
+    figure.savefig(io.BytesIO(), format="png")  # lays the figure out, as chart_png does
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    frame = figure.bbox
+    titles = [axis.title for axis in figure.axes[:2]] + [t for t in figure.texts if t.get_text()]  # + suptitle
+    for title in titles:
+        box = title.get_window_extent(renderer)
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and box.y1 <= frame.y1, title.get_text()
+    # No large empty area: the two plots fill the width, with only the heatmap's labels between them.
+    bars, heat = (axis.get_window_extent(renderer) for axis in figure.axes[:2])
+    assert heat.x0 - bars.x1 < 0.15 * frame.width and bars.width + heat.width > 0.7 * frame.width
+
+
+def test_the_page_opens_with_each_fine_tunes_win_rate_the_date_the_slice_and_the_votes() -> None:
+    page = html_page(report(), b"png", [_tally(40)], at=datetime(2026, 12, 3, 9, 0, tzinfo=UTC))
+    covers = page.index('id="covers"')
+    assert "2026-12-03 09:00 UTC" in page[covers:] and "slice: all votes" in page and "60 votes after filters" in page
+    tallies = page.index('id="tallies"')
+    assert covers < tallies < page.index("<th>rank</th>")  # the tally table comes before the ratings
+    assert ("<td>support</td><td>chat</td><td>base</td><td>50%</td><td>30% – 70%</td>"
+            "<td>20</td><td>20</td><td>0</td><td>0</td><td>40</td>") in page
+    assert "class=\"few\"" not in page.split("</style>")[1]  # no warning anywhere
+
+
+def test_with_two_votes_the_page_and_the_chart_say_there_are_too_few_to_read() -> None:
+    shown = _two_votes()
+    page = html_page(shown, b"png", [_tally(2)])
+    assert page.count(TOO_FEW) >= 4  # the legend, the tally row, the ratings and the notes
+    assert "slice: platform discord" in page and "1 voter " in page and "1 voters" not in page
+    figure = chart_figure(shown)
+    assert TOO_FEW in figure.get_suptitle() and chart_figure(report()).get_suptitle() == ""

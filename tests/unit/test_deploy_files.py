@@ -3,15 +3,19 @@ override names a real setting, the shards cover 0..N-1, and the services point a
 
 from __future__ import annotations
 
+import asyncio
 import shlex
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
 from adapters.bootstrap import load_settings
 from adapters.cli import _parser
+from adapters.serve import pick_platforms, serve
+from bot.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {"DISCORD_TOKEN": "discord-token", "SLACK_BOT_TOKEN": "xoxb-token", "SLACK_SIGNING_SECRET": "secret"}
@@ -22,7 +26,8 @@ def _after(command: list[str], flag: str) -> list[str]:
 
 
 def test_the_compose_example_wires_two_shards_a_balancer_postgres_and_vllm() -> None:
-    compose: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    compose_text = (ROOT / "docker-compose.yml").read_text()
+    compose: dict[str, Any] = yaml.safe_load(compose_text)
     services = compose["services"]
     bots = {name: service for name, service in services.items() if name.startswith("bot-")}
     vllm = services["vllm"]["command"]
@@ -48,9 +53,51 @@ def test_the_compose_example_wires_two_shards_a_balancer_postgres_and_vllm() -> 
         check = " ".join(bot["healthcheck"]["test"])
         assert f"127.0.0.1:{settings.arena.health_port}/readyz" in check
         args = _parser().parse_args(bot["command"])
-        assert args.command == "serve" and args.platforms == ["discord", "slack"] and args.http
+        # No platform named: each bot serves those whose credentials the deployer set.
+        assert args.command == "serve" and args.platforms == [] and args.http
+        assert pick_platforms(settings, {**env, **SECRETS}, http=args.http)[0] == ["discord", "slack"]
+        # A Discord-only or Slack-only deployer leaves the other's variables unset and edits nothing.
+        for left_out, alone in ((("DISCORD_TOKEN",), "slack"),
+                                (("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"), "discord")):
+            unset = dict.fromkeys(left_out, "")
+            assert pick_platforms(settings, {**env, **SECRETS, **unset}, http=args.http)[0] == [alone]
         upstreams.append(f"{name}:{args.port}")
     assert sorted(shards) == list(range(len(bots))) and len(bots) == 2
-    balancer = services["slack-lb"]["command"]
+    proxy = services["slack-lb"]
+    balancer = proxy["command"]
     assert _after(balancer, "--to") == upstreams, shlex.join(balancer)
-    assert services["slack-lb"]["ports"] == [f"{_after(balancer, '--from')[0].lstrip(':')}:3000"]
+    # Slack only calls HTTPS URLs: Caddy serves a domain (automatic certificates), not a bare port.
+    [domain] = _after(balancer, "--from")
+    assert domain.startswith("${SLACK_DOMAIN") and "SLACK_DOMAIN" in compose_text.split("x-bot:")[0]
+    assert proxy["ports"] == ["80:80", "443:443"] and "caddy-data:/data" in proxy["volumes"]
+    assert "caddy-data" in compose["volumes"]
+
+
+def test_the_slack_manifest_shows_the_request_url_for_every_command_and_interactivity() -> None:
+    text = (ROOT / "slack-manifest.yml").read_text()
+    manifest: dict[str, Any] = yaml.safe_load(text)
+    commands = [c["command"] for c in manifest["features"]["slash_commands"]]
+    settings = load_settings(None, {})
+    assert commands == [settings.slack.compare_command, settings.slack.leaderboard_command,
+                        settings.slack.models_command, settings.slack.export_command]
+    # Each command and interactivity carry a commented request URL to uncomment for HTTP mode.
+    for name in commands:
+        block = text.split(f"- command: {name}\n")[1].split("- command:")[0].split("oauth_config:")[0]
+        assert "# url: https://YOUR-HOST/slack/events" in block, name
+    assert "# request_url: https://YOUR-HOST/slack/events" in text.split("interactivity:")[1]
+
+
+def test_serve_with_no_platform_named_starts_those_with_credentials_or_says_what_is_missing() -> None:
+    settings = load_settings(None, {})
+    assert pick_platforms(settings, {"SLACK_BOT_TOKEN": "x", "SLACK_APP_TOKEN": "y"}, http=False) == (
+        ["slack"], {"discord": "DISCORD_TOKEN not set", "web": "started only when named (ftarena serve web)"})
+    chosen, skipped = pick_platforms(settings, {"DISCORD_TOKEN": "t", "SLACK_BOT_TOKEN": "x",
+                                                "SLACK_APP_TOKEN": " "}, http=True)
+    assert chosen == ["discord"] and skipped["slack"] == "SLACK_SIGNING_SECRET not set"
+    with pytest.raises(ConfigError) as caught:
+        asyncio.run(serve(settings, [], env={"DISCORD_TOKEN": "", "SLACK_BOT_TOKEN": "xoxb-secret-value"}))
+    message = caught.value.user_message
+    assert "DISCORD_TOKEN not set" in message and "SLACK_APP_TOKEN not set" in message
+    assert "xoxb-secret-value" not in message  # names, never values
+    with pytest.raises(ConfigError, match="unknown platform telegram"):
+        asyncio.run(serve(settings, ["telegram"], env={}))
