@@ -23,7 +23,8 @@ from bot.providers import PROVIDERS
 ENV_PREFIX = "FTARENA_"
 TEMPLATES_HINT = "'completion', 'chat' or a string containing {prompt}"
 
-# Room for a whole answer: about 5 s for Gemma 3 270M (~50 tokens/s) and 2 s for SmolLM2 (~115) on 2 cores.
+# Room for a whole answer in reasonable time: on 2 cores, with both models generating at once, about 12 s for
+# Gemma 3 270M and 7 s for SmolLM2-135M (96 tokens, the old default, cut most answers mid-sentence).
 EMBEDDED_MAX_TOKENS = 256
 
 DEFAULTS: dict[str, Any] = {

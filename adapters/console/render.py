@@ -63,6 +63,8 @@ def reply_panel(comparison: Comparison, side: Side, revealed: bool = False) -> P
     elif not reply.text:
         body = Text("(empty reply)", style="dim")
     timing = f"{display.plural(reply.tokens, 'token')} · {reply.latency_ms / 1000:.1f} s"
+    if reply.cut:
+        timing += " · cut"  # by the length limit: likely mid-sentence
     subtitle = _role(comparison, side, revealed) + timing
     return Panel(body, title=title, subtitle=subtitle, border_style="cyan")
 

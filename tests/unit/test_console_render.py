@@ -65,3 +65,10 @@ def test_reveal_escapes_names_and_says_what_changed() -> None:
 def test_models_view_marks_the_default_and_escapes() -> None:
     text = shown(render.models_view([matchup("pair"), matchup("[x]", blind=False)], "pair"))
     assert "pair (default)" in text and "[x]" in text and "named" in text
+
+
+def test_a_reply_the_length_limit_stopped_says_it_was_cut() -> None:
+    cut = comparison("one two three", "whole answer")
+    cut.reply_a.cut = True
+    text = shown(render.comparison_view(cut))
+    assert "3 tokens · 1.2 s · cut" in text and "2 tokens · 0.9 s ─" in text
