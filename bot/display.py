@@ -50,7 +50,7 @@ def counts_text(counts: Counts) -> str:
 def reveal_text(reveal: Reveal) -> str:
     def who(side: Side) -> str:
         name = reveal.model_a if side is Side.A else reveal.model_b
-        return f"{name} ({'base' if side is reveal.base_side else 'fine-tuned'})"
+        return f"{name} ({role(reveal.comparison, side)})"
 
     verb = f"changed from “{CHOICE_LABELS[reveal.changed_from]}” to" if reveal.changed_from else "recorded:"
     return (f"Your vote {verb} “{CHOICE_LABELS[reveal.choice]}”.\n"

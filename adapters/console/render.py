@@ -47,7 +47,7 @@ def side_title(comparison: Comparison, side: Side, revealed: bool) -> str:
 def _role(comparison: Comparison, side: Side, revealed: bool) -> str:
     if comparison.blind and not revealed:
         return ""
-    return ("base" if side is comparison.base_side else "fine-tuned") + " · "
+    return display.role(comparison, side) + " · "
 
 
 def reply_panel(comparison: Comparison, side: Side, revealed: bool = False) -> Panel:
@@ -88,13 +88,12 @@ def comparison_view(comparison: Comparison, revealed: bool = False, vote_hint: b
 def reveal_view(reveal: Reveal) -> RenderableType:
     def who(side: Side) -> str:
         name = reveal.model_a if side is Side.A else reveal.model_b
-        return f"{escape(name)} ({'base' if side is reveal.base_side else 'fine-tuned'})"
+        return f"{escape(name)} ({display.role(reveal.comparison, side)})"
 
     verb = f"changed from {CHOICE_WORDS[reveal.changed_from]} to" if reveal.changed_from else "recorded:"
-    c = reveal.counts
     return Text.from_markup(
         f"Vote {verb} [bold]{CHOICE_WORDS[reveal.choice]}[/].  A was {who(Side.A)}, B was {who(Side.B)}.\n"
-        f"Votes on this comparison: A {c.a} · B {c.b} · tie {c.tie} · both bad {c.both_bad}")
+        f"Votes on this comparison: {display.counts_text(reveal.counts)}")
 
 
 def percent(value: float | None) -> str:
