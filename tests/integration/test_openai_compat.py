@@ -162,7 +162,9 @@ async def test_a_stalled_server_is_cut_off_by_the_timeout_and_the_loop_stays_fre
         reply = await provider.generate("hi", PARAMS)
     finally:
         await provider.aclose()
-    assert 0.5 <= loop.elapsed < 2, loop
+    # The timeout runs on the loop's clock and the watch on perf_counter: allow their edges to differ a little
+    # (a clean run measured 0.49995 s).
+    assert 0.49 <= loop.elapsed < 2, loop
     assert loop.responsive, loop
     assert reply.text == "Mars is red" and len(server.requests) == 2
 
