@@ -15,10 +15,11 @@ from typing import Any
 
 from adapters.platforms import PLATFORM_SETTINGS
 from bot import config
+from bot.channels import ChannelControl, ConfigDefaults
 from bot.config import Settings
 from bot.ports import Provider, Repository
 from bot.providers import build_provider
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import SharedRateLimiter
 from bot.service import ArenaService
 
 log = logging.getLogger(__name__)
@@ -42,13 +43,18 @@ def build_service(
     rate_limited: bool = False,
     rng: random.Random | None = None,
 ) -> ArenaService:
+    """The service on ``repository``; ``rate_limited``: with the rate limit every process on the database shares."""
     if providers is None:
         used = {m.name: m for matchup in settings.matchups.values() for m in (matchup.base, matchup.finetuned)}
         providers = {name: build_provider(model) for name, model in used.items()}
-    limiter = RateLimiter(settings.arena.rate_limit, settings.arena.rate_window_s) if rate_limited else None
+    arena = settings.arena
+    limiter = SharedRateLimiter(repository, arena.rate_limit, arena.rate_window_s) if rate_limited else None
+    defaults = ConfigDefaults(arena.default_matchup, arena.rate_limit, arena.rate_window_s, arena.allowed_channels,
+                              arena.allowed_roles, arena.allowed_users)
     return ArenaService(
         settings.matchups, providers, repository, default_matchup=settings.arena.default_matchup,
         max_prompt_chars=settings.arena.max_prompt_chars, rate_limiter=limiter,
+        channels=ChannelControl(repository, defaults, settings.matchups),
         sample_matchups=settings.arena.sample_matchups, rng=rng, export_salt=settings.arena.export_salt,
     )
 

@@ -10,11 +10,12 @@ import asyncio
 import datetime as dt
 import logging
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from adapters import charts, ids
+from adapters import arena_settings, charts, ids
+from bot.channels import Effective
 from bot.domain import Choice, Comparison, Matchup, Place, Reveal, Tally
 from bot.errors import ArenaError
 from bot.progress import Progress
@@ -55,6 +56,7 @@ class Surface(Protocol):
     streams: bool  # whether to show replies while they grow (False: only the final comparison)
     shows_ratings: bool  # whether the leaderboard shows the arena ratings and their chart beside the tallies
     admins: str  # who may export, in words ("the bot's admins (slack.admin_user_ids)")
+    roles: tuple[str, ...]  # the member's role ids where the platform has roles (Discord), for the allow-lists
     export_command: str  # the export command as typed here, for its usage line
 
     def is_admin(self) -> bool: ...
@@ -87,8 +89,10 @@ class Surface(Protocol):
         """The public comparison message with its number of votes (never who voted)."""
         ...
 
-    async def show_leaderboard(self, tallies: list[Tally], report: ArenaReport | None, chart: bytes | None) -> None:
-        """The tallies, with the ratings and their chart (PNG) where the surface shows them."""
+    async def show_leaderboard(self, tallies: list[Tally], report: ArenaReport | None, chart: bytes | None,
+                               heading: str = "") -> None:
+        """The tallies, with the ratings and their chart (PNG) where the surface shows them; ``heading`` names
+        a slice (``Your votes``) when the board is not the whole arena's."""
         ...
 
     async def show_models(self, matchups: Sequence[Matchup], default: str) -> None: ...
@@ -99,16 +103,32 @@ class Surface(Protocol):
 
 
 class ChatFlow:
-    """The compare, vote, leaderboard, models and export commands, for any ``Surface``."""
+    """The compare, vote, leaderboard, models, export and settings commands, for any ``Surface``. Every command
+    and button but the admins' own first passes the channel's settings and allow-lists (``admit``)."""
 
     def __init__(self, service: ArenaService) -> None:
         self.service = service
 
+    async def admit(self, surface: Surface) -> Effective | None:
+        """The settings that apply where the member asks, or None once refused (privately) when the arena is
+        off there or the member is not on its allow-list."""
+        try:
+            return await self.service.channels.admit(surface.place, surface.voter, surface.roles,
+                                                     surface.is_admin())
+        except ArenaError as exc:
+            await surface.refuse(exc.user_message)
+            return None
+
     async def compare(self, surface: Surface, prompt: str, matchup: str | None = None) -> Comparison | None:
         """Check -> acknowledge -> stream progress -> the final message with vote buttons. Returns the finished
         comparison, or None when it was refused or could not be shown."""
+        here = await self.admit(surface)
+        if here is None:
+            return None
         try:
-            comparison = self.service.prepare(prompt, surface.voter, surface.place, matchup)
+            comparison = self.service.prepare(prompt, surface.voter, surface.place, matchup or here.matchup,
+                                              blind=here.blind)
+            await self.service.take_turn(surface.voter, here)
         except ArenaError as exc:
             await surface.refuse(exc.user_message)
             return None
@@ -135,11 +155,15 @@ class ChatFlow:
                    at: dt.datetime | None = None) -> Reveal | None:
         """Acknowledge -> record -> private reveal -> public count. ``at`` is when the member clicked (the
         platform's own event time), so the latest click wins across processes."""
+        if await self.admit(surface) is None:
+            return None
         await surface.acknowledge()
         return await self._vote(surface, comparison_id, choice, at)
 
     async def vote_button(self, surface: Surface, button_id: str, at: dt.datetime | None = None) -> Reveal | None:
         """A vote from a button's id (``cmp:{id}:vote:{choice}``); anything else is refused."""
+        if await self.admit(surface) is None:  # an old button in a channel switched off since refuses too
+            return None
         await surface.acknowledge()
         parsed = ids.parse_vote_id(button_id)
         if parsed is None:
@@ -158,22 +182,28 @@ class ChatFlow:
         await surface.show_votes(reveal.comparison, reveal.counts.total)
         return reveal
 
-    async def leaderboard(self, surface: Surface, matchup: str | None = None) -> None:
-        """Tallies, ratings and the chart for one matchup or all."""
+    async def leaderboard(self, surface: Surface, matchup: str | None = None, scope: str | None = None) -> None:
+        """Tallies, ratings and the chart for one matchup or all, of every vote or of ``scope``'s: the member's
+        own (``me``), this channel's or this server's."""
+        if await self.admit(surface) is None:
+            return
         try:
             self.service.matchup(matchup)
+            heading, query = arena_settings.leaderboard_slice(scope, surface.voter, surface.place, matchup)
         except ArenaError as exc:
             await surface.refuse(exc.user_message)
             return
         await surface.acknowledge()
-        tallies = await self.service.leaderboard(matchup)
+        tallies = await self.service.leaderboard(matchup, query if scope else None)
         report, chart = None, None
         if surface.shows_ratings:
-            report = await self.service.report(BattleQuery(matchup=matchup))
+            report = await self.service.report(query)
             chart = await asyncio.to_thread(charts.chart_png, report)
-        await surface.show_leaderboard(tallies, report, chart)
+        await surface.show_leaderboard(tallies, report, chart, heading)
 
     async def models(self, surface: Surface, current: str | None = None) -> None:
+        if await self.admit(surface) is None:
+            return
         matchups = [self.service.matchups[name] for name in sorted(self.service.matchups)]
         await surface.show_models(matchups, current or self.service.default_matchup)
 
@@ -195,6 +225,34 @@ class ChatFlow:
             path = Path(folder) / f"arena-votes-{stamp}.{fmt}"
             rows = await self.export_file(fmt, path, query)
             await surface.send_file(path, exported(rows))
+
+    async def settings(self, surface: Surface, action: str, scope: str = "",
+                       values: Mapping[str, str | None] | None = None) -> None:
+        """``show`` (anyone: what applies here, and where each value comes from), or ``set``/``reset`` keys for
+        this channel or the whole server (admins only; never refused by the allow-lists, so an admin can switch
+        a channel back on)."""
+        control = self.service.channels
+        try:
+            if action != arena_settings.SHOW:
+                if not surface.is_admin():
+                    raise ArenaError(arena_settings.settings_refused(surface.admins))
+                await control.change(surface.place, scope, values or {}, surface.voter)
+            here = await control.effective(surface.place)
+        except ArenaError as exc:
+            await surface.refuse(exc.user_message)
+            return
+        saved = arena_settings.saved(scope) if action != arena_settings.SHOW else ""
+        await surface.tell(arena_settings.show_text(here, control.defaults, saved))
+
+    async def settings_text(self, surface: Surface, command: str, text: str) -> None:
+        """``/arena-settings`` typed as text (Slack, the terminal): ``show``, ``set SCOPE key=value ...`` or
+        ``reset SCOPE key ...``."""
+        try:
+            action, scope, values = arena_settings.parse_command(text)
+        except ArenaError as exc:
+            await surface.refuse(f"{exc.user_message}\n{usage(command, arena_settings.USAGE)}")
+            return
+        await self.settings(surface, action, scope, values)
 
     async def export_file(self, fmt: str, path: Path, query: BattleQuery | None = None) -> int:
         """Write the votes of a slice (all by default) to ``path``; returns how many rows."""

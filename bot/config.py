@@ -62,6 +62,11 @@ class ArenaSettings:
     stale_grace_s: float = 60.0
     # ftarena serve: /healthz and /readyz on this port (0: off).
     health_port: int = 0
+    # Allow-lists (empty: no limit). The channel ids the bot answers in, and the Discord role ids and user ids
+    # (Discord or Slack) that may compare and vote; admins' /arena-settings override them per server or channel.
+    allowed_channels: tuple[str, ...] = ()
+    allowed_roles: tuple[str, ...] = ()
+    allowed_users: tuple[str, ...] = ()
 
 
 class Section(Protocol):

@@ -6,6 +6,8 @@
     ├── UnknownMatchupError         no matchup with that name
     ├── InvalidChoiceError          vote choice not in a / b / tie / bad
     ├── RateLimitedError            a member asked too often; carries ``retry_after``
+    ├── AccessRefusedError          the arena is off in this channel, or the member is not on its allow-list
+    ├── SettingsError               an /arena-settings change names an unknown key or a bad value
     ├── ConfigError                 bad configuration; names the key
     ├── StorageError                the database failed or is unreachable
     └── ProviderError               a model could not answer
@@ -56,6 +58,14 @@ class RateLimitedError(ArenaError):
         seconds = max(1, round(retry_after))
         super().__init__(f"You are comparing too often: try again in {seconds} s.")
         self.retry_after = retry_after
+
+
+class AccessRefusedError(ArenaError):
+    pass
+
+
+class SettingsError(ArenaError):
+    pass
 
 
 class ConfigError(ArenaError):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Protocol
 
+from bot.channels import StoredSetting
 from bot.domain import Choice, Comparison, Counts, GenerationParams, LengthLimit, Reply, Vote
 from bot.statistics.slices import BattleQuery, BattleSet
 
@@ -143,4 +144,21 @@ class Repository(Protocol):
         """The votes of ``iter_battles(query)`` as ``bot.export.write_csv`` writes them, header first, byte for
         byte, into ``out`` (a text stream, written from its current position); returns how many votes.
         Blocking: call it in a worker thread."""
+        ...
+
+    async def scope_settings(self, platform: str, server: str, channel: str) -> list[StoredSetting]:
+        """The settings admins stored for this server as a whole (``channel`` empty in the result) and for this
+        channel, in any order."""
+        ...
+
+    async def put_settings(self, platform: str, server: str, channel: str, values: Mapping[str, str | None],
+                           by: str, at: datetime) -> None:
+        """Store each key's value for the whole server (``channel`` empty) or one channel, in one transaction;
+        None removes the key there. ``by`` (the admin's voter id) and ``at`` are kept with the values."""
+        ...
+
+    async def take_rate_slot(self, member: str, limit: int, window_s: float, at: datetime) -> float:
+        """Count one comparison for ``member`` at ``at`` if fewer than ``limit`` were counted in the ``window_s``
+        seconds before, and return 0; otherwise count nothing and return the seconds until a slot frees. Atomic
+        across processes sharing the database."""
         ...

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import IO
 
 from bot import export
+from bot.channels import CONFIG, ChannelControl, ConfigDefaults, Effective
 from bot.domain import (
     Choice,
     Comparison,
@@ -40,12 +41,12 @@ from bot.outcomes import parse_choice
 from bot.ports import Provider, Repository
 from bot.progress import Progress, UpdateCallback
 from bot.prompts import MAX_PROMPT_CHARS, apply_template, clean_prompt
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import Limiter
 from bot.statistics import bradley_terry
 from bot.statistics.bias import bias_report
 from bot.statistics.report import ArenaReport
 from bot.statistics.slices import BattleQuery
-from bot.statistics.win_rates import tallies
+from bot.statistics.win_rates import outcome_counts_of, tallies
 from bot.tracing import request_id
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,8 @@ class ArenaService:
         *,
         default_matchup: str | None = None,
         max_prompt_chars: int = MAX_PROMPT_CHARS,
-        rate_limiter: RateLimiter | None = None,
+        rate_limiter: Limiter | None = None,
+        channels: ChannelControl | None = None,
         sample_matchups: tuple[str, ...] = (),
         export_salt: str = export.SALT,
         rng: random.Random | None = None,
@@ -88,6 +90,10 @@ class ArenaService:
         self.default_matchup = default_matchup or next(iter(self.matchups))
         self.max_prompt_chars = max_prompt_chars
         self.rate_limiter = rate_limiter
+        # Settings admins set per server and channel; without a config's allow-lists, everyone everywhere.
+        self.channels = channels or ChannelControl(repository, ConfigDefaults(
+            self.default_matchup, getattr(rate_limiter, "limit", 0), getattr(rate_limiter, "window_s", 60.0)),
+            self.matchups)
         self.sample_matchups = tuple(sample_matchups)
         self.export_salt = export_salt
         self._finished: OrderedDict[str, Comparison] = OrderedDict()
@@ -115,21 +121,33 @@ class ArenaService:
     ) -> Comparison:
         """Check the request, then run both models on it: ``prepare`` followed by ``run``."""
         comparison = self.prepare(prompt, requester, place, matchup)
+        await self.take_turn(requester)
         return await self.run(comparison, on_update=on_update, update_interval=update_interval)
 
-    def prepare(self, prompt: str, requester: str, place: Place, matchup: str | None = None) -> Comparison:
-        """Validate the prompt, pick the matchup, apply the rate limit and draw the sides, without any I/O,
-        so a chat adapter can refuse bad requests at once and acknowledge good ones before the slow part."""
+    def prepare(self, prompt: str, requester: str, place: Place, matchup: str | None = None, *,
+                blind: bool | None = None) -> Comparison:
+        """Validate the prompt, pick the matchup and draw the sides, without any I/O, so a chat adapter can
+        refuse bad requests at once and acknowledge good ones before the slow part (``take_turn`` next).
+        ``blind`` overrides the matchup's own (a channel's setting)."""
         text = clean_prompt(prompt, self.max_prompt_chars)
         chosen = self.matchup(matchup) if matchup or len(self.sample_matchups) < 2 else self._draw_matchup()
-        if self.rate_limiter is not None:
-            self.rate_limiter.check(requester)
+        if blind is not None:
+            chosen = replace(chosen, blind=blind)
         base_side = Side.B if chosen.blind and self._rng.random() < 0.5 else Side.A
         left, right = (chosen.base, chosen.finetuned) if base_side is Side.A else (chosen.finetuned, chosen.base)
         return Comparison(
             id=new_comparison_id(), prompt=text, matchup=chosen.name, model_a=left.name, model_b=right.name,
             base_side=base_side, blind=chosen.blind, requester=requester, place=place, created_at=self._clock(),
         )
+
+    async def take_turn(self, requester: str, here: Effective | None = None) -> None:
+        """Count one comparison against the member's rate limit (the channel's or server's setting ``here``,
+        else the configured one), or raise RateLimitedError; a prepared comparison that was refused costs none."""
+        if self.rate_limiter is None:
+            return
+        # The configured limit lives in the limiter itself; a setting overrides it.
+        set_here = here is not None and here.sources.get("rate_limit") != CONFIG
+        await self.rate_limiter.take(requester, here.rate_limit if here is not None and set_here else None)
 
     async def run(
         self,
@@ -281,11 +299,18 @@ class ArenaService:
             counts=counts, comparison=comparison,
         )
 
-    async def leaderboard(self, matchup: str | None = None) -> list[Tally]:
-        """Tallies for every configured matchup (or one), including those with no votes yet."""
+    async def leaderboard(self, matchup: str | None = None, query: BattleQuery | None = None) -> list[Tally]:
+        """Tallies for every configured matchup (or one), including those with no votes yet; of the votes in
+        ``query``'s slice (a member's, a channel's) when given, with no quality filter, as the board counts."""
         names = [self.matchup(matchup).name] if matchup else sorted(self.matchups)
+        if query is None:
+            counted = await self.repository.outcome_counts(matchup)
+        else:
+            counted = [row for name in names for row in outcome_counts_of(self.matchups[name], (
+                await self.repository.battle_set(replace(query, matchup=name, drop_identity_leaks=False,
+                                                             drop_failed=False))).counts)]
         # A matchup whose models were swapped in the config keeps its name: count only the current pair.
-        found = {t.matchup: t for t in tallies(await self.repository.outcome_counts(matchup))
+        found = {t.matchup: t for t in tallies(counted)
                  if t.matchup in self.matchups and (t.base, t.finetuned) ==
                  (self.matchups[t.matchup].base.name, self.matchups[t.matchup].finetuned.name)}
         result = []

@@ -1,5 +1,6 @@
 """Tables: comparisons, their two replies, votes (one per voter per comparison), and each comparison's
-CSV columns as the export writes them; and their Core handles, for the hot paths that skip the ORM."""
+CSV columns as the export writes them; the settings admins set per server and channel, and the shared rate
+limit's windows; and their Core handles, for the hot paths that skip the ORM."""
 
 from __future__ import annotations
 
@@ -131,8 +132,35 @@ class ComparisonCsvRow(Base):
     tail: Mapped[str] = mapped_column(Text)
 
 
+class ChannelSettingRow(Base):
+    """One setting an admin set from the chat (bot/channels.py) for a whole server (``channel`` empty) or one
+    channel."""
+
+    __tablename__ = "channel_settings"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    server: Mapped[str] = mapped_column(String(NAME_LEN), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(NAME_LEN), primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(NAME_LEN))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class RateSlotRow(Base):
+    """A member's comparisons in the current rate-limit window, shared by every process: their times as Unix
+    seconds, oldest first, separated by spaces (a handful per member: one row read and written per compare)."""
+
+    __tablename__ = "rate_slots"
+
+    member: Mapped[str] = mapped_column(String(NAME_LEN), primary_key=True)
+    hits: Mapped[str] = mapped_column(Text)
+
+
 # Core tables of the mapped classes: statements built on them skip the ORM's per-row work.
 COMPARISONS = cast(Table, ComparisonRow.__table__)
 REPLIES = cast(Table, ReplyRow.__table__)
 VOTES = cast(Table, VoteRow.__table__)
 CSV_PARTS = cast(Table, ComparisonCsvRow.__table__)
+CHANNEL_SETTINGS = cast(Table, ChannelSettingRow.__table__)
+RATE_SLOTS = cast(Table, RateSlotRow.__table__)

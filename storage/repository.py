@@ -7,19 +7,20 @@ module: votes.py, comparisons.py, battles.py, csv_export.py."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import IO, Any
 
 from sqlalchemy import Connection, Engine, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.channels import StoredSetting
 from bot.domain import Choice, Comparison, Counts, Status, Vote
 from bot.errors import StorageError
 from bot.export import ExportOptions, judge_for
 from bot.ports import Battle, ComparisonFilter, ComparisonPage, OutcomeCount
 from bot.statistics.slices import BattleQuery, BattleSet
-from storage import battles, browse, csv_export
+from storage import battles, browse, channels, csv_export
 from storage.comparisons import ADD, SAVE, Write, load_comparisons, write_comparisons
 from storage.group_commit import GroupCommit
 from storage.orm import ComparisonRow
@@ -95,6 +96,17 @@ class SqlAlchemyRepository:
 
     async def votes_on(self, comparison_id: str) -> list[Vote]:
         return await self._run(lambda connection: browse.votes_on(connection, comparison_id))
+
+    async def scope_settings(self, platform: str, server: str, channel: str) -> list[StoredSetting]:
+        return await self._run(lambda connection: channels.scope_settings(connection, platform, server, channel))
+
+    async def put_settings(self, platform: str, server: str, channel: str, values: Mapping[str, str | None],
+                           by: str, at: datetime) -> None:
+        await self._run(lambda connection: channels.put_settings(connection, platform, server, channel, values,
+                                                                  by, at))
+
+    async def take_rate_slot(self, member: str, limit: int, window_s: float, at: datetime) -> float:
+        return await self._run(lambda connection: channels.take_rate_slot(connection, member, limit, window_s, at))
 
     def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:
         with self.engine.connect() as connection:

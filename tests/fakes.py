@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import IO
 
+from bot.channels import StoredSetting
 from bot.domain import (
     Choice,
     Comparison,
@@ -37,6 +38,8 @@ class InMemoryRepository:
         self.comparisons: dict[str, Comparison] = {}
         # In the order first cast, as the SQL rows' ids run: a changed vote keeps its place.
         self.votes: dict[tuple[str, str], Vote] = {}
+        self.settings: dict[tuple[str, str, str, str], str] = {}  # (platform, server, channel, key) -> value
+        self.rate_hits: dict[str, list[datetime]] = {}
 
     async def ping(self) -> None:
         return None
@@ -152,6 +155,26 @@ class InMemoryRepository:
 
     def write_csv(self, out: IO[str], options: ExportOptions, query: BattleQuery | None = None) -> int:
         return write_csv(self.iter_battles(query), out, options)
+
+    async def scope_settings(self, platform: str, server: str, channel: str) -> list[StoredSetting]:
+        return [StoredSetting(c, key, value) for (p, s, c, key), value in self.settings.items()
+                if (p, s) == (platform, server) and c in ("", channel)]
+
+    async def put_settings(self, platform: str, server: str, channel: str, values: Mapping[str, str | None],
+                           by: str, at: datetime) -> None:
+        for key, value in values.items():
+            if value is None:
+                self.settings.pop((platform, server, channel, key), None)
+            else:
+                self.settings[(platform, server, channel, key)] = value
+
+    async def take_rate_slot(self, member: str, limit: int, window_s: float, at: datetime) -> float:
+        hits = [hit for hit in self.rate_hits.get(member, []) if (at - hit).total_seconds() < window_s]
+        self.rate_hits[member] = hits
+        if len(hits) >= limit:
+            return window_s - (at - hits[len(hits) - limit]).total_seconds()
+        hits.append(at)
+        return 0.0
 
 
 RAW = BattleQuery(drop_identity_leaks=False, drop_failed=False)

@@ -17,6 +17,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from adapters import arena_settings
 from adapters.console import render
 from adapters.console.surface import ConsoleSurface
 from adapters.flow import ChatFlow
@@ -69,7 +70,9 @@ class ChatSession:
         elif command == "/vote":
             await self.vote(rest)
         elif command == "/leaderboard":
-            await self.flow.leaderboard(self.surface, rest or None)
+            await self.flow.leaderboard(self.surface, *arena_settings.parse_leaderboard(rest))
+        elif command == "/arena-settings":
+            await self.flow.settings_text(self.surface, command, rest)
         elif command == "/models":
             await self.flow.models(self.surface, self.matchup)
         elif command == "/matchup":

@@ -17,7 +17,8 @@ from bot.statistics.report import ArenaReport
 COMMANDS = (
     ("/compare PROMPT", "put PROMPT to both models (plain text does the same; \\n starts a new line)"),
     ("/vote a|b|tie|bad", "vote on the last comparison (or just type a, b, tie or bad)"),
-    ("/leaderboard [MATCHUP]", "win rate of the fine-tuned model with its 95% interval"),
+    ("/leaderboard [scope:me|channel|server] [MATCHUP]", "win rate of the fine-tuned model, 95% interval"),
+    ("/arena-settings [show|set|reset ...]", "settings here: set channel|server key=value, reset channel|server key"),
     ("/export csv|jsonl PATH", "write every vote as arena battles"),
     ("/models", "list matchups"),
     ("/matchup NAME", "switch matchup"),

@@ -22,6 +22,7 @@ class ConsoleSurface:
     admins = "everyone at this terminal"
     export_command = "/export"
     shows_ratings = False
+    roles: tuple[str, ...] = ()
 
     def __init__(self, console: Console, voter: str, place: Place) -> None:
         self.console = console
@@ -69,7 +70,10 @@ class ConsoleSurface:
     async def show_votes(self, comparison: Comparison, votes: int) -> None:
         """The reveal already printed this comparison's counts."""
 
-    async def show_leaderboard(self, tallies: list[Tally], report: ArenaReport | None, chart: bytes | None) -> None:
+    async def show_leaderboard(self, tallies: list[Tally], report: ArenaReport | None, chart: bytes | None,
+                               heading: str = "") -> None:
+        if heading:
+            self.console.print(f"[bold]{escape(heading)}[/]")
         self.console.print(render.leaderboard_view(tallies))
 
     async def show_models(self, matchups: Sequence[Matchup], default: str) -> None:

@@ -1,4 +1,4 @@
-"""The Discord bot: slash commands (/compare, /leaderboard, /models, /export) on the chat flow.
+"""The Discord bot: slash commands (/compare, /leaderboard, /models, /export, /arena-settings) on the chat flow.
 
 Each handler parses the interaction and hands it to the flow as a ``DiscordSurface``. No privileged intents."""
 
@@ -11,11 +11,13 @@ import discord
 import yarl
 from discord import app_commands
 
+from adapters import arena_settings
 from adapters.discord import render
 from adapters.discord.buttons import VoteButton
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.surface import DiscordSurface
 from adapters.flow import SOMETHING_WENT_WRONG, ChatFlow
+from bot.channels import KEYS
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.service import ArenaService
@@ -79,13 +81,19 @@ def add_commands(tree: app_commands.CommandTree[ArenaClient], client: ArenaClien
         await flow.compare(client.surface(interaction), prompt, matchup)
 
     @tree.command(name="leaderboard", description="Win rate of each fine-tuned model with its 95% interval")
+    @app_commands.describe(scope="Whose votes: yours, this channel's or this server's (default: all)")
+    @app_commands.choices(scope=[app_commands.Choice(name=name, value=name)
+                                 for name in arena_settings.LEADERBOARD_SCOPES])
     @app_commands.autocomplete(matchup=matchup_names)
-    async def leaderboard(interaction: discord.Interaction, matchup: str | None = None) -> None:
-        await flow.leaderboard(client.surface(interaction), matchup)
+    async def leaderboard(interaction: discord.Interaction, matchup: str | None = None,
+                          scope: app_commands.Choice[str] | None = None) -> None:
+        await flow.leaderboard(client.surface(interaction), matchup, scope.value if scope else None)
 
     @tree.command(name="models", description="List the matchups this bot compares")
     async def models(interaction: discord.Interaction) -> None:
         await flow.models(client.surface(interaction))
+
+    tree.add_command(settings_group(client))
 
     @tree.command(name="export", description="Download every vote as arena battles (Manage Server only)")
     @app_commands.choices(format=[app_commands.Choice(name="CSV", value="csv"),
@@ -102,3 +110,42 @@ async def serve_discord(service: ArenaService, settings: Settings, token: str) -
             await client.start(token)
         except discord.LoginFailure:
             raise ConfigError(settings.discord.token_env, "Discord refused this bot token") from None
+
+
+SCOPE_CHOICES = [app_commands.Choice(name=name, value=name) for name in ("channel", "server")]
+
+
+def settings_group(client: ArenaClient) -> app_commands.Group:
+    """``/arena-settings show``, ``set`` (one option per setting; those left empty stay as they are) and
+    ``reset`` (back to the server's value, or the config file's)."""
+    flow = client.flow
+    group = app_commands.Group(name="arena-settings", description="The arena's settings in this channel or server")
+
+    @group.command(name="show", description="What applies in this channel, and where each value comes from")
+    async def show(interaction: discord.Interaction) -> None:
+        await flow.settings(client.surface(interaction), arena_settings.SHOW)
+
+    @group.command(name="set", description="Change settings for this channel or the whole server (Manage Server)")
+    @app_commands.describe(scope="This channel or the whole server", enabled="Answer commands here at all",
+                           matchup="The matchup a /compare without one uses", blind="Hide model names until the vote",
+                           roles="Role ids (or @mentions) that may compare and vote; none: everyone",
+                           users="User ids (or @mentions) that may compare and vote; none: everyone",
+                           rate_limit="Comparisons per member per window; 0: no limit")
+    @app_commands.choices(scope=SCOPE_CHOICES)
+    async def set_(interaction: discord.Interaction, scope: app_commands.Choice[str], enabled: bool | None = None,
+                   matchup: str | None = None, blind: bool | None = None, roles: str | None = None,
+                   users: str | None = None, rate_limit: app_commands.Range[int, 0, 10_000] | None = None) -> None:
+        given = {"enabled": enabled, "matchup": matchup, "blind": blind, "roles": roles, "users": users,
+                 "rate_limit": rate_limit}
+        values: dict[str, str | None] = {key: ("on" if value else "off") if isinstance(value, bool) else str(value)
+                                         for key, value in given.items() if value is not None}
+        await flow.settings(client.surface(interaction), arena_settings.SET, scope.value, values)
+
+    @group.command(name="reset", description="Clear a setting here, so the server's or the config's applies")
+    @app_commands.choices(scope=SCOPE_CHOICES,
+                          key=[app_commands.Choice(name=key, value=key) for key in KEYS])
+    async def reset(interaction: discord.Interaction, scope: app_commands.Choice[str],
+                    key: app_commands.Choice[str]) -> None:
+        await flow.settings(client.surface(interaction), arena_settings.RESET, scope.value, {key.value: None})
+
+    return group

@@ -44,6 +44,8 @@ class DiscordSurface:
         self.place = place_of(interaction)
         self.update_interval = update_interval
         self._admin_user_ids = admin_user_ids
+        # A guild member's roles (a direct message has none); @everyone is every member's, so it is left out.
+        self.roles = tuple(str(role.id) for role in getattr(interaction.user, "roles", ()) if not role.is_default())
 
     def is_admin(self) -> bool:
         if str(self.interaction.user.id) in self._admin_user_ids:
@@ -85,9 +87,12 @@ class DiscordSurface:
         await self.interaction.edit_original_response(content=render.header(comparison, votes),
                                                       allowed_mentions=render.NO_MENTIONS)
 
-    async def show_leaderboard(self, tallies: list[Tally], report: ArenaReport | None, chart: bytes | None) -> None:
+    async def show_leaderboard(self, tallies: list[Tally], report: ArenaReport | None, chart: bytes | None,
+                               heading: str = "") -> None:
         assert report is not None and chart is not None, "shows_ratings: the flow passes both"
         embed = render.leaderboard_embed(tallies, report)
+        if heading:
+            embed.title = f"{embed.title} — {heading}"
         embed.set_image(url=f"attachment://{CHART_NAME}")
         await self.interaction.followup.send(embed=embed, file=discord.File(io.BytesIO(chart), filename=CHART_NAME),
                                              allowed_mentions=render.NO_MENTIONS)

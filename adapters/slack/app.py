@@ -1,4 +1,4 @@
-"""The Slack bot on Bolt's AsyncApp: /compare, vote buttons, /leaderboard, /arena-models, /export.
+"""The Slack bot on Bolt's AsyncApp: /compare, vote buttons, /leaderboard, /arena-models, /export, /arena-settings.
 
 Each handler parses the request and hands it to the chat flow as a ``SlackSurface``; the flow acknowledges
 first (Slack's 3-second rule), then does the slow work."""
@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters import arena_settings
 from adapters.flow import SOMETHING_WENT_WRONG, ChatFlow
 from adapters.slack.settings import SlackSettings
 from adapters.slack.surface import SlackSurface
@@ -112,7 +113,8 @@ def build_app(service: ArenaService, settings: Settings, credentials: SlackCrede
     @app.command(slack.leaderboard_command)
     async def leaderboard(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
                           client: AsyncWebClient) -> None:
-        await flow.leaderboard(command_surface(client, ack, command, respond), command.get("text", "").strip() or None)
+        matchup, scope = arena_settings.parse_leaderboard(command.get("text", ""))
+        await flow.leaderboard(command_surface(client, ack, command, respond), matchup, scope)
 
     @app.command(slack.models_command)
     async def models(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
@@ -121,6 +123,11 @@ def build_app(service: ArenaService, settings: Settings, credentials: SlackCrede
     @app.command(slack.export_command)
     async def export(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
         await flow.export(command_surface(client, ack, command), command.get("text", "").strip() or "csv")
+
+    @app.command(slack.settings_command)
+    async def settings_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
+        await flow.settings_text(command_surface(client, ack, command), slack.settings_command,
+                                 unescape(command.get("text", "")))
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], client: AsyncWebClient) -> None:

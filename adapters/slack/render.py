@@ -114,6 +114,11 @@ def fallback_text(comparison: Comparison) -> str:
     return display.truncate(f"Compare: {escape(comparison.prompt)}", FALLBACK_LIMIT)
 
 
+def heading_block(text: str) -> SectionBlock:
+    """A leaderboard's slice (``Your votes``), above its tallies."""
+    return _section(f"*{escape(text)}*")
+
+
 def leaderboard_blocks(tallies: list[Tally], report: ArenaReport) -> list[Block]:
     standings = "\n".join(f"{s.rank}. {escape(s.model)}: {s.rating:.0f} ({s.ci_low:.0f}–{s.ci_high:.0f}), "
                           f"{s.votes} votes" for s in report.leaderboard.standings[:15]) or "No votes yet."

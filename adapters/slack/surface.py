@@ -27,6 +27,7 @@ def voter(team_id: str, user_id: str) -> str:
 
 class SlackSurface:
     admins = "the bot's admins (slack.admin_user_ids)"
+    roles: tuple[str, ...] = ()  # Slack has no roles: allow-lists name users
     streams = True
     shows_ratings = True
 
@@ -82,10 +83,14 @@ class SlackSurface:
         else:
             await self.client.chat_update(channel=self.channel, ts=self.message_ts, text=text, blocks=blocks)
 
-    async def show_leaderboard(self, tallies: list[Tally], report: ArenaReport | None, chart: bytes | None) -> None:
+    async def show_leaderboard(self, tallies: list[Tally], report: ArenaReport | None, chart: bytes | None,
+                               heading: str = "") -> None:
         assert report is not None and chart is not None, "shows_ratings: the flow passes both"
         assert self._respond is not None, "a leaderboard answers a slash command"
-        await self._respond(blocks=render.leaderboard_blocks(tallies, report), text="Leaderboard",
+        blocks = render.leaderboard_blocks(tallies, report)
+        if heading:
+            blocks.insert(0, render.heading_block(heading))
+        await self._respond(blocks=blocks, text=f"Leaderboard: {heading}" if heading else "Leaderboard",
                             response_type="in_channel")
         await self.client.files_upload_v2(channel=self.channel, content=chart, filename=CHART_NAME,
                                           title="Arena ratings and win rates")

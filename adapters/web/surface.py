@@ -26,6 +26,7 @@ class WebSurface:
     shows_ratings = False
     streams = True
     update_interval = UPDATE_INTERVAL_S
+    roles: tuple[str, ...] = ()
 
     def __init__(self, voter: str, place: Place) -> None:
         self.voter = voter
@@ -57,7 +58,8 @@ class WebSurface:
     async def show_votes(self, comparison: Comparison, votes: int) -> None:
         self.events.put_nowait({"event": "votes", "votes": votes})
 
-    async def show_leaderboard(self, tallies: list[Tally], report: ArenaReport | None, chart: bytes | None) -> None:
+    async def show_leaderboard(self, tallies: list[Tally], report: ArenaReport | None, chart: bytes | None,
+                               heading: str = "") -> None:
         """The leaderboard has its own page (/)."""
 
     async def show_models(self, matchups: Sequence[Matchup], default: str) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 
-from bot.domain import Tally
-from bot.outcomes import BASE, BOTH_BAD, FINETUNED, TIE
+from bot.domain import Matchup, Tally
+from bot.outcomes import BASE, BOTH_BAD, FINETUNED, MODEL_A, MODEL_B, TIE, TIE_BOTHBAD
 from bot.ports import OutcomeCount
+from bot.statistics.battles import BattleCount
 
 Z_95 = 1.959963984540054
 
@@ -41,3 +42,17 @@ def tallies(rows: list[OutcomeCount]) -> list[Tally]:
             win_rate=wins / decided if decided else None, ci_low=low, ci_high=high,
         ))
     return result
+
+
+def outcome_counts_of(matchup: Matchup, counts: tuple[BattleCount, ...]) -> list[OutcomeCount]:
+    """One matchup's battle counts (a slice's, already limited to that matchup) seen from its fine-tuned model,
+    for ``tallies``: what the leaderboard of a member, a channel or a server is made of."""
+    base, finetuned = matchup.base.name, matchup.finetuned.name
+    found: dict[str, int] = {}
+    for c in counts:
+        if {c.model_a, c.model_b} != {base, finetuned}:
+            continue  # the matchup's models were swapped in the config since: count only the current pair
+        winner = {MODEL_A: c.model_a, MODEL_B: c.model_b}.get(c.outcome)
+        result = {TIE: TIE, TIE_BOTHBAD: BOTH_BAD}.get(c.outcome) or (FINETUNED if winner == finetuned else BASE)
+        found[result] = found.get(result, 0) + c.count
+    return [OutcomeCount(matchup.name, base, finetuned, result, n) for result, n in found.items()]

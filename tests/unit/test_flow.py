@@ -29,9 +29,11 @@ class RecordingSurface:
     export_command = "/export"
 
     def __init__(self, *, admin: bool = True, streams: bool = True, shows_ratings: bool = True,
-                 interval: float = 0.0, fail_shows: int = 0, voter: str = "alice") -> None:
+                 interval: float = 0.0, fail_shows: int = 0, voter: str = "alice", channel: str = "c1",
+                 roles: tuple[str, ...] = ()) -> None:
         self.voter = voter
-        self.place = Place("test", channel="c1", server="s1")
+        self.place = Place("test", channel=channel, server="s1")
+        self.roles = roles
         self.update_interval = interval
         self.streams = streams
         self.shows_ratings = shows_ratings
@@ -71,8 +73,10 @@ class RecordingSurface:
     async def show_votes(self, comparison: Comparison, votes: int) -> None:
         self.calls.append(("show_votes", (comparison.id, votes)))
 
-    async def show_leaderboard(self, tallies: list[Tally], report: ArenaReport | None, chart: bytes | None) -> None:
+    async def show_leaderboard(self, tallies: list[Tally], report: ArenaReport | None, chart: bytes | None,
+                               heading: str = "") -> None:
         self.calls.append(("show_leaderboard", (tallies, report, chart)))
+        self.heading = heading
 
     async def show_models(self, matchups: Sequence[Matchup], default: str) -> None:
         self.calls.append(("show_models", ([m.name for m in matchups], default)))
