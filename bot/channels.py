@@ -3,6 +3,7 @@ they resolve (channel > server > config file), and who may use the arena where (
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -11,7 +12,9 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bot.domain import Place
-from bot.errors import AccessRefusedError, SettingsError
+from bot.errors import AccessRefusedError, SettingsError, StorageError
+
+log = logging.getLogger(__name__)
 
 # How stale a process's view of the settings may be: every process sees a change within this many seconds.
 # Between refreshes the hot path (every compare and every click) reads memory only.
@@ -171,7 +174,14 @@ class ChannelControl:
         cached = self._cache.get(place)
         if cached is not None and self._clock() - cached[0] < self.ttl_s:
             return cached[1]
-        stored = await self.store.scope_settings(place.platform, place.server, place.channel)
+        try:
+            stored = await self.store.scope_settings(place.platform, place.server, place.channel)
+        except StorageError:
+            if cached is None:
+                raise
+            # A database that is briefly down must not stop every click: the last known settings still apply.
+            log.warning("settings unreadable; serving the last known ones for %s", place.platform)
+            return cached[1]
         found = resolve(self.defaults, place, stored)
         self._cache[place] = (self._clock(), found)
         return found

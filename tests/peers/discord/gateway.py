@@ -178,8 +178,8 @@ class Gateway:
         }
         await connection.dispatch("READY", ready)
         if owns_guild:
-            guild = payloads.guild(state.guild_id, state.guild_name, state.owner_user["id"], state.channel_id,
-                                   state.bot_user)
+            guild = payloads.guild(state.guild_id, state.guild_name, state.owner_user["id"],
+                                   [state.channel_id, state.other_channel_id], state.bot_user, state.roles)
             await connection.dispatch("GUILD_CREATE", guild)
         await self._activate(connection)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -74,10 +74,11 @@ def user(user_id: str, username: str, *, bot: bool) -> dict[str, Any]:
     }
 
 
-def member(user: dict[str, Any], permissions: int = 0) -> dict[str, Any]:
+def member(user: dict[str, Any], permissions: int = 0, roles: Sequence[str] = ()) -> dict[str, Any]:
+    """A guild member; ``roles`` are role ids (never @everyone's, which Discord leaves implicit)."""
     return {
         "user": user,
-        "roles": [],
+        "roles": list(roles),
         "joined_at": now_iso(),
         "nick": None,
         "avatar": None,
@@ -106,8 +107,24 @@ def channel(channel_id: str, guild_id: str) -> dict[str, Any]:
     }
 
 
-def guild(guild_id: str, name: str, owner_id: str, channel_id: str, bot_user: dict[str, Any]) -> dict[str, Any]:
-    """GUILD_CREATE's payload: one text channel, the @everyone role and the bot as its only member."""
+def role(role_id: str, name: str, position: int, permissions: int = 0) -> dict[str, Any]:
+    return {
+        "id": role_id,
+        "name": name,
+        "permissions": str(permissions),
+        "position": position,
+        "color": 0,
+        "hoist": False,
+        "managed": False,
+        "mentionable": False,
+        "flags": 0,
+    }
+
+
+def guild(guild_id: str, name: str, owner_id: str, channel_ids: Sequence[str], bot_user: dict[str, Any],
+          roles: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """GUILD_CREATE's payload: text channels, the @everyone role and ``roles`` (id -> name), and the bot as
+    its only member."""
     everyone = {
         "id": guild_id,
         "name": "@everyone",
@@ -128,8 +145,9 @@ def guild(guild_id: str, name: str, owner_id: str, channel_id: str, bot_user: di
         "large": False,
         "member_count": 1,
         "features": [],
-        "roles": [everyone],
-        "channels": [channel(channel_id, guild_id)],
+        "roles": [everyone, *(role(role_id, role_name, n + 1) for n, (role_id, role_name)
+                              in enumerate((roles or {}).items()))],
+        "channels": [channel(channel_id, guild_id) for channel_id in channel_ids],
         "members": [member(bot_user)],
         "threads": [],
         "emojis": [],
@@ -155,8 +173,9 @@ def interaction(
     locale: str,
     guild_id: str,
     channel_id: str,
+    roles: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """INTERACTION_CREATE's payload."""
+    """INTERACTION_CREATE's payload; ``permissions`` are the member's in the channel, ``roles`` their role ids."""
     return {
         "id": interaction_id,
         "application_id": application_id,
@@ -168,7 +187,7 @@ def interaction(
         "guild": {"id": guild_id, "locale": "en-US", "features": []},
         "channel_id": channel_id,
         "channel": channel(channel_id, guild_id),
-        "member": member(user, permissions),
+        "member": member(user, permissions, roles),
         "locale": locale,
         "guild_locale": "en-US",
         "app_permissions": str(ALL_PERMISSIONS),

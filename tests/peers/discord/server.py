@@ -38,12 +38,15 @@ class FakeDiscord(DiscordState):
         bot_username: str = "arena-bot",
         heartbeat_interval_ms: int = 41_250,
         interaction_deadline: float | None = 3.0,
+        roles: tuple[str, ...] = (),
     ) -> None:
         """``token`` (if given) is the only bot token accepted; ``interaction_deadline`` is Discord's
-        3-second limit for the initial interaction response (``None`` disables it)."""
+        3-second limit for the initial interaction response (``None`` disables it); ``roles`` names the
+        guild's roles beside @everyone (their ids in ``role_ids``)."""
         super().__init__(token=token, application_id=application_id, guild_id=guild_id, channel_id=channel_id,
                          guild_name=guild_name, bot_username=bot_username,
-                         heartbeat_interval_ms=heartbeat_interval_ms, interaction_deadline=interaction_deadline)
+                         heartbeat_interval_ms=heartbeat_interval_ms, interaction_deadline=interaction_deadline,
+                         roles=roles)
         self._gateway = Gateway(self)
         self._rest = Rest(self)
         self._runner: web.AppRunner | None = None
@@ -139,9 +142,11 @@ class FakeDiscord(DiscordState):
         permissions: int = 0,
         locale: str = "en-US",
         guild_id: str | None = None,
+        channel_id: str | None = None,
+        roles: tuple[str, ...] = (),
     ) -> DispatchedInteraction:
         """Send an INTERACTION_CREATE for ``/name`` (see :func:`slash_option` for ``options``), in this
-        fake's guild or in ``guild_id``."""
+        fake's guild or in ``guild_id``, from its first channel or ``channel_id``, by a member with ``roles``."""
         command = self.find_command(name)
         data: dict[str, Any] = {
             "id": command["id"] if command else self.snowflake(),
@@ -152,7 +157,7 @@ class FakeDiscord(DiscordState):
         if command and command.get("guild_id"):
             data["guild_id"] = command["guild_id"]
         return await self._dispatch_interaction(APPLICATION_COMMAND, data, user, permissions, locale,
-                                                guild_id=guild_id)
+                                                guild_id=guild_id, channel_id=channel_id, roles=roles)
 
     async def dispatch_component(
         self,
@@ -165,19 +170,22 @@ class FakeDiscord(DiscordState):
         permissions: int = 0,
         locale: str = "en-US",
         guild_id: str | None = None,
+        channel_id: str | None = None,
+        roles: tuple[str, ...] = (),
     ) -> DispatchedInteraction:
         """Send an INTERACTION_CREATE for a click on ``custom_id`` (a select if ``values`` is given).
 
         ``message`` is the message the component sits on (e.g. one from :attr:`messages`); by
         default a bot message holding a single button with that ``custom_id``.
         """
-        message = message or payloads.button_message(self.message_skeleton(self.channel_id, 0), custom_id)
+        message = message or payloads.button_message(self.message_skeleton(channel_id or self.channel_id, 0),
+                                                     custom_id)
         self.messages[message["id"]] = message
         data: dict[str, Any] = {"custom_id": custom_id, "component_type": component_type}
         if values is not None:
             data["values"] = values
         return await self._dispatch_interaction(MESSAGE_COMPONENT, data, user, permissions, locale, message=message,
-                                                guild_id=guild_id)
+                                                guild_id=guild_id, channel_id=channel_id, roles=roles)
 
     async def _dispatch_interaction(
         self,
@@ -189,13 +197,16 @@ class FakeDiscord(DiscordState):
         *,
         message: dict[str, Any] | None = None,
         guild_id: str | None = None,
+        channel_id: str | None = None,
+        roles: tuple[str, ...] = (),
     ) -> DispatchedInteraction:
         await self.wait_until_connected()
+        channel_id = channel_id or (message["channel_id"] if message else self.channel_id)
         interaction = DispatchedInteraction(
             id=self.snowflake(),
             token=secrets.token_hex(32),
             type=interaction_type,
-            channel_id=self.channel_id,
+            channel_id=channel_id,
             dispatched_at=time.monotonic(),
             message_id=message["id"] if message else None,
         )
@@ -203,7 +214,7 @@ class FakeDiscord(DiscordState):
         payload = payloads.interaction(
             interaction_id=interaction.id, application_id=self.application_id, interaction_type=interaction.type,
             token=interaction.token, data=data, user=user or self.default_user, permissions=permissions,
-            locale=locale, guild_id=guild_id or self.guild_id, channel_id=self.channel_id)
+            locale=locale, guild_id=guild_id or self.guild_id, channel_id=channel_id, roles=roles)
         if message is not None:
             payload["message"] = message
         await self.dispatch("INTERACTION_CREATE", payload)

@@ -63,7 +63,8 @@ class DispatchedInteraction:
 
 
 class DiscordState:
-    """One bot application in one guild with one channel, and what happened to it."""
+    """One bot application in one guild with two channels (interactions come from the first unless a test
+    names another) and the roles a test asks for, and what happened to it."""
 
     def __init__(
         self,
@@ -76,11 +77,16 @@ class DiscordState:
         bot_username: str,
         heartbeat_interval_ms: int,
         interaction_deadline: float | None,
+        roles: tuple[str, ...] = (),
     ) -> None:
         self._snowflakes = payloads.Snowflakes()
         self.application_id = str(application_id)
         self.guild_id = str(guild_id)
         self.channel_id = str(channel_id)
+        self.other_channel_id = str(channel_id + 1)
+        # The guild's roles beside @everyone, id -> name; ``role_ids`` by name, for tests.
+        self.roles = {str(guild_id + 100 + n): name for n, name in enumerate(roles)}
+        self.role_ids = {name: role_id for role_id, name in self.roles.items()}
         self.guild_name = guild_name
         self.bot_user: dict[str, Any] = self.make_user(self.application_id, bot_username, bot=True)
         self.owner_user: dict[str, Any] = self.make_user(username="owner")
