@@ -155,16 +155,18 @@ class ChatFlow:
                    at: dt.datetime | None = None) -> Reveal | None:
         """Acknowledge -> record -> private reveal -> public count. ``at`` is when the member clicked (the
         platform's own event time), so the latest click wins across processes."""
+        await surface.acknowledge()
         if await self.admit(surface) is None:
             return None
-        await surface.acknowledge()
         return await self._vote(surface, comparison_id, choice, at)
 
     async def vote_button(self, surface: Surface, button_id: str, at: dt.datetime | None = None) -> Reveal | None:
         """A vote from a button's id (``cmp:{id}:vote:{choice}``); anything else is refused."""
-        if await self.admit(surface) is None:  # an old button in a channel switched off since refuses too
-            return None
+        # A click is acknowledged first: Slack shows no text given with a click's acknowledgement, so a refusal
+        # must come after it, privately. An old button in a channel switched off since refuses too.
         await surface.acknowledge()
+        if await self.admit(surface) is None:
+            return None
         parsed = ids.parse_vote_id(button_id)
         if parsed is None:
             await surface.refuse(NOT_OUR_BUTTON)

@@ -75,7 +75,9 @@ async def test_admins_set_settings_members_are_refused_and_old_buttons_refuse_in
                         permissions=MANAGE_GUILD)
         assert "Saved for this channel" in await private_answer(fake, off)
         clicked = await fake.dispatch_component(old_button, message=message, user=student, roles=(students,))
-        assert await private_answer(fake, clicked) == "The arena is switched off in this channel."
+        path = f"/webhooks/{fake.application_id}/{clicked.token}"
+        told = await fake.wait_for(lambda r: r.method == "POST" and r.path == path, timeout=10)
+        assert told.json["flags"] == EPHEMERAL and told.json["content"] == "The arena is switched off in this channel."
         elsewhere = await run(fake, bot, "compare", [slash_option("prompt", "hi there")], user=student,
                               roles=(students,), channel_id=fake.other_channel_id)
         assert (await fake.wait_for_callback(elsewhere)).json["type"] == 5
