@@ -143,7 +143,9 @@ def _decoded(key: str, text: str) -> Any:
 def resolve(defaults: ConfigDefaults, place: Place, stored: Sequence[StoredSetting]) -> Effective:
     """Channel > server > config file, key by key."""
     values: dict[str, Any] = {
-        "enabled": not defaults.allowed_channels or place.channel in defaults.allowed_channels,
+        # The channel allow-list is for servers' channels (a Discord guild, a Slack workspace); the terminal and
+        # the web arena belong to no server and stay open.
+        "enabled": not defaults.allowed_channels or not place.server or place.channel in defaults.allowed_channels,
         "matchup": None, "blind": None, "roles": defaults.roles, "users": defaults.users,
         "rate_limit": defaults.rate_limit,
     }
@@ -224,7 +226,7 @@ def describe(found: Effective, defaults: ConfigDefaults) -> list[tuple[str, str,
             value = getattr(found, key)
             return "each matchup's own" if value is None else ("on" if value else "off")
         if key == "matchup":
-            return found.matchup or f"{defaults.matchup} (the config's default)"
+            return found.matchup or defaults.matchup
         if key == "rate_limit":
             return f"{found.rate_limit} per {defaults.rate_window_s:g} s" if found.rate_limit else "no limit"
         listed = getattr(found, key)

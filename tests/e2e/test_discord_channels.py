@@ -85,7 +85,7 @@ async def test_admins_set_settings_members_are_refused_and_old_buttons_refuse_in
         shown = await private_answer(fake, await run(fake, bot, "arena-settings", sub("show"), user=outsider))
         assert "• enabled: off (set for this channel)" in shown
         assert f"• roles: {students} (set for the whole server)" in shown
-        assert "• matchup: pair (the config's default) (config file)" in shown
+        assert "• matchup: pair (config file)" in shown
         assert "4 per 60 s (set for the whole server)" in shown
 
         reset = await run(fake, bot, "arena-settings", sub("reset", scope="channel", key="enabled"),

@@ -36,6 +36,7 @@ def test_the_configs_channel_allow_list_switches_other_channels_off() -> None:
     listed = ConfigDefaults("pair", 5, 60, allowed_channels=("c1",))
     assert resolve(listed, HERE, []).enabled
     assert not resolve(listed, Place("test", channel="c9", server="s1"), []).enabled
+    assert resolve(listed, Place("console", channel="terminal"), []).enabled  # no server: not a chat channel
     # A server admin can open a channel the config left out.
     assert resolve(listed, Place("test", channel="c9", server="s1"), [Stored("c9", "enabled", "on")]).enabled
 
