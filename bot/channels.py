@@ -7,7 +7,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -185,6 +185,12 @@ class ChannelControl:
             log.warning("settings unreadable; serving the last known ones for %s", place.platform)
             return cached[1]
         found = resolve(self.defaults, place, stored)
+        if found.matchup is not None and found.matchup not in self.matchups:
+            # The config dropped a matchup a channel was set to: the config's choice applies until an admin sets
+            # another, rather than every /compare failing.
+            log.warning("a %s channel's matchup setting names %r, which is no longer configured", place.platform,
+                        found.matchup)
+            found = replace(found, matchup=None, sources={**found.sources, "matchup": CONFIG})
         self._cache[place] = (self._clock(), found)
         return found
 

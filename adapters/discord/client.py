@@ -69,10 +69,7 @@ class ArenaClient(discord.Client):
 
 def add_commands(tree: app_commands.CommandTree[ArenaClient], client: ArenaClient) -> None:
     flow = client.flow
-
-    async def matchup_names(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        names = [n for n in sorted(client.service.matchups) if current.lower() in n.lower()]
-        return [app_commands.Choice(name=n, value=n) for n in names[:25]]
+    matchup_names = matchup_autocomplete(client)
 
     @tree.command(name="compare", description="Put a prompt to the base and the fine-tuned model, then vote")
     @app_commands.describe(prompt="What to ask both models", matchup="Which pair of models (default if empty)")
@@ -112,6 +109,15 @@ async def serve_discord(service: ArenaService, settings: Settings, token: str) -
             raise ConfigError(settings.discord.token_env, "Discord refused this bot token") from None
 
 
+def matchup_autocomplete(client: ArenaClient) -> Any:
+    """Autocomplete for a ``matchup`` option: the configured names containing what was typed."""
+    async def matchup_names(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        names = [n for n in sorted(client.service.matchups) if current.lower() in n.lower()]
+        return [app_commands.Choice(name=n, value=n) for n in names[:25]]
+
+    return matchup_names
+
+
 SCOPE_CHOICES = [app_commands.Choice(name=name, value=name) for name in ("channel", "server")]
 
 
@@ -132,6 +138,7 @@ def settings_group(client: ArenaClient) -> app_commands.Group:
                            users="User ids (or @mentions) that may compare and vote; none: everyone",
                            rate_limit="Comparisons per member per window; 0: no limit")
     @app_commands.choices(scope=SCOPE_CHOICES)
+    @app_commands.autocomplete(matchup=matchup_autocomplete(client))
     async def set_(interaction: discord.Interaction, scope: app_commands.Choice[str], enabled: bool | None = None,
                    matchup: str | None = None, blind: bool | None = None, roles: str | None = None,
                    users: str | None = None, rate_limit: app_commands.Range[int, 0, 10_000] | None = None) -> None:

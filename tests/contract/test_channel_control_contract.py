@@ -36,7 +36,9 @@ async def test_settings_of_a_server_and_a_channel_round_trip(repo: Repository) -
     assert sorted(found, key=lambda s: (s.channel, s.key)) == [
         StoredSetting("", "matchup", "pair"), StoredSetting("", "rate_limit", "3"),
         StoredSetting("c1", "enabled", "off"), StoredSetting("c1", "roles", "11,12")]
-    # A new value replaces the old one; None removes the key there and nowhere else.
+    # A new value replaces the old one (also when two admins set it at once); None removes the key there only.
+    await asyncio.gather(*(repo.put_settings("discord", server, "c1", {"enabled": "on"}, f"discord:{n}", NOW)
+                           for n in range(5)))
     await repo.put_settings("discord", server, "c1", {"enabled": "on", "roles": None}, "discord:1",
                             NOW + timedelta(minutes=1))
     assert sorted((s.channel, s.key, s.value) for s in await repo.scope_settings("discord", server, "c1")) == [

@@ -9,6 +9,7 @@ import pytest
 
 from adapters import ids
 from adapters.arena_settings import parse_command, parse_leaderboard
+from adapters.bootstrap import build_service, parse_settings
 from adapters.flow import ChatFlow
 from bot.channels import CHANNEL, CONFIG, DISABLED, NOT_LISTED, SERVER, ChannelControl, ConfigDefaults, resolve
 from bot.channels import StoredSetting as Stored
@@ -200,3 +201,17 @@ async def test_scoped_leaderboards_count_the_members_the_channels_or_the_servers
     assert await board(mine, None) == (2, "")
     await flow.leaderboard(mine, None, "galaxy")
     assert mine.calls[-1] == ("refuse", "The scope is me, channel, server, not 'galaxy'.")
+
+
+async def test_a_matchup_setting_the_config_no_longer_has_falls_back_to_the_configs_choice() -> None:
+    repo = InMemoryRepository()
+    await ChannelControl(repo, DEFAULTS, ["pair", "retired"]).change(HERE, CHANNEL, {"matchup": "retired"}, "admin")
+    found = await ChannelControl(repo, DEFAULTS, ["pair"]).effective(HERE)
+    assert found.matchup is None and found.sources["matchup"] == CONFIG
+
+
+def test_the_config_files_allow_lists_reach_the_served_service() -> None:
+    settings = parse_settings({"database": {"url": "sqlite://"}, "arena": {
+        "allowed_channels": ["C1"], "allowed_roles": [1234], "allowed_users": "U1, U2"}}, env={})
+    defaults = build_service(settings, InMemoryRepository(), providers={}).channels.defaults
+    assert (defaults.allowed_channels, defaults.roles, defaults.users) == (("C1",), ("1234",), ("U1", "U2"))
