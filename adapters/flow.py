@@ -90,9 +90,9 @@ class Surface(Protocol):
         ...
 
     async def show_leaderboard(self, tallies: list[Tally], report: ArenaReport | None, chart: bytes | None,
-                               heading: str = "") -> None:
+                               heading: str = "", private: bool = False) -> None:
         """The tallies, with the ratings and their chart (PNG) where the surface shows them; ``heading`` names
-        a slice (``Your votes``) when the board is not the whole arena's."""
+        a slice (``Your votes``) when the board is not the whole arena's; ``private``: for the asker only."""
         ...
 
     async def show_models(self, matchups: Sequence[Matchup], default: str) -> None: ...
@@ -195,13 +195,15 @@ class ChatFlow:
         except ArenaError as exc:
             await surface.refuse(exc.user_message)
             return
-        await surface.acknowledge()
+        # A member's own votes are theirs: their board is shown to them only.
+        private = scope == arena_settings.ME
+        await surface.acknowledge(private=private)
         tallies = await self.service.leaderboard(matchup, query if scope else None)
         report, chart = None, None
         if surface.shows_ratings:
             report = await self.service.report(query)
             chart = await asyncio.to_thread(charts.chart_png, report)
-        await surface.show_leaderboard(tallies, report, chart, heading)
+        await surface.show_leaderboard(tallies, report, chart, heading, private)
 
     async def models(self, surface: Surface, current: str | None = None) -> None:
         if await self.admit(surface) is None:

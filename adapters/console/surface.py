@@ -71,7 +71,7 @@ class ConsoleSurface:
         """The reveal already printed this comparison's counts."""
 
     async def show_leaderboard(self, tallies: list[Tally], report: ArenaReport | None, chart: bytes | None,
-                               heading: str = "") -> None:
+                               heading: str = "", private: bool = False) -> None:
         if heading:
             self.console.print(f"[bold]{escape(heading)}[/]")
         self.console.print(render.leaderboard_view(tallies))

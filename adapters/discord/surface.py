@@ -88,14 +88,14 @@ class DiscordSurface:
                                                       allowed_mentions=render.NO_MENTIONS)
 
     async def show_leaderboard(self, tallies: list[Tally], report: ArenaReport | None, chart: bytes | None,
-                               heading: str = "") -> None:
+                               heading: str = "", private: bool = False) -> None:
         assert report is not None and chart is not None, "shows_ratings: the flow passes both"
         embed = render.leaderboard_embed(tallies, report)
         if heading:
             embed.title = f"{embed.title} — {heading}"
         embed.set_image(url=f"attachment://{CHART_NAME}")
         await self.interaction.followup.send(embed=embed, file=discord.File(io.BytesIO(chart), filename=CHART_NAME),
-                                             allowed_mentions=render.NO_MENTIONS)
+                                             allowed_mentions=render.NO_MENTIONS, ephemeral=private)
 
     async def show_models(self, matchups: Sequence[Matchup], default: str) -> None:
         await self.interaction.response.send_message(embed=render.models_embed(list(matchups), default),

@@ -84,14 +84,16 @@ class SlackSurface:
             await self.client.chat_update(channel=self.channel, ts=self.message_ts, text=text, blocks=blocks)
 
     async def show_leaderboard(self, tallies: list[Tally], report: ArenaReport | None, chart: bytes | None,
-                               heading: str = "") -> None:
+                               heading: str = "", private: bool = False) -> None:
         assert report is not None and chart is not None, "shows_ratings: the flow passes both"
         assert self._respond is not None, "a leaderboard answers a slash command"
         blocks = render.leaderboard_blocks(tallies, report)
         if heading:
             blocks.insert(0, render.heading_block(heading))
         await self._respond(blocks=blocks, text=f"Leaderboard: {heading}" if heading else "Leaderboard",
-                            response_type="in_channel")
+                            response_type="ephemeral" if private else "in_channel")
+        if private:  # an upload to the channel would show everyone; the blocks carry the ratings already
+            return
         await self.client.files_upload_v2(channel=self.channel, content=chart, filename=CHART_NAME,
                                           title="Arena ratings and win rates")
 

@@ -59,7 +59,7 @@ class WebSurface:
         self.events.put_nowait({"event": "votes", "votes": votes})
 
     async def show_leaderboard(self, tallies: list[Tally], report: ArenaReport | None, chart: bytes | None,
-                               heading: str = "") -> None:
+                               heading: str = "", private: bool = False) -> None:
         """The leaderboard has its own page (/)."""
 
     async def show_models(self, matchups: Sequence[Matchup], default: str) -> None:

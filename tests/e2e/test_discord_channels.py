@@ -110,6 +110,8 @@ async def test_leaderboard_scopes_count_the_members_the_channels_and_the_servers
             asked = await run(fake, bot, "leaderboard", [slash_option("scope", scope)], user=ann)
             path = f"/webhooks/{fake.application_id}/{asked.token}"
             posted = await fake.wait_for(lambda r: r.method == "POST" and r.path == path, timeout=10)
+            # A member's own board is theirs alone; the channel's and the server's are for everyone.
+            assert posted.json.get("flags", 0) == (EPHEMERAL if scope == "me" else 0), posted.json
             return dict(posted.json["embeds"][0])
 
         mine, channel, server = await board("me"), await board("channel"), await board("server")

@@ -75,7 +75,9 @@ async def test_leaderboard_scope_me_counts_the_members_own_votes(fake: FakeSlack
             body = form_body(slash_command_body("/leaderboard", f"scope:{scope}", user_id="U1",
                                                 response_url=fake.response_url(scope)))
             assert (await post_signed(url, body, SECRET))[0] == 200
-            boards.append(str((await fake.wait_for_response_post(scope)).body["blocks"]))
+            posted = (await fake.wait_for_response_post(scope)).body
+            assert posted["response_type"] == ("ephemeral" if scope == "me" else "in_channel")
+            boards.append(str(posted["blocks"]))
         mine, server = boards
     assert "Your votes" in mine and "tie 1 · both bad 0" in mine
     assert "Votes in this server" in server and "tie 1 · both bad 1" in server

@@ -74,7 +74,7 @@ class RecordingSurface:
         self.calls.append(("show_votes", (comparison.id, votes)))
 
     async def show_leaderboard(self, tallies: list[Tally], report: ArenaReport | None, chart: bytes | None,
-                               heading: str = "") -> None:
+                               heading: str = "", private: bool = False) -> None:
         self.calls.append(("show_leaderboard", (tallies, report, chart)))
         self.heading = heading
 
