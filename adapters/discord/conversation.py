@@ -27,6 +27,10 @@ class NewMessageSurface(DiscordSurface):
         super().__init__(interaction, admin_user_ids, update_interval)
         self.posted: discord.Message | None = None
 
+    async def acknowledge(self, *, private: bool = False, note: str = "") -> None:
+        # A deferred update: nothing shows in the channel until the new comparison is posted.
+        await self.interaction.response.defer()
+
     async def withdraw(self, text: str) -> None:
         if self.posted is None:
             await self.refuse(text)

@@ -155,8 +155,9 @@ def interaction(
     locale: str,
     guild_id: str,
     channel_id: str,
+    channel_object: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """INTERACTION_CREATE's payload."""
+    """INTERACTION_CREATE's payload (``channel_object``: the channel when it is not the text channel, a thread)."""
     return {
         "id": interaction_id,
         "application_id": application_id,
@@ -167,7 +168,7 @@ def interaction(
         "guild_id": guild_id,
         "guild": {"id": guild_id, "locale": "en-US", "features": []},
         "channel_id": channel_id,
-        "channel": channel(channel_id, guild_id),
+        "channel": channel_object or channel(channel_id, guild_id),
         "member": member(user, permissions),
         "locale": locale,
         "guild_locale": "en-US",
