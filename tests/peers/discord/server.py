@@ -16,9 +16,9 @@ from aiohttp import web
 from tests.peers.discord import gateway, payloads
 from tests.peers.discord.gateway import OP_HEARTBEAT, OP_IDENTIFY, Gateway
 from tests.peers.discord.payloads import APPLICATION_COMMAND, MESSAGE_COMPONENT, MODAL_SUBMIT
-from tests.peers.discord.threads import submission
 from tests.peers.discord.rest import Rest
 from tests.peers.discord.state import DiscordState, DispatchedInteraction, RecordedRequest
+from tests.peers.discord.threads import submission
 
 _log = logging.getLogger(__name__)
 
