@@ -31,6 +31,7 @@ CHAT_EXPORT_FORMATS = ("csv", "jsonl")
 SOMETHING_WENT_WRONG = "Something went wrong on our side; the error is logged. Please try again."
 CANNOT_POST = "I could not post in this channel. Invite me with /invite, then try again."
 NOT_OUR_BUTTON = "This button is not one of ours."
+FOLLOW_UP_NOT_HERE = "Follow-ups are not offered here: ask in Discord, Slack or the terminal (/follow TEXT)."
 PREPARING_EXPORT = "Preparing the export; it will arrive in a direct message."
 
 
@@ -101,6 +102,11 @@ class Surface(Protocol):
         """Attach a file for the person asking only; refuse it (with the reason) when the platform cannot."""
         ...
 
+    async def ask_follow_up(self, comparison_id: str) -> None:
+        """Open a text box (a modal) for a follow-up to this comparison, as the immediate answer to a click; its
+        text comes back as ``ChatFlow.follow_up``. A surface without one refuses, saying where to ask."""
+        ...
+
 
 class ChatFlow:
     """The compare, vote, leaderboard, models, export and settings commands, for any ``Surface``. Every command
@@ -132,6 +138,48 @@ class ChatFlow:
         except ArenaError as exc:
             await surface.refuse(exc.user_message)
             return None
+        return await self._run(surface, comparison)
+
+    async def follow_up(self, surface: Surface, comparison_id: str, prompt: str) -> Comparison | None:
+        """The next turn of a conversation, shown like a comparison (the surface puts it where the conversation
+        is: a thread) and votable on its own. Both models answer with their own side's history."""
+        here = await self.admit(surface)
+        if here is None:
+            return None
+        try:
+            comparison = await self.service.follow_up(comparison_id, prompt, surface.voter, surface.place)
+            await self.service.take_turn(surface.voter, here)
+        except ArenaError as exc:
+            await surface.refuse(exc.user_message)
+            return None
+        return await self._run(surface, comparison)
+
+    async def regenerate(self, surface: Surface, comparison_id: str) -> Comparison | None:
+        """The same prompt again as a new comparison with sides drawn afresh; the original stays votable."""
+        here = await self.admit(surface)
+        if here is None:
+            return None
+        try:
+            comparison = await self.service.regenerate(comparison_id, surface.voter, surface.place)
+            await self.service.take_turn(surface.voter, here)
+        except ArenaError as exc:
+            await surface.refuse(exc.user_message)
+            return None
+        return await self._run(surface, comparison)
+
+    async def action_button(self, surface: Surface, button_id: str) -> Comparison | None:
+        """A Follow up click (opens the follow-up box) or a Regenerate click (runs it); anything else is refused."""
+        follow = ids.parse_action_id(button_id, ids.FOLLOW)
+        if follow is not None:
+            await surface.ask_follow_up(follow)
+            return None
+        regenerate = ids.parse_action_id(button_id, ids.REGENERATE)
+        if regenerate is None:
+            await surface.refuse(NOT_OUR_BUTTON)
+            return None
+        return await self.regenerate(surface, regenerate)
+
+    async def _run(self, surface: Surface, comparison: Comparison) -> Comparison | None:
         await surface.acknowledge()
         # One throttle for every update of the message, the final one included.
         progress = Progress(surface.show_comparison if surface.streams else None, comparison,

@@ -117,12 +117,12 @@ def _batches(comparisons: int, rng: random.Random) -> Iterator[Rows]:
             comparison_rows.append((
                 cid, f"{rng.choice(PROMPTS)} (#{n})", matchup, model_a, model_b, base_side, 1, f"U{n % VOTERS:06d}",
                 platform, f"{platform}-server", f"channel-{n % 7}", "done", created.strftime(TIME_FORMAT),
-                int(leak), int(failed_side)))
+                int(leak), int(failed_side), None, 1, None, None))
             for side, model in (("a", model_a), ("b", model_b)):
                 broken = failed_side and side == "b"
                 text = "" if broken else _reply(rng)
                 reply_rows.append((cid, side, model, text, len(text.split()), rng.randint(300, 9000),
-                                   "The model timed out after 120 s." if broken else None))
+                                   "The model timed out after 120 s." if broken else None, 0, 0))
             csv_rows.append(_csv_row(comparison_rows[-1], reply_rows[-2:]))
             for k, voter in enumerate(rng.sample(range(VOTERS), VOTES_PER_COMPARISON)):
                 when = created + timedelta(seconds=30 + 45 * k)

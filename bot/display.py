@@ -40,7 +40,23 @@ def reply_status(comparison: Comparison, side: Side) -> str:
     if comparison.status is Status.RUNNING:
         return f"generating… {plural(reply.tokens, 'token')}" if reply.tokens else "waiting for the model…"
     cut = f" · cut at {plural(reply.tokens, 'token')}" if reply.cut else ""
-    return f"{plural(reply.tokens, 'token')} · {reply.latency_ms / 1000:.1f} s{cut}"
+    return f"{plural(reply.tokens, 'token')} · {reply.latency_ms / 1000:.1f} s{cut}{dropped_note(comparison, side)}"
+
+
+def dropped_note(comparison: Comparison, side: Side) -> str:
+    """Said under a reply whose model was sent only the latest turns of the conversation."""
+    dropped = comparison.reply(side).dropped_turns
+    if not dropped:
+        return ""
+    return f" · oldest {plural(dropped, 'turn')} left out to fit the model's context"
+
+
+def lineage(comparison: Comparison) -> str:
+    """Where a comparison stands in its conversation: ``Turn 2``, ``Regenerated``; empty for a first turn."""
+    parts = [f"Turn {comparison.turn}"] if comparison.turn > 1 else []
+    if comparison.regenerated_from:
+        parts.append("regenerated" if parts else "Regenerated")
+    return ", ".join(parts)
 
 
 def counts_text(counts: Counts) -> str:

@@ -86,10 +86,35 @@ class Reply:
     latency_ms: int = 0
     error: str | None = None
     cut: bool = False  # stopped by the length limit (mid-sentence, most likely); kept out of training data
+    dropped_turns: int = 0  # earlier turns of the conversation left out so the rest fit the model's context
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message of a conversation, as chat templates and the lmsys export name them."""
+
+    role: str  # "user" or "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One earlier turn of a conversation: the member's prompt and what the model on each side answered."""
+
+    prompt: str
+    answer_a: str
+    answer_b: str
+
+    def answer(self, side: Side) -> str:
+        return self.answer_a if side is Side.A else self.answer_b
+
+
+# What a provider is sent: a text, or (for a model with a chat template) the conversation's messages.
+ModelInput = str | tuple[Message, ...]
 
 
 @dataclass
@@ -108,6 +133,17 @@ class Comparison:
     reply_a: Reply = field(default_factory=Reply)
     reply_b: Reply = field(default_factory=Reply)
     identity_leak: bool = False
+    # A follow-up is a turn of a conversation: the id of its first comparison, its turn number (1 for the
+    # first) and the earlier turns, oriented to this comparison's sides. A regenerated one names its original.
+    conversation_id: str | None = None
+    turn: int = 1
+    history: tuple[Exchange, ...] = ()
+    regenerated_from: str | None = None
+
+    @property
+    def conversation(self) -> str:
+        """The conversation this comparison belongs to: its first comparison's id."""
+        return self.conversation_id or self.id
 
     @property
     def reply_problem(self) -> bool:

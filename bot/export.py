@@ -2,7 +2,7 @@
 
 - arena battles (``csv``, ``jsonl``, ``parquet``) in lmsys ``chatbot_arena_conversations`` columns plus ours;
 - preference data for the next fine-tune: TRL DPO (``dpo``: prompt, chosen, rejected) and KTO
-  (``kto``: prompt, completion, label).
+  (``kto``: prompt, completion, label); a conversation's later turn in TRL's conversational form.
 
 Voters are pseudonymised (a salted hash) unless ``raw_voters`` is set by an admin."""
 
@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from json.encoder import encode_basestring
 from typing import IO, Any
 
+from bot.conversation import conversation_rows, messages
 from bot.domain import Choice, Comparison, Side
 from bot.errors import ArenaError
 from bot.outcomes import WINNER
@@ -82,11 +83,9 @@ def battle_row(battle: Battle, options: ExportOptions | None = None) -> dict[str
         "model_b": c.model_b,
         "winner": WINNER[v.choice],
         "judge": v.voter if options.raw_voters else pseudonym(v.voter, options.salt),
-        "conversation_a": [{"role": "user", "content": c.prompt},
-                           {"role": "assistant", "content": c.reply_a.text}],
-        "conversation_b": [{"role": "user", "content": c.prompt},
-                           {"role": "assistant", "content": c.reply_b.text}],
-        "turn": 1,
+        "conversation_a": conversation_rows(c, Side.A),
+        "conversation_b": conversation_rows(c, Side.B),
+        "turn": c.turn,
         "anony": c.blind,
         "language": "",
         "tstamp": epoch_ms(v.updated_at) / 1000,
@@ -126,15 +125,18 @@ def csv_parts(c: Comparison) -> tuple[str, str, str, str]:
     """A comparison's CSV columns, in four pieces that a vote's columns go between:
     ``head + winner + "," + judge + "," + middle + tstamp + slices + vote_changes + tail``.
     Stored for every comparison when it is saved, so the CSV export stitches text instead of rendering."""
-    # json.dumps([{"role": "user", ...}, {"role": "assistant", ...}], ensure_ascii=False), a few times
-    # faster: this runs for every comparison saved.
-    user = '[{"role": "user", "content": ' + encode_basestring(c.prompt) + '}, {"role": "assistant", "content": '
+    # json.dumps(conversation_rows(c, side), ensure_ascii=False), a few times faster: this runs for every
+    # comparison saved. Earlier turns (each side's own answers) come first.
+    user = '{"role": "user", "content": ' + encode_basestring(c.prompt) + '}, {"role": "assistant", "content": '
 
-    def conversation(reply: str) -> str:
-        return csv_field(user + encode_basestring(reply) + "}]")
+    def conversation(side: Side) -> str:
+        earlier = "".join('{"role": "user", "content": ' + encode_basestring(turn.prompt) +
+                          '}, {"role": "assistant", "content": ' + encode_basestring(turn.answer(side)) + "}, "
+                          for turn in c.history)
+        return csv_field("[" + earlier + user + encode_basestring(c.reply(side).text) + "}]")
 
     head = f"{csv_field(c.id)},{csv_field(c.model_a)},{csv_field(c.model_b)},"
-    middle = f"{conversation(c.reply_a.text)},{conversation(c.reply_b.text)},1,{c.blind},,"
+    middle = f"{conversation(Side.A)},{conversation(Side.B)},{c.turn},{c.blind},,"
     slices = ",".join(("", *map(csv_field, (c.matchup, c.model_on(c.base_side), c.place.platform, c.place.server,
                                             c.place.channel)), ""))
     tail = (f",{c.reply_a.latency_ms},{c.reply_b.latency_ms},{csv_field(c.reply_a.error or '')},"
@@ -220,14 +222,30 @@ def _decisions(battles: Iterable[Battle], options: ExportOptions) -> Iterator[tu
             yield decided[0].comparison, Side.A if a * 2 > len(decided) else Side.B
 
 
+def preference_prompt(c: Comparison, side: Side) -> str | list[dict[str, str]]:
+    """The ``prompt`` of a preference row: the text on a first turn; on a later turn TRL's conversational form,
+    the conversation as the model on ``side`` saw it (its own earlier answers)."""
+    if not c.history:
+        return c.prompt
+    return [{"role": m.role, "content": m.content} for m in messages(c.history, side, c.prompt)]
+
+
+def _completion(c: Comparison, side: Side) -> str | list[dict[str, str]]:
+    """A reply as a preference row holds it: text, or (on a later turn) one assistant message."""
+    text = c.reply(side).text
+    return [{"role": "assistant", "content": text}] if c.history else text
+
+
 def write_dpo(battles: Iterable[Battle], out: IO[str], options: ExportOptions | None = None) -> int:
-    """TRL DPO rows ``{prompt, chosen, rejected}``; ties, both-bad and failed replies are left out."""
+    """TRL DPO rows ``{prompt, chosen, rejected}``; ties, both-bad and failed replies are left out. On a later
+    turn the two sides' histories differ; the prompt is the winner's (the conversation that was preferred)."""
     options = options or ExportOptions()
     n = 0
     for comparison, winner in _decisions(battles, options):
         loser = Side.B if winner is Side.A else Side.A
-        out.write(json.dumps({"prompt": comparison.prompt, "chosen": comparison.reply(winner).text,
-                              "rejected": comparison.reply(loser).text}, ensure_ascii=False) + "\n")
+        out.write(json.dumps({"prompt": preference_prompt(comparison, winner),
+                              "chosen": _completion(comparison, winner),
+                              "rejected": _completion(comparison, loser)}, ensure_ascii=False) + "\n")
         n += 1
     return n
 
@@ -243,8 +261,8 @@ def write_kto(battles: Iterable[Battle], out: IO[str], options: ExportOptions | 
             continue
         for side in Side:
             label = choice is not Choice.BOTH_BAD and side.value == choice.value
-            out.write(json.dumps({"prompt": c.prompt, "completion": c.reply(side).text, "label": label},
-                                 ensure_ascii=False) + "\n")
+            out.write(json.dumps({"prompt": preference_prompt(c, side), "completion": _completion(c, side),
+                                  "label": label}, ensure_ascii=False) + "\n")
             n += 1
     return n
 

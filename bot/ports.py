@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Protocol
 
 from bot.channels import StoredSetting
-from bot.domain import Choice, Comparison, Counts, GenerationParams, LengthLimit, Reply, Vote
+from bot.domain import Choice, Comparison, Counts, GenerationParams, LengthLimit, ModelInput, Reply, Vote
 from bot.statistics.slices import BattleQuery, BattleSet
 
 if TYPE_CHECKING:  # bot.export imports Battle from here: at run time this import would be circular
@@ -18,11 +18,12 @@ if TYPE_CHECKING:  # bot.export imports Battle from here: at run time this impor
 class Provider(Protocol):
     """Serves one configured model. ``stream`` yields text pieces (one per token where the backend
     allows it), then ``LENGTH_LIMIT`` if the reply stopped at ``max_tokens``, and must stop its work promptly
-    when the consuming task is cancelled."""
+    when the consuming task is cancelled. The prompt is a text, or a message list for a model whose template
+    is ``chat`` (a conversation's later turn: bot/conversation.py)."""
 
-    def stream(self, prompt: str, params: GenerationParams) -> AsyncIterator[str | LengthLimit]: ...
+    def stream(self, prompt: ModelInput, params: GenerationParams) -> AsyncIterator[str | LengthLimit]: ...
 
-    async def generate(self, prompt: str, params: GenerationParams) -> Reply: ...
+    async def generate(self, prompt: ModelInput, params: GenerationParams) -> Reply: ...
 
     async def aclose(self) -> None: ...
 

@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import IO
 
-from bot import export
+from bot import conversation, export
 from bot.channels import CONFIG, ChannelControl, ConfigDefaults, Effective
 from bot.domain import (
     Choice,
@@ -52,6 +52,8 @@ from bot.tracing import request_id
 log = logging.getLogger(__name__)
 
 STREAM_INTERVAL_S = 1.0
+# Every turn stores the whole conversation before it (exports carry it): this bounds what one row holds.
+MAX_TURNS = 20
 # Chat members may ask for the leaderboard often; a few seconds of staleness spares the CPU.
 REPORT_CACHE_S = 10.0
 FINISHED_CACHE_SIZE = 4096
@@ -133,8 +135,7 @@ class ArenaService:
         chosen = self.matchup(matchup) if matchup or len(self.sample_matchups) < 2 else self._draw_matchup()
         if blind is not None:
             chosen = replace(chosen, blind=blind)
-        base_side = Side.B if chosen.blind and self._rng.random() < 0.5 else Side.A
-        left, right = (chosen.base, chosen.finetuned) if base_side is Side.A else (chosen.finetuned, chosen.base)
+        base_side, left, right = self._draw_sides(chosen)
         return Comparison(
             id=new_comparison_id(), prompt=text, matchup=chosen.name, model_a=left.name, model_b=right.name,
             base_side=base_side, blind=chosen.blind, requester=requester, place=place, created_at=self._clock(),
@@ -148,6 +149,41 @@ class ArenaService:
         # The configured limit lives in the limiter itself; a setting overrides it.
         set_here = here is not None and here.sources.get("rate_limit") != CONFIG
         await self.rate_limiter.take(requester, here.rate_limit if here is not None and set_here else None)
+    async def follow_up(self, comparison_id: str, prompt: str, requester: str, place: Place) -> Comparison:
+        """Prepare the next turn of a finished comparison: both models answer with the conversation so far, each
+        with its own side's history, on the same sides. Run it with ``run``; it is votable on its own."""
+        previous = await self.get(comparison_id)
+        if previous.status is not Status.DONE or previous.reply_problem:
+            raise ArenaError("A follow-up needs both replies of the comparison before it: regenerate it instead.")
+        if previous.turn >= MAX_TURNS:
+            raise ArenaError(f"This conversation has reached {MAX_TURNS} turns: start a new comparison.")
+        text = clean_prompt(prompt, self.max_prompt_chars)
+        self._current_models(previous)
+        return conversation.next_turn(previous, text, new_comparison_id(), requester, place, self._clock())
+
+    async def regenerate(self, comparison_id: str, requester: str, place: Place) -> Comparison:
+        """Prepare the same prompt (and turn) again as a new comparison with sides drawn afresh, linked to the
+        original, which stays votable. Counts against the rate limit like any comparison."""
+        original = await self.get(comparison_id)
+        if original.status is Status.RUNNING:
+            raise ArenaError("The models are still answering: regenerate once both replies are in.")
+        chosen = self._current_models(original)
+        base_side, left, right = self._draw_sides(chosen)
+        return conversation.rerun(original, left.name, right.name, base_side, new_comparison_id(), requester,
+                                  place, self._clock())
+
+    def _draw_sides(self, chosen: Matchup) -> tuple[Side, Model, Model]:
+        """The base model's side (at random when blind) and the models on sides A and B."""
+        base_side = Side.B if chosen.blind and self._rng.random() < 0.5 else Side.A
+        left, right = (chosen.base, chosen.finetuned) if base_side is Side.A else (chosen.finetuned, chosen.base)
+        return base_side, left, right
+
+    def _current_models(self, comparison: Comparison) -> Matchup:
+        """The matchup of an earlier comparison, if it still pairs the same two models."""
+        chosen = self.matchup(comparison.matchup)
+        if {chosen.base.name, chosen.finetuned.name} != {comparison.model_a, comparison.model_b}:
+            raise ArenaError("The models of this matchup have changed since: start a new comparison.")
+        return chosen
 
     async def run(
         self,
@@ -169,10 +205,9 @@ class ArenaService:
         progress = progress or Progress(on_update, comparison, update_interval)
         stored = asyncio.create_task(self._store(comparison, progress))
         # Side B in a task of its own, side A in this one: concurrent, with one task fewer than gather().
-        side_b = asyncio.create_task(
-            self._run_side(models[comparison.model_b], comparison.prompt, comparison.reply_b, progress))
+        side_b = asyncio.create_task(self._run_side(models[comparison.model_b], comparison, Side.B, progress))
         try:
-            await self._run_side(models[comparison.model_a], comparison.prompt, comparison.reply_a, progress)
+            await self._run_side(models[comparison.model_a], comparison, Side.A, progress)
             await side_b
         except asyncio.CancelledError:
             side_b.cancel()
@@ -216,14 +251,17 @@ class ArenaService:
         # A member never sees a comparison that a crash could lose without trace: updates start once stored.
         await progress.stored()
 
-    async def _run_side(self, model: Model, prompt: str, reply: Reply, progress: Progress) -> None:
+    async def _run_side(self, model: Model, comparison: Comparison, side: Side, progress: Progress) -> None:
         provider = self.providers.get(model.name)
+        reply = comparison.reply(side)
+        fitted = conversation.fit(model, comparison.history, side, comparison.prompt)
+        reply.dropped_turns = fitted.dropped_turns
         started = time.perf_counter()
         try:
             if provider is None:
                 raise ProviderError("This model is not set up.")
             async with asyncio.timeout(model.timeout_s):
-                async for piece in provider.stream(apply_template(model.template, prompt), model.params):
+                async for piece in provider.stream(fitted.prompt, model.params):
                     if isinstance(piece, LengthLimit):
                         reply.cut = True
                         continue

@@ -3,19 +3,21 @@ their replies, into domain objects (the one mapping from stored rows to a Compar
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from bot.domain import Comparison, Place, Reply, Side, Status
+from bot.domain import Comparison, Exchange, Place, Reply, Side, Status
 from storage.driver import driver_many, insert_many
 from storage.orm import COMPARISONS, REPLIES
 
 COMPARISON_COLUMNS = ("id", "prompt", "matchup", "model_a", "model_b", "base_side", "blind", "requester", "platform",
-                      "server", "channel", "status", "created_at", "identity_leak", "reply_problem")
-REPLY_COLUMNS = ("comparison_id", "side", "model", "text", "tokens", "latency_ms", "error", "cut")
-REPLY_FIELDS = ("text", "tokens", "latency_ms", "error", "cut")
+                      "server", "channel", "status", "created_at", "identity_leak", "reply_problem",
+                      "conversation_id", "turn", "history", "regenerated_from")
+REPLY_COLUMNS = ("comparison_id", "side", "model", "text", "tokens", "latency_ms", "error", "cut", "dropped_turns")
+REPLY_FIELDS = ("text", "tokens", "latency_ms", "error", "cut", "dropped_turns")
 ADD, SAVE = "add", "save"
 Write = tuple[str, Comparison]  # (ADD or SAVE, the comparison)
 
@@ -32,7 +34,8 @@ def write_comparisons(requests: list[Write], connection: Connection) -> list[Exc
         when: Callable[[Any], Any] = time_type.bind_processor(dialect) or _as_is
         insert_many(connection, COMPARISONS.name, COMPARISON_COLUMNS, [
             (c.id, c.prompt, c.matchup, c.model_a, c.model_b, c.base_side.value, c.blind, c.requester,
-             c.place.platform, c.place.server, c.place.channel, c.status.value, when(c.created_at), False, False)
+             c.place.platform, c.place.server, c.place.channel, c.status.value, when(c.created_at), False, False,
+             c.conversation_id, c.turn, history_json(c.history), c.regenerated_from)
             for c in added])
     if saved:
         ids = [(c.id,) for c in saved]
@@ -42,12 +45,23 @@ def write_comparisons(requests: list[Write], connection: Connection) -> list[Exc
         driver_many(connection, f"DELETE FROM {REPLIES.name} WHERE comparison_id = ?", ids)
         insert_many(connection, REPLIES.name, REPLY_COLUMNS, [
             (c.id, side.value, c.model_on(side), c.reply(side).text, c.reply(side).tokens, c.reply(side).latency_ms,
-             c.reply(side).error, c.reply(side).cut) for c in saved for side in Side])
+             c.reply(side).error, c.reply(side).cut, c.reply(side).dropped_turns) for c in saved for side in Side])
     return [None] * len(requests)
 
 
 def _as_is(value: Any) -> Any:
     return value
+
+
+def history_json(history: Sequence[Exchange]) -> str | None:
+    """Earlier turns as stored: ``[[prompt, answer_a, answer_b], …]``, or NULL for a first turn."""
+    if not history:
+        return None
+    return json.dumps([[t.prompt, t.answer_a, t.answer_b] for t in history], ensure_ascii=False)
+
+
+def history_from(stored: str | None) -> tuple[Exchange, ...]:
+    return tuple(Exchange(*turn) for turn in json.loads(stored)) if stored else ()
 
 
 def load_comparisons(connection: Connection, ids: Sequence[str]) -> dict[str, Comparison]:
@@ -65,7 +79,8 @@ def reply_from(row: Mapping[Any, Any] | None, prefix: str = "") -> Reply:
     if row is None or row[f"{prefix}text"] is None:
         return Reply()
     return Reply(text=row[f"{prefix}text"], tokens=row[f"{prefix}tokens"], latency_ms=row[f"{prefix}latency_ms"],
-                 error=row[f"{prefix}error"], cut=bool(row[f"{prefix}cut"]))
+                 error=row[f"{prefix}error"], cut=bool(row[f"{prefix}cut"]),
+                 dropped_turns=row[f"{prefix}dropped_turns"] or 0)
 
 
 def comparison_from(row: Mapping[Any, Any], reply_a: Reply, reply_b: Reply, prefix: str = "") -> Comparison:
@@ -78,5 +93,6 @@ def comparison_from(row: Mapping[Any, Any], reply_a: Reply, reply_b: Reply, pref
         base_side=Side(get("base_side")), blind=get("blind"), requester=get("requester"),
         place=Place(platform=get("platform"), channel=get("channel"), server=get("server")),
         created_at=get("created_at"), status=Status(get("status")), reply_a=reply_a, reply_b=reply_b,
-        identity_leak=get("identity_leak"),
+        identity_leak=get("identity_leak"), conversation_id=get("conversation_id"), turn=get("turn") or 1,
+        history=history_from(get("history")), regenerated_from=get("regenerated_from"),
     )

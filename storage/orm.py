@@ -67,6 +67,12 @@ class ComparisonRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     identity_leak: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     reply_problem: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A turn of a conversation (bot.domain.Comparison): the first comparison's id (NULL on a first turn), the
+    # turn number, the earlier turns as JSON (storage/comparisons.py; NULL when none), and what it re-ran.
+    conversation_id: Mapped[str | None] = mapped_column(String(ID_LEN), nullable=True)
+    turn: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    history: Mapped[str | None] = mapped_column(Text, nullable=True)
+    regenerated_from: Mapped[str | None] = mapped_column(String(ID_LEN), nullable=True)
 
     __table_args__ = (Index("ix_comparisons_matchup", "matchup"), Index("ix_comparisons_status", "status"))
 
@@ -83,6 +89,7 @@ class ReplyRow(Base):
     latency_ms: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     cut: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    dropped_turns: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class VoteRow(Base):

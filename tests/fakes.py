@@ -16,6 +16,7 @@ from bot.domain import (
     GenerationParams,
     Matchup,
     Model,
+    ModelInput,
     Reply,
     Status,
     Vote,
@@ -211,10 +212,10 @@ class ScriptedProvider:
         self.stall = stall
         self.wait_for = wait_for
         self.started = started or asyncio.Event()
-        self.prompts: list[str] = []
+        self.prompts: list[ModelInput] = []
         self.cancelled = False
 
-    async def stream(self, prompt: str, params: GenerationParams) -> AsyncIterator[str]:
+    async def stream(self, prompt: ModelInput, params: GenerationParams) -> AsyncIterator[str]:
         self.prompts.append(prompt)
         self.started.set()
         try:
@@ -231,7 +232,7 @@ class ScriptedProvider:
             self.cancelled = True
             raise
 
-    async def generate(self, prompt: str, params: GenerationParams) -> Reply:
+    async def generate(self, prompt: ModelInput, params: GenerationParams) -> Reply:
         return await collect_reply(self.stream(prompt, params))
 
     async def aclose(self) -> None:

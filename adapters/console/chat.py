@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +41,8 @@ class ChatSession:
     console: Console
     voter: str
     matchup: str | None = None
-    last: Comparison | None = None
+    last: Comparison | None = None  # the last comparison shown that can be voted on
+    shown: Comparison | None = None  # the last comparison shown, whatever became of it (for /regenerate)
     place: Place = field(default_factory=lambda: Place(platform="console", channel="terminal"))
 
     def __post_init__(self) -> None:
@@ -69,6 +71,10 @@ class ChatSession:
             await self.compare(rest)
         elif command == "/vote":
             await self.vote(rest)
+        elif command == "/follow":
+            await self.follow(rest)
+        elif command == "/regenerate":
+            await self.regenerate()
         elif command == "/leaderboard":
             await self.flow.leaderboard(self.surface, *arena_settings.parse_leaderboard(rest))
         elif command == "/arena-settings":
@@ -89,10 +95,28 @@ class ChatSession:
         return True
 
     async def compare(self, prompt: str) -> None:
+        await self._show(self.flow.compare(self.surface, prompt.replace("\\n", "\n"), self.matchup))
+
+    async def follow(self, text: str) -> None:
+        if self.shown is None:
+            raise ArenaError("Nothing to follow up yet: compare a prompt first.")
+        if not text.strip():
+            raise ArenaError("Usage: /follow TEXT")
+        await self._show(self.flow.follow_up(self.surface, self.shown.id, text.replace("\\n", "\n")))
+
+    async def regenerate(self) -> None:
+        if self.shown is None:
+            raise ArenaError("Nothing to regenerate yet: compare a prompt first.")
+        await self._show(self.flow.regenerate(self.surface, self.shown.id))
+
+    async def _show(self, running: Awaitable[Comparison | None]) -> None:
+        """Run a comparison the flow shows; it becomes the one to vote on, follow up or regenerate next."""
         try:
-            comparison = await self.flow.compare(self.surface, prompt.replace("\\n", "\n"), self.matchup)
+            comparison = await running
         finally:
             self.surface.stop_live()
+        if comparison is not None:
+            self.shown = comparison
         self.last = comparison if comparison is not None and comparison.status is Status.DONE else None
 
     async def vote(self, choice: str) -> None:

@@ -17,6 +17,8 @@ from bot.statistics.report import ArenaReport
 COMMANDS = (
     ("/compare PROMPT", "put PROMPT to both models (plain text does the same; \\n starts a new line)"),
     ("/vote a|b|tie|bad", "vote on the last comparison (or just type a, b, tie or bad)"),
+    ("/follow TEXT", "follow up on the last comparison: both models answer with the conversation so far"),
+    ("/regenerate", "run the last comparison's prompt again, sides drawn afresh (the old one stays votable)"),
     ("/leaderboard [scope:me|channel|server] [MATCHUP]", "win rate of the fine-tuned model, 95% interval"),
     ("/arena-settings [show|set|reset ...]", "settings here: set channel|server key=value, reset channel|server key"),
     ("/export csv|jsonl PATH", "write every vote as arena battles"),
@@ -66,6 +68,8 @@ def reply_panel(comparison: Comparison, side: Side, revealed: bool = False) -> P
     timing = f"{display.plural(reply.tokens, 'token')} · {reply.latency_ms / 1000:.1f} s"
     if reply.cut:
         timing += " · cut"  # by the length limit: likely mid-sentence
+    if reply.dropped_turns:
+        timing += f" · oldest {display.plural(reply.dropped_turns, 'turn')} left out"
     subtitle = _role(comparison, side, revealed) + timing
     return Panel(body, title=title, subtitle=subtitle, border_style="cyan")
 
@@ -75,10 +79,12 @@ def comparison_view(comparison: Comparison, revealed: bool = False, vote_hint: b
     grid.add_column(ratio=1)
     grid.add_column(ratio=1)
     grid.add_row(reply_panel(comparison, Side.A, revealed), reply_panel(comparison, Side.B, revealed))
-    header = Text.assemble(("Prompt: ", "bold"), comparison.prompt)
+    where = display.lineage(comparison)
+    header = Text.assemble((f"{where} · " if where else "", "dim"), ("Prompt: ", "bold"), comparison.prompt)
     footer = Text("")
     if comparison.status is Status.DONE and vote_hint:
-        footer = Text(f"Vote: a, b, tie or bad   (comparison {comparison.id})", style="dim")
+        footer = Text(f"Vote: a, b, tie or bad · /follow TEXT · /regenerate   (comparison {comparison.id})",
+                      style="dim")
     elif comparison.status is Status.FAILED:
         footer = Text("Both models failed; nothing to vote on.", style="red")
     elif comparison.status is Status.CANCELLED:

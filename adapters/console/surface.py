@@ -81,3 +81,7 @@ class ConsoleSurface:
 
     async def send_file(self, path: Path, text: str) -> None:
         self.console.print(escape(text))
+
+    async def ask_follow_up(self, comparison_id: str) -> None:
+        """The terminal has no buttons: ``/follow TEXT`` carries the text itself."""
+        await self.refuse("Type /follow and your message to follow up.")

@@ -13,7 +13,8 @@ from discord import app_commands
 
 from adapters import arena_settings
 from adapters.discord import render
-from adapters.discord.buttons import VoteButton
+from adapters.discord.buttons import ActionButton, VoteButton
+from adapters.discord.conversation import NewMessageSurface, ThreadSurface
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.surface import DiscordSurface
 from adapters.flow import SOMETHING_WENT_WRONG, ChatFlow
@@ -47,7 +48,7 @@ class ArenaClient(discord.Client):
         add_commands(self.tree, self)
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(VoteButton)
+        self.add_dynamic_items(VoteButton, ActionButton)
         guild_ids = self.settings.discord.guild_ids
         if guild_ids:
             for guild_id in guild_ids:
@@ -61,6 +62,16 @@ class ArenaClient(discord.Client):
     def surface(self, interaction: discord.Interaction) -> DiscordSurface:
         return DiscordSurface(interaction, self.settings.discord.admin_user_ids,
                               self.settings.arena.stream_interval_s)
+
+    def new_message_surface(self, interaction: discord.Interaction) -> NewMessageSurface:
+        """For a click that starts a comparison (Regenerate): it gets a message of its own."""
+        return NewMessageSurface(interaction, self.settings.discord.admin_user_ids,
+                                 self.settings.arena.stream_interval_s)
+
+    def thread_surface(self, interaction: discord.Interaction) -> ThreadSurface:
+        """For a follow-up: the new turn goes in the conversation's thread."""
+        return ThreadSurface(interaction, self.settings.discord.admin_user_ids,
+                             self.settings.arena.stream_interval_s)
 
     async def _on_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         log.error("command %s failed", interaction.command and interaction.command.name, exc_info=error)

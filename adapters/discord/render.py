@@ -34,7 +34,9 @@ def header(comparison: Comparison, votes: int = 0) -> str:
         state = "Both models failed; nothing to vote on."
     else:
         state = f"Which reply is better? {votes} vote{'s' if votes != 1 else ''} so far."
-    return display.truncate(f"**Prompt:** {prompt}\n-# {mode} {state}", CONTENT_LIMIT)
+    where = display.lineage(comparison)
+    where = f"{where}. " if where else ""
+    return display.truncate(f"**Prompt:** {prompt}\n-# {where}{mode} {state}", CONTENT_LIMIT)
 
 
 def reply_embed(comparison: Comparison, side: Side) -> discord.Embed:

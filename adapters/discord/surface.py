@@ -12,7 +12,7 @@ from typing import Any
 import discord
 
 from adapters.discord import render
-from adapters.discord.buttons import vote_view
+from adapters.discord.buttons import FollowUpModal, vote_view
 from bot import display
 from bot.domain import Comparison, Matchup, Place, Reveal, Status, Tally
 from bot.statistics.report import ArenaReport
@@ -75,8 +75,8 @@ class DiscordSurface:
 
     async def show_comparison(self, comparison: Comparison) -> None:
         extra: dict[str, Any] = {}
-        if comparison.status is not Status.RUNNING:  # the final message: buttons, or none when nothing to vote on
-            extra["view"] = vote_view(comparison) if comparison.status is Status.DONE else None
+        if comparison.status is not Status.RUNNING:  # the final message: its buttons
+            extra["view"] = vote_view(comparison)
         await self.interaction.edit_original_response(**render.comparison_message(comparison), **extra)
 
     async def show_reveal(self, reveal: Reveal) -> None:
@@ -100,6 +100,9 @@ class DiscordSurface:
     async def show_models(self, matchups: Sequence[Matchup], default: str) -> None:
         await self.interaction.response.send_message(embed=render.models_embed(list(matchups), default),
                                                      ephemeral=True)
+
+    async def ask_follow_up(self, comparison_id: str) -> None:
+        await self.interaction.response.send_modal(FollowUpModal(comparison_id))
 
     async def send_file(self, path: Path, text: str) -> None:
         size = path.stat().st_size

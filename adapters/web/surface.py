@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from adapters.flow import FOLLOW_UP_NOT_HERE
 from adapters.web import views
 from bot.domain import Comparison, Matchup, Place, Reveal, Tally
 from bot.statistics.report import ArenaReport
@@ -67,3 +68,6 @@ class WebSurface:
 
     async def send_file(self, path: Path, text: str) -> None:
         await self.refuse(NO_FILES)
+
+    async def ask_follow_up(self, comparison_id: str) -> None:
+        await self.refuse(FOLLOW_UP_NOT_HERE)

@@ -17,7 +17,8 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
-from bot.domain import GenerationParams, Model, Reply
+from bot.conversation import as_text
+from bot.domain import GenerationParams, Model, ModelInput, Reply
 from bot.errors import (
     AUTH_FAILED,
     NOT_FOUND,
@@ -126,14 +127,15 @@ class LaminiProvider:
 
         return await run_in_daemon_thread(work)
 
-    async def stream(self, prompt: str, params: GenerationParams) -> AsyncIterator[str]:
-        text = await with_retries(lambda: self._attempt(prompt, params), name=self.model.name,
+    async def stream(self, prompt: ModelInput, params: GenerationParams) -> AsyncIterator[str]:
+        # Lamini's generate takes text: a conversation goes as a plain transcript.
+        text = await with_retries(lambda: self._attempt(as_text(prompt), params), name=self.model.name,
                                   retries=self._retries, backoff_s=self._backoff,
                                   never=(ModelNotFoundError, ProviderAuthError))
         for piece in re.findall(r"\s*\S+\s*", text) or ([text] if text else []):
             yield piece
 
-    async def generate(self, prompt: str, params: GenerationParams) -> Reply:
+    async def generate(self, prompt: ModelInput, params: GenerationParams) -> Reply:
         return await collect_reply(self.stream(prompt, params))
 
     async def aclose(self) -> None:

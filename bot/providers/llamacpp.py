@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bot.domain import LENGTH_LIMIT, GenerationParams, LengthLimit, Model, Reply
+from bot.conversation import as_text, chat_messages
+from bot.domain import LENGTH_LIMIT, GenerationParams, LengthLimit, Model, ModelInput, Reply
 from bot.errors import ModelUnavailableError
 from bot.providers.common import collect_reply
 from bot.providers.embedded import resolve_model_path
@@ -103,7 +104,7 @@ class LlamaCppProvider:
             self._llm = llm
         return self._llm
 
-    def _pieces(self, prompt: str, params: GenerationParams) -> Iterator[str | LengthLimit]:
+    def _pieces(self, prompt: ModelInput, params: GenerationParams) -> Iterator[str | LengthLimit]:
         llm = self._load()
         common: dict[str, Any] = {
             "max_tokens": params.max_tokens, "temperature": params.temperature, "top_p": params.top_p,
@@ -113,21 +114,21 @@ class LlamaCppProvider:
         if params.seed is not None:
             common["seed"] = params.seed
         if self.model.template == "chat":
-            for chunk in llm.create_chat_completion(messages=[{"role": "user", "content": prompt}], **common):
+            for chunk in llm.create_chat_completion(messages=chat_messages(prompt), **common):
                 piece = chunk["choices"][0]["delta"].get("content")
                 if piece:
                     yield piece
                 if chunk["choices"][0].get("finish_reason") == "length":
                     yield LENGTH_LIMIT
         else:
-            for chunk in llm.create_completion(prompt, **common):
+            for chunk in llm.create_completion(as_text(prompt), **common):
                 piece = chunk["choices"][0]["text"]
                 if piece:
                     yield piece
                 if chunk["choices"][0].get("finish_reason") == "length":
                     yield LENGTH_LIMIT
 
-    async def stream(self, prompt: str, params: GenerationParams) -> AsyncIterator[str | LengthLimit]:
+    async def stream(self, prompt: ModelInput, params: GenerationParams) -> AsyncIterator[str | LengthLimit]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
         stop = threading.Event()
@@ -164,7 +165,7 @@ class LlamaCppProvider:
             # Cancelled or finished: tell the worker to stop after its current token.
             stop.set()
 
-    async def generate(self, prompt: str, params: GenerationParams) -> Reply:
+    async def generate(self, prompt: ModelInput, params: GenerationParams) -> Reply:
         return await collect_reply(self.stream(prompt, params))
 
     async def aclose(self) -> None:

@@ -16,7 +16,8 @@ from typing import Any
 
 import httpx
 
-from bot.domain import LENGTH_LIMIT, GenerationParams, LengthLimit, Model, Reply
+from bot.conversation import as_text, chat_messages
+from bot.domain import LENGTH_LIMIT, GenerationParams, LengthLimit, Model, ModelInput, Reply
 from bot.errors import (
     AUTH_FAILED,
     NOT_FOUND,
@@ -70,7 +71,7 @@ class OpenAICompatibleProvider:
         self._retries = int(opts.get("retries", 3))
         self._backoff = float(opts.get("backoff_s", 0.5))
 
-    def _request(self, prompt: str, params: GenerationParams) -> tuple[str, dict[str, Any]]:
+    def _request(self, prompt: ModelInput, params: GenerationParams) -> tuple[str, dict[str, Any]]:
         body: dict[str, Any] = {"model": self.model.model, "max_tokens": params.max_tokens,
                                 "temperature": params.temperature, "top_p": params.top_p, "stream": True}
         if params.stop:
@@ -78,8 +79,8 @@ class OpenAICompatibleProvider:
         if params.seed is not None:
             body["seed"] = params.seed
         if self.model.template == "chat":
-            return "/chat/completions", {**body, "messages": [{"role": "user", "content": prompt}]}
-        return "/completions", {**body, "prompt": prompt}
+            return "/chat/completions", {**body, "messages": chat_messages(prompt)}
+        return "/completions", {**body, "prompt": as_text(prompt)}
 
     async def _open(self, path: str, body: dict[str, Any]) -> httpx.Response:
         """Send the request and return the streaming response once its status is 200."""
@@ -99,7 +100,7 @@ class OpenAICompatibleProvider:
             raise _status_error(response.status_code)
         return response
 
-    async def stream(self, prompt: str, params: GenerationParams) -> AsyncIterator[str | LengthLimit]:
+    async def stream(self, prompt: ModelInput, params: GenerationParams) -> AsyncIterator[str | LengthLimit]:
         path, body = self._request(prompt, params)
         async with self._slots:
             response = await with_retries(lambda: self._open(path, body), name=self.model.name,
@@ -132,7 +133,7 @@ class OpenAICompatibleProvider:
             if choice.get("finish_reason") == "length":
                 yield LENGTH_LIMIT
 
-    async def generate(self, prompt: str, params: GenerationParams) -> Reply:
+    async def generate(self, prompt: ModelInput, params: GenerationParams) -> Reply:
         return await collect_reply(self.stream(prompt, params))
 
     async def aclose(self) -> None:

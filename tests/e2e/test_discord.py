@@ -111,7 +111,7 @@ async def test_compare_defers_streams_and_posts_buttons(fake: FakeDiscord, tmp_p
         texts = {e["description"] for e in final["embeds"]}
         assert "Here is a clear answer to: Tell me how to train my dog to sit" in texts
         buttons = [b["label"] for row in final["components"] for b in row["components"]]
-        assert buttons == ["A is better", "B is better", "Tie", "Both bad"]
+        assert buttons == ["A is better", "B is better", "Tie", "Both bad", "Follow up", "Regenerate"]
         assert all(e.json["allowed_mentions"] == {"parse": []} for e in edits)
     [(status, prompt)] = db_rows(tmp_path, "SELECT status, prompt FROM comparisons")
     assert (status, prompt) == ("done", "Tell me how to train my dog to sit")

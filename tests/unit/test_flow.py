@@ -234,3 +234,13 @@ async def test_export_is_for_admins_checks_the_format_and_sends_this_servers_vot
 def test_export_wording(rows: int, expected: str) -> None:
     assert wording.exported(rows) == expected
     assert wording.export_refused("admins") == "Only admins can export votes."
+
+
+@pytest.mark.asyncio
+async def test_follow_ups_and_regenerations_count_against_the_rate_limit() -> None:
+    flow, surface = make_flow(limiter=RateLimiter(2, 60)), RecordingSurface()
+    first = await flow.compare(surface, "Name a dog breed")
+    assert first is not None
+    assert await flow.regenerate(surface, first.id) is not None
+    assert await flow.follow_up(surface, first.id, "Why?") is None
+    assert surface.calls[-1] == ("refuse", "You are comparing too often: try again in 60 s.")

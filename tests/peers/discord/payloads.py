@@ -174,8 +174,10 @@ def interaction(
     guild_id: str,
     channel_id: str,
     roles: Sequence[str] = (),
+    channel_object: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """INTERACTION_CREATE's payload; ``permissions`` are the member's in the channel, ``roles`` their role ids."""
+    """INTERACTION_CREATE's payload; ``permissions`` are the member's in the channel, ``roles`` their role ids,
+    ``channel_object`` the channel when it is not the text channel (a thread)."""
     return {
         "id": interaction_id,
         "application_id": application_id,
@@ -186,7 +188,7 @@ def interaction(
         "guild_id": guild_id,
         "guild": {"id": guild_id, "locale": "en-US", "features": []},
         "channel_id": channel_id,
-        "channel": channel(channel_id, guild_id),
+        "channel": channel_object or channel(channel_id, guild_id),
         "member": member(user, permissions, roles),
         "locale": locale,
         "guild_locale": "en-US",

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from tests.peers.discord import payloads
+from tests.peers.discord import payloads, threads
 from tests.peers.discord.messages import DiscordError, check_limits, edit_message, new_message
 from tests.peers.discord.payloads import (
     ALLOWED_CALLBACKS,
@@ -103,6 +103,7 @@ class Rest:
             ("GET", "/webhooks/{app}/{token}/messages/{message}", self._get_webhook_message),
             ("PATCH", "/webhooks/{app}/{token}/messages/{message}", self._patch_webhook_message),
             ("DELETE", "/webhooks/{app}/{token}/messages/{message}", self._delete_webhook_message),
+            *((method, path, self._channel_route(handler, status)) for method, path, handler, status in threads.ROUTES),
             ("*", "/{unknown:.*}", self._unknown_route),
         ]
         for method, path, handler in api:
@@ -134,6 +135,12 @@ class Rest:
             return await handler(request, body)
         except DiscordError as exc:
             return _error_response(exc.status, exc.message, exc.code)
+
+    def _channel_route(self, handler: Callable[..., Any], status: int) -> _ApiHandler:
+        async def respond(request: web.Request, body: _Body) -> web.Response:
+            return _json_response(handler(self._state, request.match_info, body.json or {}), status)
+
+        return respond
 
     async def _unknown_route(self, request: web.Request, body: _Body) -> web.Response:
         return _error_response(404, "404: Not Found")
@@ -209,7 +216,10 @@ class Rest:
         callback_type = int(payload.get("type", 0))
         if callback_type not in ALLOWED_CALLBACKS[interaction.type]:
             raise DiscordError(400, "Invalid Form Body", 50035)
-        check_limits(payload.get("data") or {})
+        if callback_type == threads.MODAL:
+            threads.open_modal(interaction, payload.get("data") or {})
+        else:
+            check_limits(payload.get("data") or {})
         interaction.response_type = callback_type
         message = self._apply_callback(interaction, callback_type, payload.get("data") or {}, body.files)
         if not _is_truthy(request.query.get("with_response")):

@@ -15,9 +15,10 @@ from aiohttp import web
 
 from tests.peers.discord import gateway, payloads
 from tests.peers.discord.gateway import OP_HEARTBEAT, OP_IDENTIFY, Gateway
-from tests.peers.discord.payloads import APPLICATION_COMMAND, MESSAGE_COMPONENT
+from tests.peers.discord.payloads import APPLICATION_COMMAND, MESSAGE_COMPONENT, MODAL_SUBMIT
 from tests.peers.discord.rest import Rest
 from tests.peers.discord.state import DiscordState, DispatchedInteraction, RecordedRequest
+from tests.peers.discord.threads import submission
 
 _log = logging.getLogger(__name__)
 
@@ -187,6 +188,14 @@ class FakeDiscord(DiscordState):
         return await self._dispatch_interaction(MESSAGE_COMPONENT, data, user, permissions, locale, message=message,
                                                 guild_id=guild_id, channel_id=channel_id, roles=roles)
 
+    async def submit_modal(self, opened: DispatchedInteraction, values: dict[str, str], *,
+                           user: dict[str, Any] | None = None) -> DispatchedInteraction:
+        """The member submits the modal that ``opened`` answered with (callback type 9): a MODAL_SUBMIT
+        interaction with each text input's value, and the message of the button that opened it, if any."""
+        message = self.messages.get(opened.message_id or "")
+        return await self._dispatch_interaction(MODAL_SUBMIT, submission(opened, values), user, 0, "en-US",
+                                                message=message)
+
     async def _dispatch_interaction(
         self,
         interaction_type: int,
@@ -201,6 +210,7 @@ class FakeDiscord(DiscordState):
         roles: tuple[str, ...] = (),
     ) -> DispatchedInteraction:
         await self.wait_until_connected()
+        # An interaction on a message happens in the message's channel: a thread, for a message in one.
         channel_id = channel_id or (message["channel_id"] if message else self.channel_id)
         interaction = DispatchedInteraction(
             id=self.snowflake(),
@@ -214,7 +224,8 @@ class FakeDiscord(DiscordState):
         payload = payloads.interaction(
             interaction_id=interaction.id, application_id=self.application_id, interaction_type=interaction.type,
             token=interaction.token, data=data, user=user or self.default_user, permissions=permissions,
-            locale=locale, guild_id=guild_id or self.guild_id, channel_id=channel_id, roles=roles)
+            locale=locale, guild_id=guild_id or self.guild_id, channel_id=channel_id, roles=roles,
+            channel_object=self.threads.get(channel_id))
         if message is not None:
             payload["message"] = message
         await self.dispatch("INTERACTION_CREATE", payload)

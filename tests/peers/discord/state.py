@@ -60,6 +60,7 @@ class DispatchedInteraction:
     response_type: int | None = None
     original_id: str | None = None
     message_ids: set[str] = field(default_factory=set)
+    modal: dict[str, Any] | None = None  # the modal this interaction answered with (callback type 9), if any
 
 
 class DiscordState:
@@ -100,6 +101,7 @@ class DiscordState:
         self.commands: dict[str | None, list[dict[str, Any]]] = {}
         self.interactions: dict[str, DispatchedInteraction] = {}
         self.messages: dict[str, dict[str, Any]] = {}
+        self.threads: dict[str, dict[str, Any]] = {}  # thread channels by id (a thread started on a message)
         self.attachment_data: dict[str, bytes] = {}
         self.command_ids: dict[tuple[str | None, str, int], str] = {}
         # Notified on every recorded request and every gateway (dis)connection.
