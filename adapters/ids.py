@@ -1,4 +1,5 @@
-"""Ids packed into chat buttons: ``cmp:{comparison id}:vote:{a|b|tie|bad}`` (well under 100 characters)."""
+"""Ids packed into chat buttons and text boxes (well under 100 characters): ``cmp:{comparison id}:vote:{a|b|tie|bad}``,
+``cmp:{comparison id}:why`` (the *Why?* button and its text box), ``forget:confirm``."""
 
 from __future__ import annotations
 
@@ -22,6 +23,22 @@ def parse_vote_id(value: str) -> tuple[str, Choice] | None:
     if match is None:
         return None
     return match["id"], _BY_CODE[match["choice"]]
+
+
+WHY_PATTERN = r"cmp:(?P<id>[0-9a-f]{1,32}):why"
+_WHY_RE = re.compile(WHY_PATTERN)
+FORGET_CONFIRM = "forget:confirm"
+REASON_FIELD = "reason"  # the text field in the *Why?* box
+
+
+def why_id(comparison_id: str) -> str:
+    return f"cmp:{comparison_id}:why"
+
+
+def parse_why_id(value: str) -> str | None:
+    """The comparison id in a *Why?* button's or box's id, or None for anything that is not ours."""
+    match = _WHY_RE.fullmatch(value)
+    return None if match is None else match["id"]
 
 
 def choice_from_code(code: str) -> Choice:

@@ -37,9 +37,9 @@ from bot.errors import (
 )
 from bot.identity_leaks import identity_leak
 from bot.outcomes import parse_choice
-from bot.ports import Provider, Repository
+from bot.ports import Forgotten, Provider, Repository
 from bot.progress import Progress, UpdateCallback
-from bot.prompts import MAX_PROMPT_CHARS, apply_template, clean_prompt
+from bot.prompts import MAX_PROMPT_CHARS, apply_template, clean_prompt, clean_reason
 from bot.ratelimit import RateLimiter
 from bot.statistics import bradley_terry
 from bot.statistics.bias import bias_report
@@ -280,6 +280,27 @@ class ArenaService:
             model_a=comparison.model_a, model_b=comparison.model_b, base_side=comparison.base_side,
             counts=counts, comparison=comparison,
         )
+
+    async def give_reason(self, comparison_id: str, voter: str, text: str) -> str:
+        """Store why ``voter`` voted as they did on the comparison (the latest reason wins); returns the reason
+        as stored. Raises ArenaError when the text is empty or too long, or they have not voted there."""
+        reason = clean_reason(text)
+        if not await self.repository.record_feedback(comparison_id, voter, reason):
+            raise ArenaError("Vote on this comparison first, then say why.")
+        return reason
+
+    async def forget(self, voter: str, dry_run: bool = False) -> Forgotten:
+        """Delete a member's votes and reasons and the comparisons they asked for (with every vote on them);
+        ``dry_run`` only counts. The log line names no one: a deletion request leaves no id behind."""
+        found = await self.repository.forget(voter, dry_run)
+        if dry_run:
+            return found
+        for cid in [cid for cid, c in self._finished.items() if c.requester == voter]:
+            del self._finished[cid]
+        await self.refresh_matchup_votes()
+        log.info("forgot a member: %d vote(s), %d comparison(s) with %d other vote(s)", found.votes,
+                 found.comparisons, found.others_votes)
+        return found
 
     async def leaderboard(self, matchup: str | None = None) -> list[Tally]:
         """Tallies for every configured matchup (or one), including those with no votes yet."""

@@ -18,9 +18,11 @@ COMMANDS = (
     ("/compare PROMPT", "put PROMPT to both models (plain text does the same; \\n starts a new line)"),
     ("/vote a|b|tie|bad", "vote on the last comparison (or just type a, b, tie or bad)"),
     ("/leaderboard [MATCHUP]", "win rate of the fine-tuned model with its 95% interval"),
+    ("/why TEXT", "say why you voted as you did (your last vote; a new reason replaces the old)"),
     ("/export csv|jsonl PATH", "write every vote as arena battles"),
     ("/models", "list matchups"),
     ("/matchup NAME", "switch matchup"),
+    ("/arena-forget-me", "delete your votes, reasons and comparisons (asks to confirm)"),
     ("/help", "this help"),
     ("/quit", "leave (Ctrl-D does too)"),
 )

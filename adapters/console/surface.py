@@ -16,6 +16,8 @@ from bot.domain import Comparison, Matchup, Place, Reveal, Status, Tally
 from bot.statistics.report import ArenaReport
 
 LIVE_INTERVAL_S = 0.1
+WHY_HINT = "Say why with [bold]/why TEXT[/] (it applies to your last vote)."
+FORGET_COMMAND = "/arena-forget-me"
 
 
 class ConsoleSurface:
@@ -77,3 +79,11 @@ class ConsoleSurface:
 
     async def send_file(self, path: Path, text: str) -> None:
         self.console.print(escape(text))
+
+    async def ask_reason(self, comparison_id: str) -> None:
+        """The terminal has no buttons: the reason is typed."""
+        self.console.print(WHY_HINT)
+
+    async def confirm(self, text: str, button_id: str, label: str) -> None:
+        """The terminal has no buttons: the confirmation is typed."""
+        self.console.print(f"{escape(text)}\nType [bold]{FORGET_COMMAND} confirm[/] to go ahead.")

@@ -1,4 +1,4 @@
-"""The Discord bot: slash commands (/compare, /leaderboard, /models, /export) on the chat flow.
+"""The Discord bot: slash commands (/compare, /leaderboard, /models, /export, /arena-forget-me) on the chat flow.
 
 Each handler parses the interaction and hands it to the flow as a ``DiscordSurface``. No privileged intents."""
 
@@ -11,8 +11,9 @@ import discord
 import yarl
 from discord import app_commands
 
+from adapters import ids
 from adapters.discord import render
-from adapters.discord.buttons import VoteButton
+from adapters.discord.buttons import ForgetButton, VoteButton, WhyButton, submitted_reason
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.surface import DiscordSurface
 from adapters.flow import SOMETHING_WENT_WRONG, ChatFlow
@@ -45,7 +46,7 @@ class ArenaClient(discord.Client):
         add_commands(self.tree, self)
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(VoteButton)
+        self.add_dynamic_items(VoteButton, WhyButton, ForgetButton)
         guild_ids = self.settings.discord.guild_ids
         if guild_ids:
             for guild_id in guild_ids:
@@ -59,6 +60,17 @@ class ArenaClient(discord.Client):
     def surface(self, interaction: discord.Interaction) -> DiscordSurface:
         return DiscordSurface(interaction, self.settings.discord.admin_user_ids,
                               self.settings.arena.stream_interval_s)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """A submitted *Why?* box, read from its ids rather than from a modal kept in memory (discord.py's way),
+        so that it arrives after a restart or at another process."""
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return
+        data: dict[str, Any] = dict(interaction.data or {})
+        comparison_id = ids.parse_why_id(str(data.get("custom_id", "")))
+        reason = submitted_reason(data)
+        if comparison_id is not None and reason is not None:
+            await self.flow.reason(self.surface(interaction), comparison_id, reason)
 
     async def _on_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         log.error("command %s failed", interaction.command and interaction.command.name, exc_info=error)
@@ -86,6 +98,10 @@ def add_commands(tree: app_commands.CommandTree[ArenaClient], client: ArenaClien
     @tree.command(name="models", description="List the matchups this bot compares")
     async def models(interaction: discord.Interaction) -> None:
         await flow.models(client.surface(interaction))
+
+    @tree.command(name="arena-forget-me", description="Delete your votes, reasons and comparisons (asks first)")
+    async def forget_me(interaction: discord.Interaction) -> None:
+        await flow.forget_me(client.surface(interaction))
 
     @tree.command(name="export", description="Download every vote as arena battles (Manage Server only)")
     @app_commands.choices(format=[app_commands.Choice(name="CSV", value="csv"),
