@@ -53,7 +53,9 @@ class ArenaSettings:
     max_prompt_chars: int = 4000
     rate_limit: int = 5
     rate_window_s: float = 60.0
-    export_salt: str = "finetune-arena"
+    # Pseudonyms in exports hash voter ids with this salt. Empty: the installation's own random salt, generated
+    # at first start and kept in the database (adapters/bootstrap.installation_salt).
+    export_salt: str = ""
     stream_interval_s: float = 1.0
     # With two or more names here, a /compare that names no matchup draws one of them, favouring
     # those with fewer votes (weight 1 / (1 + votes)), as arenas do to balance under-voted pairs.
