@@ -50,12 +50,19 @@ class Model:
     options: dict[str, str | int | float | bool] = field(default_factory=dict)
 
 
+# What a contender is to the matchup: the model before fine-tuning, the fine-tune, or a reference it is held
+# against (the seed lab's ChatGPT). A matchup's two slots default to ``base`` and ``finetuned``.
+ROLES = ("base", "finetuned", "reference")
+
+
 @dataclass(frozen=True)
 class Matchup:
     name: str
     base: Model
     finetuned: Model
     blind: bool = True
+    base_role: str = "base"  # what the ``base`` slot's model is (ROLES), shown in the reveal
+    finetuned_role: str = "finetuned"
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,10 @@ class Comparison:
     reply_a: Reply = field(default_factory=Reply)
     reply_b: Reply = field(default_factory=Reply)
     identity_leak: bool = False
+    # The roles of the matchup's two slots (Matchup.base_role, finetuned_role), from the configuration: the
+    # service sets them, they are not stored.
+    base_role: str = "base"
+    finetuned_role: str = "finetuned"
 
     @property
     def reply_problem(self) -> bool:

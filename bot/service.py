@@ -129,6 +129,7 @@ class ArenaService:
         return Comparison(
             id=new_comparison_id(), prompt=text, matchup=chosen.name, model_a=left.name, model_b=right.name,
             base_side=base_side, blind=chosen.blind, requester=requester, place=place, created_at=self._clock(),
+            base_role=chosen.base_role, finetuned_role=chosen.finetuned_role,
         )
 
     async def run(
@@ -247,8 +248,17 @@ class ArenaService:
         comparison = await self.repository.get_comparison(comparison_id)
         if comparison is None:
             raise UnknownComparisonError(comparison_id)
+        self._with_roles(comparison)
         self._remember(comparison)
         return comparison
+
+    def _with_roles(self, comparison: Comparison) -> None:
+        """Roles are configuration, not stored: a loaded comparison takes its matchup's, while the matchup still
+        holds the same two models (a renamed pair keeps the default roles)."""
+        configured = self.matchups.get(comparison.matchup)
+        if configured is not None and {configured.base.name, configured.finetuned.name} == {
+                comparison.model_a, comparison.model_b}:
+            comparison.base_role, comparison.finetuned_role = configured.base_role, configured.finetuned_role
 
     def _remember(self, comparison: Comparison) -> None:
         if comparison.status is Status.RUNNING:
