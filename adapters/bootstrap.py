@@ -8,13 +8,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from adapters.platforms import PLATFORM_SETTINGS
-from bot import config
+from bot import config, export
 from bot.channels import ChannelControl, ConfigDefaults
 from bot.config import Settings
 from bot.ports import Provider, Repository
@@ -42,8 +43,11 @@ def build_service(
     *,
     rate_limited: bool = False,
     rng: random.Random | None = None,
+    export_salt: str | None = None,
 ) -> ArenaService:
-    """The service on ``repository``; ``rate_limited``: with the rate limit every process on the database shares."""
+    """The service on ``repository``; ``rate_limited``: with the rate limit every process on the database shares.
+    ``export_salt`` defaults to the config's (else the public default: tests and tools without a database);
+    ``open_service`` passes the installation's."""
     if providers is None:
         used = {m.name: m for matchup in settings.matchups.values() for m in (matchup.base, matchup.finetuned)}
         providers = {name: build_provider(model) for name, model in used.items()}
@@ -55,7 +59,8 @@ def build_service(
         settings.matchups, providers, repository, default_matchup=settings.arena.default_matchup,
         max_prompt_chars=settings.arena.max_prompt_chars, rate_limiter=limiter,
         channels=ChannelControl(repository, defaults, settings.matchups),
-        sample_matchups=settings.arena.sample_matchups, rng=rng, export_salt=settings.arena.export_salt,
+        sample_matchups=settings.arena.sample_matchups, rng=rng,
+        export_salt=export_salt or settings.arena.export_salt or export.SALT,
     )
 
 
@@ -91,10 +96,23 @@ async def open_repository(database_url: str) -> Repository:
     return SqlAlchemyRepository(engine)
 
 
+SALT_KEY = "export_salt"
+
+
+async def installation_salt(repository: Repository, settings: Settings) -> str:
+    """The salt of the exports' pseudonyms: the config's when it sets one, else this installation's, generated at
+    first start and kept in the database (secret: with the public default, anyone knowing a member id could
+    recompute their pseudonym)."""
+    if settings.arena.export_salt:
+        return settings.arena.export_salt
+    return await repository.installation_value(SALT_KEY, secrets.token_urlsafe(32))
+
+
 async def open_service(settings: Settings, *, rate_limited: bool = False) -> ArenaService:
     repository = await open_repository(settings.database_url)
     await fail_lost_comparisons(repository, settings)
-    service = build_service(settings, repository, rate_limited=rate_limited)
+    service = build_service(settings, repository, rate_limited=rate_limited,
+                            export_salt=await installation_salt(repository, settings))
     if settings.arena.sample_matchups:
         await service.refresh_matchup_votes()
     return service

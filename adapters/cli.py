@@ -144,6 +144,12 @@ def _parser() -> argparse.ArgumentParser:
     exporter.add_argument("--majority", action="store_true",
                           help="dpo: one row per comparison, its strict majority of decided votes")
 
+    forget = _command(sub, "forget", "delete a member's votes, reasons and the comparisons they asked for",
+                      "ftarena forget discord:123456789012345678 --dry-run")
+    forget.add_argument("voter_id", metavar="VOTER_ID",
+                        help="as votes record it: discord:USER_ID, slack:TEAM_ID:USER_ID, or a terminal user name")
+    forget.add_argument("--dry-run", action="store_true", help="print what would be deleted, delete nothing")
+
     models = _command(sub, "models", "list the configured matchups and models",
                       "ftarena models --check --config examples/ollama.toml")
     models.add_argument("--check", action="store_true", help="ping each model with a one-token request")
@@ -192,11 +198,13 @@ def _job(args: argparse.Namespace, console: Console, settings: Settings) -> Call
         return lambda s: jobs.write_report(s, console, _query(args), args.output)
     if args.command == "models":
         return lambda s: jobs.check(s, console)
-    options = export.ExportOptions(salt=settings.arena.export_salt, raw_voters=args.raw_voters,
-                                   min_votes=args.min_votes, majority=args.majority, include_cut=args.include_cut)
+    if args.command == "forget":
+        return lambda s: jobs.forget(s, console, args.voter_id, args.dry_run)
     sliced = any(getattr(args, k) for k in ("matchup", "platform", "server", "channel", "voter", "since", "until"))
     query = dataclasses.replace(_query(args), drop_identity_leaks=False, drop_failed=False) if sliced else None
-    return lambda s: jobs.export_votes(s, console, args.format, args.output, query, options)
+    return lambda s: jobs.export_votes(s, console, args.format, args.output, query, export.ExportOptions(
+        salt=s.export_salt, raw_voters=args.raw_voters, min_votes=args.min_votes, majority=args.majority,
+        include_cut=args.include_cut))
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Protocol
 
 from adapters import arena_settings, charts, ids
+from bot import display
 from bot.channels import Effective
 from bot.domain import Choice, Comparison, Matchup, Place, Reveal, Tally
 from bot.errors import ArenaError
+from bot.ports import Forgotten
 from bot.progress import Progress
 from bot.service import ArenaService
 from bot.statistics.report import ArenaReport
@@ -33,6 +35,25 @@ CANNOT_POST = "I could not post in this channel. Invite me with /invite, then tr
 NOT_OUR_BUTTON = "This button is not one of ours."
 FOLLOW_UP_NOT_HERE = "Follow-ups are not offered here: ask in Discord, Slack or the terminal (/follow TEXT)."
 PREPARING_EXPORT = "Preparing the export; it will arrive in a direct message."
+
+
+WHY_TITLE = "Why this choice?"  # fits Slack's 24-character modal title
+WHY_PLACEHOLDER = "What made one reply better, or both bad? Exports keep it, pseudonymised."
+FORGET_WARNING = ("This deletes every vote and reason you gave here, and every comparison you asked for with "
+                  "all the votes on them. It cannot be undone.")
+FORGET_BUTTON = "Delete my data"
+
+
+def reason_recorded(reason: str) -> str:
+    return f"Your reason is recorded: “{reason}”. Send another to replace it."
+
+
+def forgotten(found: Forgotten) -> str:
+    if not (found.votes or found.comparisons):
+        return "There was nothing of yours to delete."
+    return (f"Deleted: {display.plural(found.votes, 'vote')} ({found.reasons} with a reason), "
+            f"{display.plural(found.comparisons, 'comparison')} you asked for and "
+            f"{display.plural(found.others_votes, 'vote')} others gave on them.")
 
 
 def export_refused(admins: str) -> str:
@@ -107,10 +128,20 @@ class Surface(Protocol):
         text comes back as ``ChatFlow.follow_up``. A surface without one refuses, saying where to ask."""
         ...
 
+    async def ask_reason(self, comparison_id: str) -> None:
+        """Open a text box (``WHY_TITLE``) for why the person voted as they did, as the answer to the *Why?*
+        click; what they write comes back to ``ChatFlow.reason``. A surface without boxes says how instead."""
+        ...
+
+    async def confirm(self, text: str, button_id: str, label: str) -> None:
+        """Ask the person asking, privately, with one button (``label``) carrying ``button_id``."""
+        ...
+
 
 class ChatFlow:
-    """The compare, vote, leaderboard, models, export and settings commands, for any ``Surface``. Every command
-    and button but the admins' own first passes the channel's settings and allow-lists (``admit``)."""
+    """The compare, vote (and why), leaderboard, models, export, settings and forget-me commands, for any
+    ``Surface``. Every command and button but the admins' own and forget-me first passes the channel's settings
+    and allow-lists (``admit``)."""
 
     def __init__(self, service: ArenaService) -> None:
         self.service = service
@@ -231,6 +262,43 @@ class ChatFlow:
         await surface.show_reveal(reveal)
         await surface.show_votes(reveal.comparison, reveal.counts.total)
         return reveal
+
+    async def why_button(self, surface: Surface, button_id: str) -> None:
+        """The *Why?* button under a reveal: open the box for the reason (the box is the acknowledgement)."""
+        comparison_id = ids.parse_why_id(button_id)
+        if comparison_id is None:
+            await surface.refuse(NOT_OUR_BUTTON)
+            return
+        await surface.ask_reason(comparison_id)
+
+    async def reason(self, surface: Surface, comparison_id: str, text: str) -> str | None:
+        """Store why the member voted as they did (from the box, or typed); the latest reason wins."""
+        await surface.acknowledge(private=True)
+        try:
+            stored = await self.service.give_reason(comparison_id, surface.voter, text)
+        except ArenaError as exc:
+            await surface.refuse(exc.user_message)
+            return None
+        await surface.tell(reason_recorded(stored))
+        return stored
+
+    async def forget_me(self, surface: Surface) -> None:
+        """The first step of forgetting a member: what it deletes, privately, with a button to confirm."""
+        await surface.confirm(FORGET_WARNING, ids.FORGET_CONFIRM, FORGET_BUTTON)
+
+    async def forget_confirmed(self, surface: Surface, button_id: str) -> Forgotten | None:
+        """The confirmation: delete the data of whoever clicked (never anyone else's) and say what went."""
+        await surface.acknowledge(private=True)
+        if button_id != ids.FORGET_CONFIRM:
+            await surface.refuse(NOT_OUR_BUTTON)
+            return None
+        try:
+            found = await self.service.forget(surface.voter)
+        except ArenaError as exc:
+            await surface.refuse(exc.user_message)
+            return None
+        await surface.tell(forgotten(found))
+        return found
 
     async def leaderboard(self, surface: Surface, matchup: str | None = None, scope: str | None = None) -> None:
         """Tallies, ratings and the chart for one matchup or all, of every vote or of ``scope``'s: the member's

@@ -1,6 +1,7 @@
-"""Ids packed into chat buttons: ``cmp:{comparison id}:vote:{a|b|tie|bad}``, ``cmp:{id}:follow`` (open the
-follow-up box), ``cmp:{id}:regen`` (regenerate); the follow-up box itself is ``cmp:{id}:followup``. All well
-under Discord's 100 characters."""
+"""Ids packed into chat buttons and text boxes, all well under Discord's 100 characters:
+``cmp:{comparison id}:vote:{a|b|tie|bad}``, ``cmp:{id}:follow`` (open the follow-up box), ``cmp:{id}:regen``
+(regenerate), the follow-up box itself ``cmp:{id}:followup``, ``cmp:{id}:why`` (the *Why?* button and its box),
+``forget:confirm``."""
 
 from __future__ import annotations
 
@@ -27,6 +28,22 @@ def parse_vote_id(value: str) -> tuple[str, Choice] | None:
     if match is None:
         return None
     return match["id"], _BY_CODE[match["choice"]]
+
+
+WHY_PATTERN = r"cmp:(?P<id>[0-9a-f]{1,32}):why"
+_WHY_RE = re.compile(WHY_PATTERN)
+FORGET_CONFIRM = "forget:confirm"
+REASON_FIELD = "reason"  # the text field in the *Why?* box
+
+
+def why_id(comparison_id: str) -> str:
+    return f"cmp:{comparison_id}:why"
+
+
+def parse_why_id(value: str) -> str | None:
+    """The comparison id in a *Why?* button's or box's id, or None for anything that is not ours."""
+    match = _WHY_RE.fullmatch(value)
+    return None if match is None else match["id"]
 
 
 def choice_from_code(code: str) -> Choice:

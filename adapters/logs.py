@@ -9,6 +9,9 @@ from datetime import UTC, datetime
 from bot.tracing import request_id
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
+# Platform libraries log whole payloads at DEBUG: member ids, message text, interaction tokens. Those never reach
+# our logs, even at -vv: a member who asked to be forgotten must not stay in them by id.
+PAYLOAD_LOGGERS = ("discord.gateway", "discord.http", "discord.webhook", "slack_bolt", "slack_sdk")
 
 
 class RequestIdFilter(logging.Filter):
@@ -39,3 +42,5 @@ def setup_logging(level: int, fmt: str = "text") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
+    for name in PAYLOAD_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.INFO))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from bot.domain import GenerationParams, Matchup, Model
+from bot.domain import ROLES, GenerationParams, Matchup, Model
 from bot.errors import ConfigError
 from bot.providers import PROVIDERS
 
@@ -53,7 +53,9 @@ class ArenaSettings:
     max_prompt_chars: int = 4000
     rate_limit: int = 5
     rate_window_s: float = 60.0
-    export_salt: str = "finetune-arena"
+    # Pseudonyms in exports hash voter ids with this salt. Empty: the installation's own random salt, generated
+    # at first start and kept in the database (adapters/bootstrap.installation_salt).
+    export_salt: str = ""
     stream_interval_s: float = 1.0
     # With two or more names here, a /compare that names no matchup draws one of them, favouring
     # those with fewer votes (weight 1 / (1 + votes)), as arenas do to balance under-voted pairs.
@@ -284,8 +286,15 @@ def _matchup(name: str, spec: Any, models: Mapping[str, Model], blind_default: b
         picked[role] = models[model_name]
     if picked["base"].name == picked["finetuned"].name:
         raise ConfigError(f"{where}.finetuned", "must be a different model from base")
-    extra = set(spec) - {"base", "finetuned", "blind"}
+    known = ("base", "finetuned", "blind", "base_role", "finetuned_role")
+    extra = set(spec) - set(known)
     if extra:
-        raise ConfigError(f"{where}.{sorted(extra)[0]}", "unknown key; known: base, finetuned, blind")
+        raise ConfigError(f"{where}.{sorted(extra)[0]}", f"unknown key; known: {', '.join(known)}")
     blind = _check_type(f"{where}.blind", spec.get("blind", blind_default), bool)
-    return Matchup(name=name, base=picked["base"], finetuned=picked["finetuned"], blind=blind)
+    roles = {}
+    for slot in ("base", "finetuned"):
+        roles[slot] = _check_type(f"{where}.{slot}_role", spec.get(f"{slot}_role", slot), str)
+        if roles[slot] not in ROLES:
+            raise ConfigError(f"{where}.{slot}_role", f"must be one of {', '.join(ROLES)}, not {roles[slot]!r}")
+    return Matchup(name=name, base=picked["base"], finetuned=picked["finetuned"], blind=blind,
+                   base_role=roles["base"], finetuned_role=roles["finetuned"])

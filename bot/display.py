@@ -22,8 +22,13 @@ def truncate(text: str, limit: int) -> str:
     return text[:keep] + marker[: limit - keep]
 
 
+ROLE_LABELS = {"base": "base", "finetuned": "fine-tuned", "reference": "reference"}
+
+
 def role(comparison: Comparison, side: Side) -> str:
-    return "base" if side is comparison.base_side else "fine-tuned"
+    """What the model on ``side`` is to its matchup, in words: base, fine-tuned or reference."""
+    slot = comparison.base_role if side is comparison.base_side else comparison.finetuned_role
+    return ROLE_LABELS.get(slot, slot)
 
 
 def side_label(comparison: Comparison, side: Side, revealed: bool = False) -> str:

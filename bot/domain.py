@@ -50,12 +50,19 @@ class Model:
     options: dict[str, str | int | float | bool] = field(default_factory=dict)
 
 
+# What a contender is to the matchup: the model before fine-tuning, the fine-tune, or a reference it is held
+# against (the seed lab's ChatGPT). A matchup's two slots default to ``base`` and ``finetuned``.
+ROLES = ("base", "finetuned", "reference")
+
+
 @dataclass(frozen=True)
 class Matchup:
     name: str
     base: Model
     finetuned: Model
     blind: bool = True
+    base_role: str = "base"  # what the ``base`` slot's model is (ROLES), shown in the reveal
+    finetuned_role: str = "finetuned"
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,10 @@ class Comparison:
     def conversation(self) -> str:
         """The conversation this comparison belongs to: its first comparison's id."""
         return self.conversation_id or self.id
+    # The roles of the matchup's two slots (Matchup.base_role, finetuned_role), from the configuration: the
+    # service sets them, they are not stored.
+    base_role: str = "base"
+    finetuned_role: str = "finetuned"
 
     @property
     def reply_problem(self) -> bool:
@@ -169,6 +180,7 @@ class Vote:
     created_at: datetime
     updated_at: datetime
     changes: int = 0
+    feedback: str = ""  # the member's reason for the vote ("Why?"), the latest one they gave
 
 
 def last_click_wins(stored: Vote | None, comparison_id: str, voter: str, choice: Choice,
@@ -178,14 +190,17 @@ def last_click_wins(stored: Vote | None, comparison_id: str, voter: str, choice:
     A member holds one vote per comparison. Their click at ``at`` replaces the stored vote unless the stored
     one is newer (clicks reach the bot out of order, through several processes): a stale click changes
     nothing, and the stored vote comes back with itself as the previous choice. A replacing click keeps the
-    vote's first time, takes the click's time, and counts a change when the choice differs. Returns the vote
+    vote's first time, takes the click's time, and counts a change (and drops the reason) when the choice
+    differs. Returns the vote
     and the previous choice (None for a first vote)."""
     if stored is None:
         return Vote(comparison_id, voter, choice, at, at, 0), None
     if stored.updated_at > at:
         return stored, stored.choice
     changes = stored.changes + (stored.choice != choice)
-    return Vote(comparison_id, voter, choice, stored.created_at, at, changes), stored.choice
+    # A reason given for the other choice no longer explains this one.
+    feedback = stored.feedback if stored.choice == choice else ""
+    return Vote(comparison_id, voter, choice, stored.created_at, at, changes, feedback), stored.choice
 
 
 @dataclass(frozen=True)

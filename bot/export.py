@@ -28,7 +28,7 @@ from bot.ports import Battle
 COLUMNS = [
     "question_id", "model_a", "model_b", "winner", "judge", "conversation_a", "conversation_b",
     "turn", "anony", "language", "tstamp",
-    "matchup", "base_model", "platform", "server", "channel", "vote_changes", "latency_a_ms",
+    "matchup", "base_model", "platform", "server", "channel", "vote_changes", "feedback", "latency_a_ms",
     "latency_b_ms", "error_a", "error_b",
 ]
 CSV_HEADER = ",".join(COLUMNS) + "\r\n"
@@ -95,6 +95,7 @@ def battle_row(battle: Battle, options: ExportOptions | None = None) -> dict[str
         "server": c.place.server,
         "channel": c.place.channel,
         "vote_changes": v.changes,
+        "feedback": v.feedback,
         "latency_a_ms": c.reply_a.latency_ms,
         "latency_b_ms": c.reply_b.latency_ms,
         "error_a": c.reply_a.error or "",
@@ -123,7 +124,7 @@ WINNERS = {choice.value: csv_field(text) for choice, text in WINNER.items()}
 
 def csv_parts(c: Comparison) -> tuple[str, str, str, str]:
     """A comparison's CSV columns, in four pieces that a vote's columns go between:
-    ``head + winner + "," + judge + "," + middle + tstamp + slices + vote_changes + tail``.
+    ``head + winner + "," + judge + "," + middle + tstamp + slices + vote_changes + "," + feedback + tail``.
     Stored for every comparison when it is saved, so the CSV export stitches text instead of rendering."""
     # json.dumps(conversation_rows(c, side), ensure_ascii=False), a few times faster: this runs for every
     # comparison saved. Earlier turns (each side's own answers) come first.
@@ -144,11 +145,12 @@ def csv_parts(c: Comparison) -> tuple[str, str, str, str]:
     return head, middle, slices, tail
 
 
-def csv_line(parts: tuple[str, str, str, str], choice: str, judge: str, ms: int, changes: int) -> str:
+def csv_line(parts: tuple[str, str, str, str], choice: str, judge: str, ms: int, changes: int,
+             feedback: str = "") -> str:
     """One vote's CSV line: its comparison's ``csv_parts`` with the vote's own columns between them (the
     database assembles the same text for the fast export, storage/csv_export.py). ``judge`` is CSV-ready."""
     head, middle, slices, tail = parts
-    return f"{head}{WINNERS[choice]},{judge},{middle}{ms / 1000!r}{slices}{changes}{tail}"
+    return f"{head}{WINNERS[choice]},{judge},{middle}{ms / 1000!r}{slices}{changes},{csv_field(feedback)}{tail}"
 
 
 def judge_for(options: ExportOptions) -> Callable[[str], str]:
@@ -169,7 +171,8 @@ def write_csv(battles: Iterable[Battle], out: IO[str], options: ExportOptions | 
     n = 0
     for battle in battles:
         c, v = battle.comparison, battle.vote
-        out.write(csv_line(csv_parts(c), v.choice.value, judge(v.voter), epoch_ms(v.updated_at), v.changes))
+        out.write(csv_line(csv_parts(c), v.choice.value, judge(v.voter), epoch_ms(v.updated_at), v.changes,
+                           v.feedback))
         n += 1
     return n
 
@@ -206,8 +209,9 @@ def _usable(c: Comparison, options: ExportOptions) -> bool:
     return True
 
 
-def _decisions(battles: Iterable[Battle], options: ExportOptions) -> Iterator[tuple[Comparison, Side]]:
-    """(comparison, winning side) per decided vote, or per comparison when aggregating voters."""
+def _decisions(battles: Iterable[Battle], options: ExportOptions) -> Iterator[tuple[Comparison, Side, list[str]]]:
+    """(comparison, winning side, the reasons its voters gave) per decided vote, or per comparison when
+    aggregating voters (then the reasons of the votes for the winning side)."""
     aggregate = options.majority or options.min_votes > 1
     for _, group in itertools.groupby(battles, key=lambda b: b.comparison.id):
         votes = list(group)
@@ -215,11 +219,16 @@ def _decisions(battles: Iterable[Battle], options: ExportOptions) -> Iterator[tu
             continue
         decided = [b for b in votes if b.vote.choice in (Choice.A, Choice.B)]
         if not aggregate:
-            yield from ((b.comparison, Side(b.vote.choice.value)) for b in decided)
+            yield from ((b.comparison, Side(b.vote.choice.value), _reasons([b])) for b in decided)
             continue
         a = sum(b.vote.choice is Choice.A for b in decided)
         if len(decided) >= options.min_votes and a * 2 != len(decided):
-            yield decided[0].comparison, Side.A if a * 2 > len(decided) else Side.B
+            winner = Side.A if a * 2 > len(decided) else Side.B
+            yield decided[0].comparison, winner, _reasons(b for b in decided if b.vote.choice.value == winner.value)
+
+
+def _reasons(battles: Iterable[Battle]) -> list[str]:
+    return [b.vote.feedback for b in battles if b.vote.feedback]
 
 
 def preference_prompt(c: Comparison, side: Side) -> str | list[dict[str, str]]:
@@ -237,22 +246,25 @@ def _completion(c: Comparison, side: Side) -> str | list[dict[str, str]]:
 
 
 def write_dpo(battles: Iterable[Battle], out: IO[str], options: ExportOptions | None = None) -> int:
-    """TRL DPO rows ``{prompt, chosen, rejected}``; ties, both-bad and failed replies are left out. On a later
+    """TRL DPO rows ``{prompt, chosen, rejected}`` with ``feedback``, the voters' reasons (a list: a row may
+    stand for several votes; TRL ignores the column); ties, both-bad and failed replies are left out. On a later
     turn the two sides' histories differ; the prompt is the winner's (the conversation that was preferred)."""
     options = options or ExportOptions()
     n = 0
-    for comparison, winner in _decisions(battles, options):
+    for comparison, winner, reasons in _decisions(battles, options):
         loser = Side.B if winner is Side.A else Side.A
         out.write(json.dumps({"prompt": preference_prompt(comparison, winner),
                               "chosen": _completion(comparison, winner),
-                              "rejected": _completion(comparison, loser)}, ensure_ascii=False) + "\n")
+                              "rejected": _completion(comparison, loser), "feedback": reasons},
+                             ensure_ascii=False) + "\n")
         n += 1
     return n
 
 
 def write_kto(battles: Iterable[Battle], out: IO[str], options: ExportOptions | None = None) -> int:
-    """TRL KTO rows ``{prompt, completion, label}``: a win gives the winner True and the loser False,
-    both-bad gives two False, a tie says nothing absolute and is left out."""
+    """TRL KTO rows ``{prompt, completion, label}`` with ``feedback``, the vote's reason ("" for none): a win
+    gives the winner True and the loser False, both-bad gives two False, a tie says nothing absolute and is
+    left out."""
     options = options or ExportOptions()
     n = 0
     for battle in battles:
@@ -262,7 +274,7 @@ def write_kto(battles: Iterable[Battle], out: IO[str], options: ExportOptions | 
         for side in Side:
             label = choice is not Choice.BOTH_BAD and side.value == choice.value
             out.write(json.dumps({"prompt": preference_prompt(c, side), "completion": _completion(c, side),
-                                  "label": label}, ensure_ascii=False) + "\n")
+                                  "label": label, "feedback": battle.vote.feedback}, ensure_ascii=False) + "\n")
             n += 1
     return n
 

@@ -69,6 +69,16 @@ UNVOTED = "unvoted"
 
 
 @dataclass(frozen=True)
+class Forgotten:
+    """What forgetting a member removes (or, on a dry run, would remove)."""
+
+    votes: int  # their own votes
+    reasons: int  # of those, the ones with a reason
+    comparisons: int  # comparisons they asked for
+    others_votes: int  # other members' votes on those comparisons
+
+
+@dataclass(frozen=True)
 class BrowsedComparison:
     comparison: Comparison
     counts: Counts
@@ -133,6 +143,21 @@ class Repository(Protocol):
 
     async def votes_on(self, comparison_id: str) -> list[Vote]:
         """Every vote on one comparison, oldest first (voter ids included: pseudonymise before showing)."""
+        ...
+
+    async def record_feedback(self, comparison_id: str, voter: str, text: str) -> bool:
+        """Store ``text`` as the reason of ``voter``'s vote on the comparison, replacing any earlier one (""
+        clears it); False when they have no vote there. Changing the vote's choice clears its reason."""
+        ...
+
+    async def forget(self, voter: str, dry_run: bool = False) -> Forgotten:
+        """Delete the member's votes and reasons, and the comparisons they asked for with every vote on them
+        (with ``dry_run``, delete nothing); returns what it removes."""
+        ...
+
+    async def installation_value(self, key: str, proposed: str) -> str:
+        """The value stored under ``key`` for this installation; when there is none, ``proposed`` is stored
+        and returned (of processes starting at once, all get the first one stored)."""
         ...
 
     def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:

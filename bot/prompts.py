@@ -8,6 +8,8 @@ import unicodedata
 from bot.errors import InvalidPromptError
 
 MAX_PROMPT_CHARS = 4000
+# A reason for a vote is a sentence or a paragraph (Discord's modal text box holds 4000 at most).
+MAX_REASON_CHARS = 1000
 # Unicode's control characters (category Cc: U+0000-U+001F, U+007F-U+009F) but newlines and tabs, which
 # are content (the seed lab's dialogue prompt is four lines): one regular expression, not a lookup per character.
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -30,6 +32,17 @@ def clean_prompt(raw: str, max_chars: int = MAX_PROMPT_CHARS) -> str:
         raise InvalidPromptError("The prompt has no visible text: write something for both models to answer.")
     if len(text) > max_chars:
         raise InvalidPromptError(f"The prompt is too long: {len(text):,} characters, the limit is {max_chars:,}.")
+    return text
+
+
+def clean_reason(raw: str) -> str:
+    """The reason for a vote to store, or raise InvalidPromptError saying what is wrong."""
+    text = drop_controls(raw.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8", "replace").decode()).strip()
+    if not text:
+        raise InvalidPromptError("The reason is empty: write what made you choose.")
+    if len(text) > MAX_REASON_CHARS:
+        raise InvalidPromptError(f"The reason is too long: {len(text):,} characters, the limit is "
+                                 f"{MAX_REASON_CHARS:,}.")
     return text
 
 

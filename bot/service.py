@@ -38,9 +38,9 @@ from bot.errors import (
 )
 from bot.identity_leaks import identity_leak
 from bot.outcomes import parse_choice
-from bot.ports import Provider, Repository
+from bot.ports import Forgotten, Provider, Repository
 from bot.progress import Progress, UpdateCallback
-from bot.prompts import MAX_PROMPT_CHARS, apply_template, clean_prompt
+from bot.prompts import MAX_PROMPT_CHARS, apply_template, clean_prompt, clean_reason
 from bot.ratelimit import Limiter
 from bot.statistics import bradley_terry
 from bot.statistics.bias import bias_report
@@ -139,6 +139,7 @@ class ArenaService:
         return Comparison(
             id=new_comparison_id(), prompt=text, matchup=chosen.name, model_a=left.name, model_b=right.name,
             base_side=base_side, blind=chosen.blind, requester=requester, place=place, created_at=self._clock(),
+            base_role=chosen.base_role, finetuned_role=chosen.finetuned_role,
         )
 
     async def take_turn(self, requester: str, here: Effective | None = None) -> None:
@@ -149,6 +150,7 @@ class ArenaService:
         # The configured limit lives in the limiter itself; a setting overrides it.
         set_here = here is not None and here.sources.get("rate_limit") != CONFIG
         await self.rate_limiter.take(requester, here.rate_limit if here is not None and set_here else None)
+
     async def follow_up(self, comparison_id: str, prompt: str, requester: str, place: Place) -> Comparison:
         """Prepare the next turn of a finished comparison: both models answer with the conversation so far, each
         with its own side's history, on the same sides. Run it with ``run``; it is votable on its own."""
@@ -158,8 +160,9 @@ class ArenaService:
         if previous.turn >= MAX_TURNS:
             raise ArenaError(f"This conversation has reached {MAX_TURNS} turns: start a new comparison.")
         text = clean_prompt(prompt, self.max_prompt_chars)
-        self._current_models(previous)
-        return conversation.next_turn(previous, text, new_comparison_id(), requester, place, self._clock())
+        chosen = self._current_models(previous)
+        return self._with_roles(conversation.next_turn(previous, text, new_comparison_id(), requester, place,
+                                                       self._clock()), chosen)
 
     async def regenerate(self, comparison_id: str, requester: str, place: Place) -> Comparison:
         """Prepare the same prompt (and turn) again as a new comparison with sides drawn afresh, linked to the
@@ -169,8 +172,13 @@ class ArenaService:
             raise ArenaError("The models are still answering: regenerate once both replies are in.")
         chosen = self._current_models(original)
         base_side, left, right = self._draw_sides(chosen)
-        return conversation.rerun(original, left.name, right.name, base_side, new_comparison_id(), requester,
-                                  place, self._clock())
+        return self._with_roles(conversation.rerun(original, left.name, right.name, base_side, new_comparison_id(),
+                                                   requester, place, self._clock()), chosen)
+
+    @staticmethod
+    def _with_roles(comparison: Comparison, chosen: Matchup) -> Comparison:
+        """The reveal names each side's role ("reference", not "base") from the matchup, as ``prepare`` does."""
+        return replace(comparison, base_role=chosen.base_role, finetuned_role=chosen.finetuned_role)
 
     def _draw_sides(self, chosen: Matchup) -> tuple[Side, Model, Model]:
         """The base model's side (at random when blind) and the models on sides A and B."""
@@ -303,8 +311,17 @@ class ArenaService:
         comparison = await self.repository.get_comparison(comparison_id)
         if comparison is None:
             raise UnknownComparisonError(comparison_id)
+        self._with_roles(comparison)
         self._remember(comparison)
         return comparison
+
+    def _with_roles(self, comparison: Comparison) -> None:
+        """Roles are configuration, not stored: a loaded comparison takes its matchup's, while the matchup still
+        holds the same two models (a renamed pair keeps the default roles)."""
+        configured = self.matchups.get(comparison.matchup)
+        if configured is not None and {configured.base.name, configured.finetuned.name} == {
+                comparison.model_a, comparison.model_b}:
+            comparison.base_role, comparison.finetuned_role = configured.base_role, configured.finetuned_role
 
     def _remember(self, comparison: Comparison) -> None:
         if comparison.status is Status.RUNNING:
@@ -336,6 +353,27 @@ class ArenaService:
             model_a=comparison.model_a, model_b=comparison.model_b, base_side=comparison.base_side,
             counts=counts, comparison=comparison,
         )
+
+    async def give_reason(self, comparison_id: str, voter: str, text: str) -> str:
+        """Store why ``voter`` voted as they did on the comparison (the latest reason wins); returns the reason
+        as stored. Raises ArenaError when the text is empty or too long, or they have not voted there."""
+        reason = clean_reason(text)
+        if not await self.repository.record_feedback(comparison_id, voter, reason):
+            raise ArenaError("Vote on this comparison first, then say why.")
+        return reason
+
+    async def forget(self, voter: str, dry_run: bool = False) -> Forgotten:
+        """Delete a member's votes and reasons and the comparisons they asked for (with every vote on them);
+        ``dry_run`` only counts. The log line names no one: a deletion request leaves no id behind."""
+        found = await self.repository.forget(voter, dry_run)
+        if dry_run:
+            return found
+        for cid in [cid for cid, c in self._finished.items() if c.requester == voter]:
+            del self._finished[cid]
+        await self.refresh_matchup_votes()
+        log.info("forgot a member: %d vote(s), %d comparison(s) with %d other vote(s)", found.votes,
+                 found.comparisons, found.others_votes)
+        return found
 
     async def leaderboard(self, matchup: str | None = None, query: BattleQuery | None = None) -> list[Tally]:
         """Tallies for every configured matchup (or one), including those with no votes yet; of the votes in

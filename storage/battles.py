@@ -141,5 +141,6 @@ def iter_battles(connection: Connection, query: BattleQuery | None, by_compariso
     for row in connection.execute(statement).mappings():
         comparison = comparison_from(row, reply_from(row, "a_"), reply_from(row, "b_"), prefix="c_")
         vote = Vote(comparison_id=row["v_comparison_id"], voter=row["v_voter"], choice=Choice(row["v_choice"]),
-                    created_at=row["v_created_at"], updated_at=row["v_updated_at"], changes=row["v_changes"])
+                    created_at=row["v_created_at"], updated_at=row["v_updated_at"], changes=row["v_changes"],
+                    feedback=row["v_feedback"] or "")
         yield Battle(comparison=comparison, vote=vote)

@@ -52,7 +52,8 @@ def browse(connection: Connection, query: ComparisonFilter) -> ComparisonPage:
 
 def votes_on(connection: Connection, comparison_id: str) -> list[Vote]:
     v = VoteRow
-    rows = connection.execute(select(v.voter, v.choice, v.created_at, v.updated_at, v.changes)
+    rows = connection.execute(select(v.voter, v.choice, v.created_at, v.updated_at, v.changes, v.feedback)
                               .where(v.comparison_id == comparison_id).order_by(v.id))
     return [Vote(comparison_id=comparison_id, voter=voter, choice=Choice(choice), created_at=created,
-                 updated_at=updated, changes=changes) for voter, choice, created, updated, changes in rows]
+                 updated_at=updated, changes=changes, feedback=feedback)
+            for voter, choice, created, updated, changes, feedback in rows]

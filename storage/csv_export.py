@@ -39,7 +39,7 @@ from bot.export import CSV_HEADER, CSV_PARTS_VERSION, WINNERS, csv_line, csv_par
 from storage import csv_helpers, csv_worker
 from storage.comparisons import load_comparisons
 from storage.csv_file import CsvChunk, CsvFile, write_lines
-from storage.csv_sql import concat_lines, concat_text, epoch_ms, tstamp_text
+from storage.csv_sql import concat_lines, concat_text, csv_field_sql, epoch_ms, tstamp_text
 from storage.driver import Params, driver_many, driver_query, insert_many
 from storage.orm import CSV_PARTS, VOTES
 
@@ -84,7 +84,8 @@ def _line() -> ColumnElement[str]:
     # The vote's stored tstamp; computed for votes cast before it was stored.
     tstamp = func.coalesce(v.tstamp, tstamp_text(v.updated_at))
     return concat_text(CSV_PARTS.c.head, case(WINNERS, value=v.choice), ",", JUDGES.c.judge, ",", CSV_PARTS.c.middle,
-                       tstamp, CSV_PARTS.c.slices, cast(v.changes, Text()), CSV_PARTS.c.tail)
+                       tstamp, CSV_PARTS.c.slices, cast(v.changes, Text()), ",", csv_field_sql(v.feedback),
+                       CSV_PARTS.c.tail)
 
 
 def _joined() -> Any:
@@ -132,16 +133,16 @@ def _rendered_in_python(connection: Connection, conditions: list[ColumnElement[b
     v = VOTES.c
     rows = connection.execute(
         select(_line(), CSV_PARTS.c.comparison_id.is_not(None) & JUDGES.c.voter.is_not(None), v.comparison_id,
-               v.voter, v.choice, v.changes, epoch_ms(v.updated_at))
+               v.voter, v.choice, v.changes, epoch_ms(v.updated_at), v.feedback)
         .select_from(_joined()).where(*_in_chunk(conditions)).order_by(v.id), bounds).all()
     missing = sorted({row.comparison_id for row in rows if not row[1]})
     comparisons = load_comparisons(connection, missing) if missing else {}
     lines = []
-    for line, stitched, cid, voter, choice, changes, ms in rows:
+    for line, stitched, cid, voter, choice, changes, ms, feedback in rows:
         if not stitched:
             if cid not in comparisons:
                 continue  # deleted since
-            line = csv_line(csv_parts(comparisons[cid]), choice, judge(voter), ms, changes)
+            line = csv_line(csv_parts(comparisons[cid]), choice, judge(voter), ms, changes, feedback)
         lines.append(line)
     return CsvChunk("".join(lines), len(lines))
 

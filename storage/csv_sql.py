@@ -6,10 +6,12 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from sqlalchemy import BigInteger, Text
+from sqlalchemy import BigInteger, ColumnElement, Text, case, func, literal_column, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
+
+from bot.export import CSV_SPECIAL
 
 # The SQLite library the sqlite3 driver uses (the only SQLite driver SQLAlchemy is given here).
 _UNIXEPOCH = sqlite3.sqlite_version_info >= (3, 38)
@@ -42,6 +44,17 @@ class concat_lines(FunctionElement[str]):
 
     type = Text()
     inherit_cache = True
+
+
+def csv_field_sql(text: ColumnElement[str]) -> ColumnElement[str]:
+    """``bot.export.csv_field`` in SQL: the text quoted, its quotes doubled, when it holds a CSV special."""
+    # SQL constants, not bound parameters: PostgreSQL cannot type a parameter between two ||.
+    def constant(value: str) -> ColumnElement[str]:
+        return literal_column("'" + value.replace("'", "''") + "'", Text())
+
+    special = or_(*(text.contains(constant(character)) for character in sorted(CSV_SPECIAL)))
+    quote = constant('"')
+    return case((special, concat_text(quote, func.replace(text, quote, constant('""')), quote)), else_=text)
 
 
 def _args(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> list[str]:

@@ -1,6 +1,6 @@
-"""Tables: comparisons, their two replies, votes (one per voter per comparison), and each comparison's
-CSV columns as the export writes them; the settings admins set per server and channel, and the shared rate
-limit's windows; and their Core handles, for the hot paths that skip the ORM."""
+"""Tables: comparisons, their two replies, votes (one per voter per comparison, with its reason), and each
+comparison's CSV columns as the export writes them; the settings admins set per server and channel, the shared
+rate limit's windows, and per-installation values; and their Core handles, for the hot paths that skip the ORM."""
 
 from __future__ import annotations
 
@@ -116,6 +116,8 @@ class VoteRow(Base):
     channel: Mapped[str] = mapped_column(String(NAME_LEN), server_default="")
     identity_leak: Mapped[bool] = mapped_column(Boolean, server_default=false())
     reply_problem: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # The member's reason for this vote (the *Why?* button, /why): the latest they gave; "" for none.
+    feedback: Mapped[str] = mapped_column(Text, server_default="")
 
     __table_args__ = (UniqueConstraint("comparison_id", "voter", name="uq_votes_comparison_voter"),
                       Index("ix_votes_updated_at", "updated_at"), Index("ix_votes_voter", "voter"),
@@ -162,6 +164,13 @@ class RateSlotRow(Base):
 
     member: Mapped[str] = mapped_column(String(NAME_LEN), primary_key=True)
     hits: Mapped[str] = mapped_column(Text)
+class InstallationRow(Base):
+    """Values chosen once per installation (the export's secret salt), by key."""
+
+    __tablename__ = "installation"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
 
 
 # Core tables of the mapped classes: statements built on them skip the ORM's per-row work.
@@ -171,3 +180,4 @@ VOTES = cast(Table, VoteRow.__table__)
 CSV_PARTS = cast(Table, ComparisonCsvRow.__table__)
 CHANNEL_SETTINGS = cast(Table, ChannelSettingRow.__table__)
 RATE_SLOTS = cast(Table, RateSlotRow.__table__)
+INSTALLATION = cast(Table, InstallationRow.__table__)

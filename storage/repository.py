@@ -2,7 +2,7 @@
 
 Each call runs its blocking database work in a worker thread, in one short transaction (storage/transactions.py);
 clicks and comparison writes go through group commit (storage/group_commit.py). What each job does lives in its
-module: votes.py, comparisons.py, battles.py, csv_export.py."""
+module: votes.py, comparisons.py, battles.py, csv_export.py, people.py."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from bot.channels import StoredSetting
 from bot.domain import Choice, Comparison, Counts, Status, Vote
 from bot.errors import StorageError
 from bot.export import ExportOptions, judge_for
-from bot.ports import Battle, ComparisonFilter, ComparisonPage, OutcomeCount
+from bot.ports import Battle, ComparisonFilter, ComparisonPage, Forgotten, OutcomeCount
 from bot.statistics.slices import BattleQuery, BattleSet
-from storage import battles, browse, channels, csv_export
+from storage import battles, browse, channels, csv_export, people
 from storage.comparisons import ADD, SAVE, Write, load_comparisons, write_comparisons
 from storage.group_commit import GroupCommit
 from storage.orm import ComparisonRow
@@ -107,6 +107,14 @@ class SqlAlchemyRepository:
 
     async def take_rate_slot(self, member: str, limit: int, window_s: float, at: datetime) -> float:
         return await self._run(lambda connection: channels.take_rate_slot(connection, member, limit, window_s, at))
+    async def record_feedback(self, comparison_id: str, voter: str, text: str) -> bool:
+        return await self._run(lambda connection: people.record_feedback(connection, comparison_id, voter, text))
+
+    async def forget(self, voter: str, dry_run: bool = False) -> Forgotten:
+        return await self._run(lambda connection: people.forget(connection, voter, dry_run))
+
+    async def installation_value(self, key: str, proposed: str) -> str:
+        return await self._run(lambda connection: people.installation_value(connection, key, proposed))
 
     def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:
         with self.engine.connect() as connection:

@@ -92,6 +92,8 @@ def upsert_statement(dialect: str) -> Any:
             "changes": VoteRow.changes + case((VoteRow.choice != stmt.excluded.choice, 1), else_=0),
             "updated_at": stmt.excluded.updated_at,
             "tstamp": stmt.excluded.tstamp,
+            # A reason given for the other choice no longer explains this one.
+            "feedback": case((VoteRow.choice != stmt.excluded.choice, ""), else_=VoteRow.feedback),
         },
         where=VoteRow.updated_at <= stmt.excluded.updated_at,
     ).returning(*VOTE_RETURNING)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import IO
@@ -25,7 +26,15 @@ from bot.domain import (
 from bot.errors import ModelUnavailableError, UnknownComparisonError
 from bot.export import ExportOptions, write_csv
 from bot.outcomes import WINNER, outcome
-from bot.ports import UNVOTED, Battle, BrowsedComparison, ComparisonFilter, ComparisonPage, OutcomeCount
+from bot.ports import (
+    UNVOTED,
+    Battle,
+    BrowsedComparison,
+    ComparisonFilter,
+    ComparisonPage,
+    Forgotten,
+    OutcomeCount,
+)
 from bot.providers.common import collect_reply
 from bot.statistics.battles import BattleCount
 from bot.statistics.slices import BattleQuery, BattleSet, FilterStep
@@ -41,6 +50,7 @@ class InMemoryRepository:
         self.votes: dict[tuple[str, str], Vote] = {}
         self.settings: dict[tuple[str, str, str, str], str] = {}  # (platform, server, channel, key) -> value
         self.rate_hits: dict[str, list[datetime]] = {}
+        self.installation: dict[str, str] = {}
 
     async def ping(self) -> None:
         return None
@@ -145,6 +155,29 @@ class InMemoryRepository:
 
     async def votes_on(self, comparison_id: str) -> list[Vote]:
         return sorted((v for (cid, _), v in self.votes.items() if cid == comparison_id), key=lambda v: v.created_at)
+
+    async def record_feedback(self, comparison_id: str, voter: str, text: str) -> bool:
+        vote = self.votes.get((comparison_id, voter))
+        if vote is None:
+            return False
+        self.votes[(comparison_id, voter)] = dataclasses.replace(vote, feedback=text)
+        return True
+
+    async def forget(self, voter: str, dry_run: bool = False) -> Forgotten:
+        asked = {cid for cid, c in self.comparisons.items() if c.requester == voter}
+        own = [key for key in self.votes if key[1] == voter]
+        others = [key for key in self.votes if key[0] in asked and key[1] != voter]
+        found = Forgotten(votes=len(own), reasons=sum(bool(self.votes[key].feedback) for key in own),
+                          comparisons=len(asked), others_votes=len(others))
+        if not dry_run:
+            for key in (*own, *others):
+                del self.votes[key]
+            for cid in asked:
+                del self.comparisons[cid]
+        return found
+
+    async def installation_value(self, key: str, proposed: str) -> str:
+        return self.installation.setdefault(key, proposed)
 
     def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:
         battles = self._sliced(query or RAW)

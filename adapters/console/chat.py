@@ -20,8 +20,9 @@ from rich.markup import escape
 
 from adapters import arena_settings
 from adapters.console import render
-from adapters.console.surface import ConsoleSurface
+from adapters.console.surface import FORGET_COMMAND, ConsoleSurface
 from adapters.flow import ChatFlow
+from adapters.ids import FORGET_CONFIRM
 from bot.domain import Comparison, Place, Status
 from bot.errors import ArenaError
 from bot.export import BINARY_FORMATS, writer_for
@@ -43,6 +44,7 @@ class ChatSession:
     matchup: str | None = None
     last: Comparison | None = None  # the last comparison shown that can be voted on
     shown: Comparison | None = None  # the last comparison shown, whatever became of it (for /regenerate)
+    last_voted: str | None = None  # the comparison of the last vote, which /why explains
     place: Place = field(default_factory=lambda: Place(platform="console", channel="terminal"))
 
     def __post_init__(self) -> None:
@@ -86,6 +88,10 @@ class ChatSession:
             self.console.print(f"Matchup is now [bold]{escape(self.matchup)}[/].")
         elif command == "/export":
             await self.export(rest)
+        elif command == "/why":
+            await self.why(rest)
+        elif command == FORGET_COMMAND:
+            await self.forget_me(rest)
         elif command:
             self.console.print(f"[red]Unknown command {escape(command)}[/]; /help lists them.")
         elif self.last is not None and text.lower() in VOTE_WORDS:
@@ -122,7 +128,22 @@ class ChatSession:
     async def vote(self, choice: str) -> None:
         if self.last is None:
             raise ArenaError("Nothing to vote on yet: compare a prompt first.")
-        await self.flow.vote(self.surface, self.last.id, choice)
+        if await self.flow.vote(self.surface, self.last.id, choice) is not None:
+            self.last_voted = self.last.id
+
+    async def why(self, text: str) -> None:
+        if self.last_voted is None:
+            raise ArenaError("Vote first, then say why: /why TEXT explains your last vote.")
+        if not text:
+            raise ArenaError("Usage: /why TEXT (why you voted as you did on the last comparison)")
+        await self.flow.reason(self.surface, self.last_voted, text.replace("\\n", "\n"))
+
+    async def forget_me(self, rest: str) -> None:
+        if rest.lower() != "confirm":
+            await self.flow.forget_me(self.surface)
+            return
+        if await self.flow.forget_confirmed(self.surface, FORGET_CONFIRM) is not None:
+            self.last = self.last_voted = None
 
     async def export(self, rest: str) -> None:
         fmt, _, target = rest.partition(" ")

@@ -189,3 +189,13 @@ async def check(service: ArenaService, console: Console) -> None:
     failing = [model.name for model, status in checked if status != "reachable"]
     if failing:
         raise JobFailedError(f"{len(failing)} of {len(checked)} model(s) cannot answer: {', '.join(failing)}.")
+
+
+async def forget(service: ArenaService, console: Console, voter: str, dry_run: bool) -> None:
+    """``ftarena forget``: delete (or count, with ``dry_run``) a member's data and print what it removes."""
+    if not voter.strip():
+        raise ArenaError("Give the voter id as votes record it, e.g. discord:123456789012345678.")
+    found = await service.forget(voter, dry_run=dry_run)
+    verb = "Would delete" if dry_run else "Deleted"
+    console.print(f"{verb}: {found.votes} vote(s) ({found.reasons} with a reason), {found.comparisons} "
+                  f"comparison(s) they asked for, and {found.others_votes} vote(s) others gave on those.")

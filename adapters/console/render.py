@@ -19,11 +19,13 @@ COMMANDS = (
     ("/vote a|b|tie|bad", "vote on the last comparison (or just type a, b, tie or bad)"),
     ("/follow TEXT", "follow up on the last comparison: both models answer with the conversation so far"),
     ("/regenerate", "run the last comparison's prompt again, sides drawn afresh (the old one stays votable)"),
+    ("/why TEXT", "say why you voted as you did (your last vote; a new reason replaces the old)"),
     ("/leaderboard [scope:me|channel|server] [MATCHUP]", "win rate of the fine-tuned model, 95% interval"),
     ("/arena-settings [show|set|reset ...]", "settings here: set channel|server key=value, reset channel|server key"),
     ("/export csv|jsonl PATH", "write every vote as arena battles"),
     ("/models", "list matchups"),
     ("/matchup NAME", "switch matchup"),
+    ("/arena-forget-me", "delete your votes, reasons and comparisons (asks to confirm)"),
     ("/help", "this help"),
     ("/quit", "leave (Ctrl-D does too)"),
 )

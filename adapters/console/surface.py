@@ -16,6 +16,8 @@ from bot.domain import Comparison, Matchup, Place, Reveal, Status, Tally
 from bot.statistics.report import ArenaReport
 
 LIVE_INTERVAL_S = 0.1
+WHY_HINT = "Say why with [bold]/why TEXT[/] (it applies to your last vote)."
+FORGET_COMMAND = "/arena-forget-me"
 
 
 class ConsoleSurface:
@@ -85,3 +87,10 @@ class ConsoleSurface:
     async def ask_follow_up(self, comparison_id: str) -> None:
         """The terminal has no buttons: ``/follow TEXT`` carries the text itself."""
         await self.refuse("Type /follow and your message to follow up.")
+    async def ask_reason(self, comparison_id: str) -> None:
+        """The terminal has no buttons: the reason is typed."""
+        self.console.print(WHY_HINT)
+
+    async def confirm(self, text: str, button_id: str, label: str) -> None:
+        """The terminal has no buttons: the confirmation is typed."""
+        self.console.print(f"{escape(text)}\nType [bold]{FORGET_COMMAND} confirm[/] to go ahead.")

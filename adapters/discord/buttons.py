@@ -1,6 +1,6 @@
-"""Persistent buttons under a comparison (vote, *Follow up*, *Regenerate*): the comparison id lives in the
-``custom_id``, so clicks on old messages still work after a restart (``DynamicItem``; nothing is kept in memory).
-And the follow-up modal a *Follow up* click opens."""
+"""Persistent buttons (vote, *Follow up*, *Regenerate*, *Why?*, confirm forget-me) and the boxes they open: the
+comparison id lives in the ``custom_id``, so clicks on old messages still work after a restart (``DynamicItem``;
+nothing is kept in memory)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,16 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from adapters import ids
+from adapters.flow import WHY_PLACEHOLDER, WHY_TITLE
 from bot import display
 from bot.domain import Choice, Comparison, Status
+from bot.prompts import MAX_REASON_CHARS
 
 if TYPE_CHECKING:
     from adapters.discord.client import ArenaClient
 
+# discord.py keeps each box it opens in memory until then; the submission is handled without it.
+WHY_BOX_TIMEOUT_S = 900.0
 STYLES = {Choice.A: discord.ButtonStyle.primary, Choice.B: discord.ButtonStyle.primary,
           Choice.TIE: discord.ButtonStyle.secondary, Choice.BOTH_BAD: discord.ButtonStyle.danger}
 
@@ -94,3 +98,70 @@ def vote_view(comparison: Comparison) -> discord.ui.View:
         view.add_item(ActionButton(comparison.id, ids.FOLLOW))
     view.add_item(ActionButton(comparison.id, ids.REGENERATE))
     return view
+
+
+class WhyButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ids.WHY_PATTERN):
+    """Under the private reveal: opens the box for the reason of the vote."""
+
+    def __init__(self, comparison_id: str) -> None:
+        super().__init__(discord.ui.Button(label="Why?", style=discord.ButtonStyle.secondary,
+                                           custom_id=ids.why_id(comparison_id)))
+        self.comparison_id = comparison_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> WhyButton:
+        return cls(match["id"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        client: ArenaClient = interaction.client  # type: ignore[assignment]
+        await client.flow.why_button(client.surface(interaction), ids.why_id(self.comparison_id))
+
+
+class ForgetButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ids.FORGET_CONFIRM):
+    """The confirmation of /arena-forget-me: deletes the data of whoever clicks it."""
+
+    def __init__(self, label: str = "Delete my data") -> None:
+        super().__init__(discord.ui.Button(label=label, style=discord.ButtonStyle.danger,
+                                           custom_id=ids.FORGET_CONFIRM))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> ForgetButton:
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        client: ArenaClient = interaction.client  # type: ignore[assignment]
+        await client.flow.forget_confirmed(client.surface(interaction), ids.FORGET_CONFIRM)
+
+
+def why_view(comparison_id: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(WhyButton(comparison_id))
+    return view
+
+
+def confirm_view(label: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(ForgetButton(label))
+    return view
+
+
+class WhyModal(discord.ui.Modal):
+    """The box for a vote's reason. Its submission is handled statelessly (``ArenaClient.on_interaction``,
+    by its ``custom_id``), so a box opened before a restart, or by another process, still arrives."""
+
+    def __init__(self, comparison_id: str) -> None:
+        super().__init__(title=WHY_TITLE, custom_id=ids.why_id(comparison_id), timeout=WHY_BOX_TIMEOUT_S)
+        self.add_item(discord.ui.TextInput(label="Reason", custom_id=ids.REASON_FIELD,
+                                           style=discord.TextStyle.paragraph, placeholder=WHY_PLACEHOLDER,
+                                           max_length=MAX_REASON_CHARS, required=True))
+
+
+def submitted_reason(data: dict[str, Any]) -> str | None:
+    """The reason typed in a submitted *Why?* box (a MODAL_SUBMIT interaction's ``data``), or None."""
+    for row in data.get("components") or []:
+        for component in row.get("components") or []:
+            if component.get("custom_id") == ids.REASON_FIELD:
+                return str(component.get("value") or "")
+    return None

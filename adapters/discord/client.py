@@ -1,4 +1,5 @@
-"""The Discord bot: slash commands (/compare, /leaderboard, /models, /export, /arena-settings) on the chat flow.
+"""The Discord bot: slash commands (/compare, /leaderboard, /models, /export, /arena-settings, /arena-forget-me) on
+the chat flow.
 
 Each handler parses the interaction and hands it to the flow as a ``DiscordSurface``. No privileged intents."""
 
@@ -11,9 +12,9 @@ import discord
 import yarl
 from discord import app_commands
 
-from adapters import arena_settings
+from adapters import arena_settings, ids
 from adapters.discord import render
-from adapters.discord.buttons import ActionButton, VoteButton
+from adapters.discord.buttons import ActionButton, ForgetButton, VoteButton, WhyButton, submitted_reason
 from adapters.discord.conversation import NewMessageSurface, ThreadSurface
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.surface import DiscordSurface
@@ -48,7 +49,7 @@ class ArenaClient(discord.Client):
         add_commands(self.tree, self)
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(VoteButton, ActionButton)
+        self.add_dynamic_items(VoteButton, ActionButton, WhyButton, ForgetButton)
         guild_ids = self.settings.discord.guild_ids
         if guild_ids:
             for guild_id in guild_ids:
@@ -72,6 +73,16 @@ class ArenaClient(discord.Client):
         """For a follow-up: the new turn goes in the conversation's thread."""
         return ThreadSurface(interaction, self.settings.discord.admin_user_ids,
                              self.settings.arena.stream_interval_s)
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """A submitted *Why?* box, read from its ids rather than from a modal kept in memory (discord.py's way),
+        so that it arrives after a restart or at another process."""
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return
+        data: dict[str, Any] = dict(interaction.data or {})
+        comparison_id = ids.parse_why_id(str(data.get("custom_id", "")))
+        reason = submitted_reason(data)
+        if comparison_id is not None and reason is not None:
+            await self.flow.reason(self.surface(interaction), comparison_id, reason)
 
     async def _on_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         log.error("command %s failed", interaction.command and interaction.command.name, exc_info=error)
@@ -102,6 +113,9 @@ def add_commands(tree: app_commands.CommandTree[ArenaClient], client: ArenaClien
         await flow.models(client.surface(interaction))
 
     tree.add_command(settings_group(client))
+    @tree.command(name="arena-forget-me", description="Delete your votes, reasons and comparisons (asks first)")
+    async def forget_me(interaction: discord.Interaction) -> None:
+        await flow.forget_me(client.surface(interaction))
 
     @tree.command(name="export", description="Download every vote as arena battles (Manage Server only)")
     @app_commands.choices(format=[app_commands.Choice(name="CSV", value="csv"),

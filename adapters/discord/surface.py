@@ -12,7 +12,7 @@ from typing import Any
 import discord
 
 from adapters.discord import render
-from adapters.discord.buttons import FollowUpModal, vote_view
+from adapters.discord.buttons import FollowUpModal, WhyModal, confirm_view, vote_view, why_view
 from bot import display
 from bot.domain import Comparison, Matchup, Place, Reveal, Status, Tally
 from bot.statistics.report import ArenaReport
@@ -81,7 +81,14 @@ class DiscordSurface:
 
     async def show_reveal(self, reveal: Reveal) -> None:
         await self.interaction.followup.send(render.safe(display.reveal_text(reveal)), ephemeral=True,
-                                             allowed_mentions=render.NO_MENTIONS)
+                                             view=why_view(reveal.comparison_id), allowed_mentions=render.NO_MENTIONS)
+
+    async def ask_reason(self, comparison_id: str) -> None:
+        await self.interaction.response.send_modal(WhyModal(comparison_id))
+
+    async def confirm(self, text: str, button_id: str, label: str) -> None:
+        await self.interaction.response.send_message(render.safe(text), view=confirm_view(label), ephemeral=True,
+                                                     allowed_mentions=render.NO_MENTIONS)
 
     async def show_votes(self, comparison: Comparison, votes: int) -> None:
         await self.interaction.edit_original_response(content=render.header(comparison, votes),

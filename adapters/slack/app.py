@@ -1,4 +1,5 @@
-"""The Slack bot on Bolt's AsyncApp: /compare, vote buttons, /leaderboard, /arena-models, /export, /arena-settings.
+"""The Slack bot on Bolt's AsyncApp: /compare, vote and *Why?* buttons, /leaderboard, /arena-models, /export,
+/arena-settings, /arena-forget-me.
 
 Each handler parses the request and hands it to the chat flow as a ``SlackSurface``; the flow acknowledges
 first (Slack's 3-second rule), then does the slow work."""
@@ -22,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters import arena_settings
 from adapters.flow import SOMETHING_WENT_WRONG, ChatFlow
+from adapters.slack import render
 from adapters.slack.settings import SlackSettings
 from adapters.slack.surface import SlackSurface
 from bot.config import Settings
@@ -109,6 +111,34 @@ def build_app(service: ArenaService, settings: Settings, credentials: SlackCrede
         clicked = surface(client, ack, body.get("team", {}).get("id", ""), body["user"]["id"], body["channel"]["id"],
                           message_ts=body["message"]["ts"])
         await flow.vote_button(clicked, str(action.get("value", "")), at=click_time(action))
+
+    def click_surface(client: AsyncWebClient, ack: AsyncAck, body: dict[str, Any]) -> SlackSurface:
+        return surface(client, ack, body.get("team", {}).get("id", ""), body["user"]["id"],
+                       (body.get("channel") or {}).get("id", ""), trigger_id=body.get("trigger_id"))
+
+    @app.action(render.WHY_ACTION)
+    async def why(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
+        await flow.why_button(click_surface(client, ack, body), str(action.get("value", "")))
+
+    @app.view(render.WHY_CALLBACK)
+    async def why_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
+                            client: AsyncWebClient) -> None:
+        submitted = render.submitted_reason(view)
+        if submitted is None:
+            await ack()
+            return
+        comparison_id, channel, reason = submitted
+        boxed = surface(client, ack, body.get("team", {}).get("id", ""), body["user"]["id"], channel)
+        await flow.reason(boxed, comparison_id, reason)
+
+    @app.command(slack.forget_command)
+    async def forget_me(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
+        await flow.forget_me(command_surface(client, ack, command))
+
+    @app.action(render.CONFIRM_ACTION)
+    async def forget_confirmed(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                               client: AsyncWebClient) -> None:
+        await flow.forget_confirmed(click_surface(client, ack, body), str(action.get("value", "")))
 
     @app.command(slack.leaderboard_command)
     async def leaderboard(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import json
 import re
+from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -14,16 +16,21 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ContextBlock,
     DividerBlock,
+    InputBlock,
     MarkdownTextObject,
+    PlainTextInputElement,
     SectionBlock,
 )
+from slack_sdk.models.views import View
 
-from adapters import ids
+from adapters import flow, ids
 from bot import display
-from bot.domain import Choice, Comparison, Matchup, Side, Status, Tally
+from bot.domain import Choice, Comparison, Matchup, Reveal, Side, Status, Tally
+from bot.prompts import MAX_REASON_CHARS
 from bot.statistics.report import ArenaReport
 
 SECTION_LIMIT = 3000
+WHY_ACTION, CONFIRM_ACTION, WHY_CALLBACK = "why", "forget_confirm", "why"
 SECTIONS_PER_REPLY = 3
 PROMPT_LIMIT = 2000
 FALLBACK_LIMIT = 300
@@ -138,3 +145,34 @@ def models_blocks(matchups: list[Matchup], default: str) -> list[Block]:
             f"{m.name}{mark}: base {m.base.name} ({m.base.provider}) vs fine-tuned {m.finetuned.name} "
             f"({m.finetuned.provider}), {'blind' if m.blind else 'named'}")))
     return blocks
+
+
+def reveal_blocks(reveal: Reveal) -> list[Block]:
+    """The private reveal, with the *Why?* button."""
+    return [_section(escape(display.reveal_text(reveal))),
+            ActionsBlock(block_id=f"why:{reveal.comparison_id}", elements=[
+                ButtonElement(text="Why?", action_id=WHY_ACTION, value=ids.why_id(reveal.comparison_id))])]
+
+
+def confirm_blocks(text: str, button_id: str, label: str) -> list[Block]:
+    return [_section(escape(text)), ActionsBlock(block_id="confirm", elements=[
+        ButtonElement(text=label, action_id=CONFIRM_ACTION, value=button_id, style="danger")])]
+
+
+def why_view(comparison_id: str, channel: str) -> View:
+    """The *Why?* modal; its private metadata carries the comparison and the channel to answer in."""
+    return View(type="modal", callback_id=WHY_CALLBACK, title=flow.WHY_TITLE, submit="Save", close="Cancel",
+                private_metadata=json.dumps({"comparison": comparison_id, "channel": channel}),
+                blocks=[InputBlock(block_id=ids.REASON_FIELD, label="Reason", element=PlainTextInputElement(
+                    action_id=ids.REASON_FIELD, multiline=True, max_length=MAX_REASON_CHARS,
+                    placeholder=flow.WHY_PLACEHOLDER))])
+
+
+def submitted_reason(view: dict[str, Any]) -> tuple[str, str, str] | None:
+    """(comparison id, channel, reason) from a submitted *Why?* modal, or None when it is not one."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "")
+        value = view["state"]["values"][ids.REASON_FIELD][ids.REASON_FIELD]["value"]
+        return str(meta["comparison"]), str(meta["channel"]), str(value or "")
+    except (ValueError, KeyError, TypeError):
+        return None

@@ -20,3 +20,4 @@ class SlackSettings:
     models_command: str = "/arena-models"
     export_command: str = "/export"
     settings_command: str = "/arena-settings"
+    forget_command: str = "/arena-forget-me"

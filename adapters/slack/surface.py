@@ -33,7 +33,8 @@ class SlackSurface:
 
     def __init__(self, client: AsyncWebClient, ack: AsyncAck, *, team: str, user: str, channel: str,
                  admin_user_ids: Sequence[str], update_interval: float, export_command: str,
-                 respond: AsyncRespond | None = None, message_ts: str | None = None) -> None:
+                 respond: AsyncRespond | None = None, message_ts: str | None = None,
+                 trigger_id: str | None = None) -> None:
         self.client = client
         self._ack = ack
         self._respond = respond
@@ -46,6 +47,7 @@ class SlackSurface:
         self._admin_user_ids = admin_user_ids
         self.message_ts = message_ts  # the comparison message, once posted (or the one clicked)
         self.acked = False
+        self.trigger_id = trigger_id  # a click's, for opening a modal (valid for 3 seconds)
 
     def is_admin(self) -> bool:
         return self.user in self._admin_user_ids
@@ -70,7 +72,18 @@ class SlackSurface:
 
     async def show_reveal(self, reveal: Reveal) -> None:
         await self.client.chat_postEphemeral(channel=self.channel, user=self.user,
-                                             text=render.escape(display.reveal_text(reveal)))
+                                             text=render.escape(display.reveal_text(reveal)),
+                                             blocks=render.reveal_blocks(reveal))
+
+    async def ask_reason(self, comparison_id: str) -> None:
+        await self.acknowledge()
+        assert self.trigger_id is not None, "the Why? button's click carries a trigger_id"
+        await self.client.views_open(trigger_id=self.trigger_id, view=render.why_view(comparison_id, self.channel))
+
+    async def confirm(self, text: str, button_id: str, label: str) -> None:
+        """As the slash command's acknowledgement, which only the person asking sees."""
+        self.acked = True
+        await self._ack(text=render.escape(text), blocks=render.confirm_blocks(text, button_id, label))
 
     async def show_votes(self, comparison: Comparison, votes: int) -> None:
         await self._post_or_update(comparison, render.comparison_blocks(comparison, votes))

@@ -15,6 +15,10 @@ from bot.statistics.report import ArenaReport
 
 UPDATE_INTERVAL_S = 0.25
 NO_FILES = "Exports are downloaded from the admin page."
+# The web arena's visitors are anonymous sessions: nothing to give a reason as, nobody to forget.
+NO_REASONS = "Reasons for votes are given in Discord, Slack or the terminal, not on the web arena."
+NO_FORGET = ("The web arena keeps no account of you; to delete data given in Discord or Slack, use "
+             "/arena-forget-me there.")
 
 Event = dict[str, Any]
 
@@ -71,3 +75,8 @@ class WebSurface:
 
     async def ask_follow_up(self, comparison_id: str) -> None:
         await self.refuse(FOLLOW_UP_NOT_HERE)
+    async def ask_reason(self, comparison_id: str) -> None:
+        await self.refuse(NO_REASONS)
+
+    async def confirm(self, text: str, button_id: str, label: str) -> None:
+        await self.refuse(NO_FORGET)

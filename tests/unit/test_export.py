@@ -134,12 +134,13 @@ def exported(writer: PreferenceWriter, battles: list[Battle], options: ExportOpt
     return rows
 
 
-def dpo(cid: str, chosen: str, rejected: str) -> dict[str, Any]:
-    return {"prompt": f"prompt {cid}", "chosen": f"{chosen}{cid[1:]}", "rejected": f"{rejected}{cid[1:]}"}
+def dpo(cid: str, chosen: str, rejected: str, feedback: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {"prompt": f"prompt {cid}", "chosen": f"{chosen}{cid[1:]}", "rejected": f"{rejected}{cid[1:]}",
+            "feedback": list(feedback)}
 
 
-def kto(cid: str, side: str, label: bool) -> dict[str, Any]:
-    return {"prompt": f"prompt {cid}", "completion": f"{side}{cid[1:]}", "label": label}
+def kto(cid: str, side: str, label: bool, feedback: str = "") -> dict[str, Any]:
+    return {"prompt": f"prompt {cid}", "completion": f"{side}{cid[1:]}", "label": label, "feedback": feedback}
 
 
 A, B, TIE, BAD = Choice.A, Choice.B, Choice.TIE, Choice.BOTH_BAD
@@ -206,13 +207,13 @@ def test_preference_rows_follow_the_reply_voted_for_not_the_model(base_side: Sid
                  reply_b="by base" if tuned_shown_a else "by tuned")
     assert shown.model_on(base_side) == "base" and shown.reply(base_side).text == "by base"
     battles = voted(shown, A, A, B)
-    a_wins = {"prompt": "prompt c1", "chosen": shown.reply_a.text, "rejected": shown.reply_b.text}
+    a_wins = {"prompt": "prompt c1", "chosen": shown.reply_a.text, "rejected": shown.reply_b.text, "feedback": []}
     assert exported(write_dpo, battles, ExportOptions(majority=True)) == [a_wins]
     assert exported(write_dpo, battles[2:]) == [{**a_wins, "chosen": shown.reply_b.text,
                                                  "rejected": shown.reply_a.text}]
     assert exported(write_kto, battles[:1]) == [
-        {"prompt": "prompt c1", "completion": shown.reply_a.text, "label": True},
-        {"prompt": "prompt c1", "completion": shown.reply_b.text, "label": False}]
+        {"prompt": "prompt c1", "completion": shown.reply_a.text, "label": True, "feedback": ""},
+        {"prompt": "prompt c1", "completion": shown.reply_b.text, "label": False, "feedback": ""}]
 
 
 @pytest.mark.parametrize(("writer", "kept"), [(write_dpo, [dpo("c2", "b", "a")]),

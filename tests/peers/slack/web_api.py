@@ -15,10 +15,11 @@ from aiohttp import web
 
 from tests.peers.slack.payloads import APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID, bot_message
 from tests.peers.slack.state import ApiCall, SlackState, UploadedFile
+from tests.peers.slack.views import ViewError, opened_view
 
 BOT_SCOPES = "chat:write,commands,files:write"
 # Arguments slack-sdk sends as JSON strings inside form or query-string bodies.
-JSON_STRING_ARGS = frozenset({"blocks", "attachments", "files", "metadata"})
+JSON_STRING_ARGS = frozenset({"blocks", "attachments", "files", "metadata", "view"})
 USER_TOKEN_PREFIXES = ("xoxb-", "xoxp-")
 APP_TOKEN_PREFIX = "xapp-"
 
@@ -52,6 +53,7 @@ class WebApi:
             "files.completeUploadExternal": self._files_complete_upload,
             "apps.connections.open": self._apps_connections_open,
             "conversations.open": self._conversations_open,
+            "views.open": self._views_open,
         }
 
     def routes(self) -> list[web.RouteDef]:
@@ -175,6 +177,12 @@ class WebApi:
         if "," in users:
             raise _ApiError("not_implemented")  # group DMs are not needed here
         return {"channel": {"id": f"D{users}", "is_im": True, "user": users}}
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return {"view": opened_view(args)}
+        except ViewError as exc:
+            raise _ApiError(exc.error) from None
 
     def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         ticket = uuid.uuid4().hex
