@@ -160,9 +160,10 @@ class ArenaService:
         if previous.turn >= MAX_TURNS:
             raise ArenaError(f"This conversation has reached {MAX_TURNS} turns: start a new comparison.")
         text = clean_prompt(prompt, self.max_prompt_chars)
-        chosen = self._current_models(previous)
-        return self._with_roles(conversation.next_turn(previous, text, new_comparison_id(), requester, place,
-                                                       self._clock()), chosen)
+        self._current_models(previous)
+        turn = conversation.next_turn(previous, text, new_comparison_id(), requester, place, self._clock())
+        self._with_roles(turn)
+        return turn
 
     async def regenerate(self, comparison_id: str, requester: str, place: Place) -> Comparison:
         """Prepare the same prompt (and turn) again as a new comparison with sides drawn afresh, linked to the
@@ -172,13 +173,10 @@ class ArenaService:
             raise ArenaError("The models are still answering: regenerate once both replies are in.")
         chosen = self._current_models(original)
         base_side, left, right = self._draw_sides(chosen)
-        return self._with_roles(conversation.rerun(original, left.name, right.name, base_side, new_comparison_id(),
-                                                   requester, place, self._clock()), chosen)
-
-    @staticmethod
-    def _with_roles(comparison: Comparison, chosen: Matchup) -> Comparison:
-        """The reveal names each side's role ("reference", not "base") from the matchup, as ``prepare`` does."""
-        return replace(comparison, base_role=chosen.base_role, finetuned_role=chosen.finetuned_role)
+        again = conversation.rerun(original, left.name, right.name, base_side, new_comparison_id(), requester,
+                                   place, self._clock())
+        self._with_roles(again)
+        return again
 
     def _draw_sides(self, chosen: Matchup) -> tuple[Side, Model, Model]:
         """The base model's side (at random when blind) and the models on sides A and B."""
