@@ -73,7 +73,7 @@ def test_first_turns_stay_in_the_standard_form() -> None:
     out = io.StringIO()
     export.write_dpo([battle(first, Choice.B)], out)
     assert json.loads(out.getvalue()) == {"prompt": "Name a dog breed", "chosen": "Border collie",
-                                          "rejected": "Dogs are"}
+                                          "rejected": "Dogs are", "feedback": []}
 
 
 def test_trl_reads_later_turns_as_conversational_and_first_turns_as_standard() -> None:
