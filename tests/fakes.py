@@ -165,6 +165,16 @@ class InMemoryRepository:
 
     async def forget(self, voter: str, dry_run: bool = False) -> Forgotten:
         asked = {cid for cid, c in self.comparisons.items() if c.requester == voter}
+        while True:  # and the later turns of their conversations, and the regenerations of any of these
+            first = {}
+            for cid in asked:
+                c = self.comparisons[cid]
+                first[c.conversation] = min(first.get(c.conversation, c.turn), c.turn)
+            more = {cid for cid, c in self.comparisons.items() if cid not in asked and (
+                c.regenerated_from in asked or (c.conversation in first and c.turn > first[c.conversation]))}
+            if not more:
+                break
+            asked |= more
         own = [key for key in self.votes if key[1] == voter]
         others = [key for key in self.votes if key[0] in asked and key[1] != voter]
         found = Forgotten(votes=len(own), reasons=sum(bool(self.votes[key].feedback) for key in own),
@@ -174,6 +184,7 @@ class InMemoryRepository:
                 del self.votes[key]
             for cid in asked:
                 del self.comparisons[cid]
+            self.rate_hits.pop(voter, None)
         return found
 
     async def installation_value(self, key: str, proposed: str) -> str:

@@ -27,8 +27,11 @@ def voter(user: discord.abc.User) -> str:
 
 
 def place_of(interaction: discord.Interaction) -> Place:
-    return Place(platform="discord", channel=str(interaction.channel_id or ""),
-                 server=str(interaction.guild_id or "dm"))
+    """Where a request happens. A thread (a conversation's follow-ups) belongs to its channel: the channel's
+    settings and allow-lists apply in it, and its votes count in the channel's slice."""
+    channel = interaction.channel
+    channel_id = channel.parent_id if isinstance(channel, discord.Thread) else interaction.channel_id
+    return Place(platform="discord", channel=str(channel_id or ""), server=str(interaction.guild_id or "dm"))
 
 
 class DiscordSurface:

@@ -13,8 +13,8 @@ from datetime import timedelta
 import pytest
 
 from adapters.bootstrap import open_repository
-from bot import export
-from bot.domain import Choice, Reply, Status
+from bot import conversation, export
+from bot.domain import Choice, Comparison, Reply, Status
 from bot.ports import Forgotten, Repository
 from bot.statistics.slices import BattleQuery
 from tests.contract.test_repository_contract import NOW, finished, new_comparison
@@ -90,6 +90,38 @@ async def test_forget_removes_a_members_votes_reasons_and_comparisons_with_every
     rows = [row for row in await jsonl_rows(repo) if row["question_id"] in (theirs, others)]
     assert [(row["question_id"], row["judge"]) for row in rows] == [(others, export.pseudonym(bob))]
     assert await repo.forget(alice) == Forgotten(0, 0, 0, 0)
+
+
+async def stored(repo: Repository, c: Comparison) -> str:
+    await repo.add_comparison(c)
+    c.reply_a, c.reply_b, c.status = Reply("one", 1, 10), Reply("two", 1, 10), Status.DONE
+    await repo.save_result(c)
+    return c.id
+
+
+@pytest.mark.asyncio
+async def test_forget_removes_the_later_turns_and_regenerations_that_carry_a_members_words(
+        repo: Repository) -> None:
+    alice, bob = member(), member()
+    first = dataclasses.replace(new_comparison(f"m-{uuid.uuid4().hex}"), requester=bob)
+    await stored(repo, first)
+    first = await repo.get_comparison(first.id)
+    assert first is not None
+    # Bob starts; Alice asks turn 2; Bob asks turn 3 (which carries Alice's turn 2) and regenerates turn 2.
+    second = conversation.next_turn(first, "Alice asks this", uuid.uuid4().hex[:16], alice, first.place, NOW)
+    await stored(repo, second)
+    second = await repo.get_comparison(second.id)
+    assert second is not None
+    third = conversation.next_turn(second, "Bob again", uuid.uuid4().hex[:16], bob, first.place, NOW)
+    again = conversation.rerun(second, second.model_a, second.model_b, second.base_side, uuid.uuid4().hex[:16],
+                               bob, first.place, NOW)
+    for c in (third, again):
+        await stored(repo, c)
+    await repo.record_vote(third.id, bob, Choice.A, NOW)
+
+    assert await repo.forget(alice) == Forgotten(votes=0, reasons=0, comparisons=3, others_votes=1)
+    assert await repo.get_comparison(first.id) is not None  # Bob's first turn holds nothing of Alice's
+    assert [await repo.get_comparison(c.id) for c in (second, third, again)] == [None, None, None]
 
 
 @pytest.mark.asyncio

@@ -73,7 +73,9 @@ async def test_a_two_turn_conversation_in_a_thread_voted_turn_by_turn_then_regen
     battles = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [b["turn"] for b in battles] == [1, 2]
     assert [len(b["conversation_a"]) for b in battles] == [2, 4]
-    rows = db_rows(tmp_path, "SELECT turn, conversation_id IS NOT NULL, regenerated_from IS NOT NULL, requester "
-                             "FROM comparisons ORDER BY created_at")
+    rows = db_rows(tmp_path, "SELECT turn, conversation_id IS NOT NULL, regenerated_from IS NOT NULL, requester, "
+                             "channel FROM comparisons ORDER BY created_at")
     assert [r[:3] for r in rows] == [(1, 0, 0), (2, 1, 0), (3, 1, 0), (1, 0, 1)]
     assert {r[3] for r in rows[1:]} == {"discord:777"}
+    # Turns in the thread belong to its channel: its settings apply there and its slice counts them.
+    assert {r[4] for r in rows} == {fake.channel_id}
