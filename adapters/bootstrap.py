@@ -49,8 +49,9 @@ def build_service(
         providers = {name: build_provider(model) for name, model in used.items()}
     arena = settings.arena
     limiter = SharedRateLimiter(repository, arena.rate_limit, arena.rate_window_s) if rate_limited else None
-    defaults = ConfigDefaults(arena.default_matchup, arena.rate_limit, arena.rate_window_s, arena.allowed_channels,
-                              arena.allowed_roles, arena.allowed_users)
+    # Unlimited where nothing limits (the terminal), so /arena-settings show says what applies.
+    defaults = ConfigDefaults(arena.default_matchup, arena.rate_limit if rate_limited else 0, arena.rate_window_s,
+                              arena.allowed_channels, arena.allowed_roles, arena.allowed_users)
     return ArenaService(
         settings.matchups, providers, repository, default_matchup=settings.arena.default_matchup,
         max_prompt_chars=settings.arena.max_prompt_chars, rate_limiter=limiter,

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 # How stale a process's view of the settings may be: every process sees a change within this many seconds.
 # Between refreshes the hot path (every compare and every click) reads memory only.
 SETTINGS_TTL_S = 5.0
+CACHE_PLACES = 10_000  # past this many channels cached, expired entries are dropped
 
 CHANNEL, SERVER, CONFIG = "channel", "server", "config"
 SCOPES = (CHANNEL, SERVER)
@@ -191,7 +192,10 @@ class ChannelControl:
             log.warning("a %s channel's matchup setting names %r, which is no longer configured", place.platform,
                         found.matchup)
             found = replace(found, matchup=None, sources={**found.sources, "matchup": CONFIG})
-        self._cache[place] = (self._clock(), found)
+        now = self._clock()
+        if len(self._cache) >= CACHE_PLACES:
+            self._cache = {p: v for p, v in self._cache.items() if now - v[0] < self.ttl_s}
+        self._cache[place] = (now, found)
         return found
 
     async def admit(self, place: Place, voter: str, roles: Sequence[str], admin: bool) -> Effective:
