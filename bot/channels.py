@@ -24,14 +24,14 @@ CACHE_PLACES = 10_000  # past this many channels cached, expired entries are dro
 CHANNEL, SERVER, CONFIG = "channel", "server", "config"
 SCOPES = (CHANNEL, SERVER)
 
-# Each key an admin may set, with what it takes (the help and error text say this).
+# Each key an admin may set, with what it takes (the commands' option descriptions; at most 100 characters).
 KEYS: Mapping[str, str] = {
-    "enabled": "on or off: off refuses every command and button here",
-    "matchup": "the matchup a /compare without one uses",
-    "blind": "on (model names hidden until the vote) or off (named)",
-    "roles": "Discord role ids that may compare and vote, comma-separated; none: everyone",
-    "users": "user ids that may compare and vote, comma-separated; none: everyone",
-    "rate_limit": "comparisons per member per window; 0: no limit",
+    "enabled": "On or off: off refuses every command and button here",
+    "matchup": "The matchup a /compare without one uses",
+    "blind": "On: model names hidden until the vote; off: named",
+    "roles": "Discord role ids (or @mentions) allowed to compare and vote, comma-separated; none clears",
+    "users": "User ids (or @mentions) allowed to compare and vote, comma-separated; none clears",
+    "rate_limit": "Comparisons per member per window; 0: no limit",
 }
 LIST_KEYS = ("roles", "users")
 BOOL_KEYS = ("enabled", "blind")
@@ -182,8 +182,10 @@ class ChannelControl:
         except StorageError:
             if cached is None:
                 raise
-            # A database that is briefly down must not stop every click: the last known settings still apply.
+            # A database that is briefly down must not stop every click: the last known settings still apply,
+            # for another ttl_s before the next try.
             log.warning("settings unreadable; serving the last known ones for %s", place.platform)
+            self._cache[place] = (self._clock(), cached[1])
             return cached[1]
         found = resolve(self.defaults, place, stored)
         if found.matchup is not None and found.matchup not in self.matchups:
@@ -240,6 +242,9 @@ def describe(found: Effective, defaults: ConfigDefaults) -> list[tuple[str, str,
         if key == "rate_limit":
             return f"{found.rate_limit} per {defaults.rate_window_s:g} s" if found.rate_limit else "no limit"
         listed = getattr(found, key)
-        return ", ".join(listed) if listed else "everyone"
+        if listed:
+            return ", ".join(listed)
+        # An empty list allows everyone only when the other one is empty too.
+        return "none listed" if found.roles or found.users else "everyone"
 
     return [(key, words(key), found.sources.get(key, CONFIG)) for key in KEYS]

@@ -132,11 +132,7 @@ def settings_group(client: ArenaClient) -> app_commands.Group:
         await flow.settings(client.surface(interaction), arena_settings.SHOW)
 
     @group.command(name="set", description="Change settings for this channel or the whole server (Manage Server)")
-    @app_commands.describe(scope="This channel or the whole server", enabled="Answer commands here at all",
-                           matchup="The matchup a /compare without one uses", blind="Hide model names until the vote",
-                           roles="Role ids (or @mentions) that may compare and vote; none: everyone",
-                           users="User ids (or @mentions) that may compare and vote; none: everyone",
-                           rate_limit="Comparisons per member per window; 0: no limit")
+    @app_commands.describe(scope="This channel or the whole server", **KEYS)
     @app_commands.choices(scope=SCOPE_CHOICES)
     @app_commands.autocomplete(matchup=matchup_autocomplete(client))
     async def set_(interaction: discord.Interaction, scope: app_commands.Choice[str], enabled: bool | None = None,

@@ -14,7 +14,7 @@ from adapters.flow import ChatFlow
 from bot.channels import CHANNEL, CONFIG, DISABLED, NOT_LISTED, SERVER, ChannelControl, ConfigDefaults, resolve
 from bot.channels import StoredSetting as Stored
 from bot.domain import Choice, Place
-from bot.errors import AccessRefusedError, SettingsError
+from bot.errors import AccessRefusedError, SettingsError, StorageError
 from bot.ratelimit import SharedRateLimiter
 from bot.service import ArenaService
 from tests.fakes import InMemoryRepository, ScriptedProvider, matchup
@@ -88,6 +88,24 @@ async def test_another_process_sees_a_change_once_its_cache_expires() -> None:
     assert not (await theirs.effective(HERE)).enabled
     with pytest.raises(AccessRefusedError, match="switched off"):
         await theirs.admit(HERE, "test:alice", (), admin=False)
+
+
+async def test_while_the_database_is_down_the_last_known_settings_apply() -> None:
+    class FlakyStore(InMemoryRepository):
+        down = False
+
+        async def scope_settings(self, platform: str, server: str, channel: str) -> list[Stored]:
+            if self.down:
+                raise StorageError("The database is busy or unreachable; please try again.")
+            return await super().scope_settings(platform, server, channel)
+
+    store, now = FlakyStore(), [0.0]
+    control = ChannelControl(store, DEFAULTS, ["pair"], clock=lambda: now[0])
+    await control.change(HERE, CHANNEL, {"users": "42"}, "admin")
+    store.down, now[0] = True, 10.0
+    assert (await control.effective(HERE)).users == ("42",)
+    with pytest.raises(StorageError):  # nothing known about a channel never read: the member is told to retry
+        await control.effective(Place("test", channel="c2", server="s1"))
 
 
 def test_the_typed_commands_parse_or_say_what_is_wrong() -> None:
