@@ -80,7 +80,8 @@ class ComparisonPage:
 
 
 class Repository(Protocol):
-    """Persistence of comparisons and votes. Async methods must not block the event loop."""
+    """Persistence of comparisons and votes, and of channel control (settings, rate-limit windows). Async methods
+    must not block the event loop."""
 
     async def ping(self) -> None:
         """Raise StorageError unless the database answers."""

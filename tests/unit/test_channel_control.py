@@ -8,8 +8,8 @@ import random
 import pytest
 
 from adapters import ids
-from adapters.arena_settings import parse_command, parse_leaderboard
 from adapters.bootstrap import build_service, parse_settings
+from adapters.channel_commands import parse_command, parse_leaderboard
 from adapters.flow import ChatFlow
 from bot.channels import CHANNEL, CONFIG, DISABLED, NOT_LISTED, SERVER, ChannelControl, ConfigDefaults, resolve
 from bot.channels import StoredSetting as Stored
