@@ -225,6 +225,8 @@ class ChannelControl:
                 checked[key] = parse_value(key, raw, self.matchups)
         channel = place.channel if scope == CHANNEL else ""
         await self.store.put_settings(place.platform, place.server, channel, checked, by, self._now())
+        # Which keys, where: enough to follow a change in the logs (who made it is in the database, not here).
+        log.info("%s settings for a %s changed: %s", place.platform, scope, ", ".join(sorted(checked)))
         # This process sees its own change at once; the others within ttl_s.
         self._cache = {p: v for p, v in self._cache.items() if (p.platform, p.server) != (place.platform,
                                                                                             place.server)}
