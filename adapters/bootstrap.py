@@ -82,6 +82,12 @@ async def fail_lost_comparisons(repository: Repository, settings: Settings) -> i
     return failed
 
 
+async def prune_rate_windows(repository: Repository, settings: Settings) -> int:
+    """Forget the rate-limit windows that have emptied, so member ids stay no longer than their window."""
+    window = timedelta(seconds=settings.arena.rate_window_s)
+    return await repository.prune_rate_slots(datetime.now(UTC) - window)
+
+
 async def open_repository(database_url: str) -> Repository:
     """Connect and bring the schema up to date."""
     from storage.database import make_engine, migrate

@@ -163,3 +163,8 @@ class Repository(Protocol):
         seconds before, and return 0; otherwise count nothing and return the seconds until a slot frees. Atomic
         across processes sharing the database."""
         ...
+
+    async def prune_rate_slots(self, before: datetime) -> int:
+        """Forget the members whose latest counted comparison is older than ``before`` (their window is empty);
+        returns how many."""
+        ...

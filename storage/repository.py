@@ -108,6 +108,9 @@ class SqlAlchemyRepository:
     async def take_rate_slot(self, member: str, limit: int, window_s: float, at: datetime) -> float:
         return await self._run(lambda connection: channels.take_rate_slot(connection, member, limit, window_s, at))
 
+    async def prune_rate_slots(self, before: datetime) -> int:
+        return await self._run(lambda connection: channels.prune_rate_slots(connection, before))
+
     def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:
         with self.engine.connect() as connection:
             yield from battles.iter_battles(connection, query, by_comparison)

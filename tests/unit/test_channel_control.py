@@ -4,11 +4,12 @@ cache every process refreshes within seconds, allow-lists on commands and button
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from adapters import ids
-from adapters.bootstrap import build_service, parse_settings
+from adapters.bootstrap import build_service, parse_settings, prune_rate_windows
 from adapters.channel_commands import parse_command, parse_leaderboard
 from adapters.flow import ChatFlow
 from bot.channels import CHANNEL, CONFIG, DISABLED, NOT_LISTED, SERVER, ChannelControl, ConfigDefaults, resolve
@@ -233,3 +234,12 @@ def test_the_config_files_allow_lists_reach_the_served_service() -> None:
         "allowed_channels": ["C1"], "allowed_roles": [1234], "allowed_users": "U1, U2"}}, env={})
     defaults = build_service(settings, InMemoryRepository(), providers={}).channels.defaults
     assert (defaults.allowed_channels, defaults.roles, defaults.users) == (("C1",), ("1234",), ("U1", "U2"))
+
+
+async def test_the_sweep_forgets_members_whose_window_has_emptied() -> None:
+    settings = parse_settings({"database": {"url": "sqlite://"}, "arena": {"rate_window_s": 60}}, env={})
+    repo, now = InMemoryRepository(), datetime.now(UTC)
+    await repo.take_rate_slot("discord:1", 5, 60, now - timedelta(seconds=61))
+    await repo.take_rate_slot("discord:2", 5, 60, now - timedelta(seconds=5))
+    assert await prune_rate_windows(repo, settings) == 1
+    assert list(repo.rate_hits) == ["discord:2"]
