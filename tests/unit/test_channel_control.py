@@ -243,3 +243,14 @@ async def test_the_sweep_forgets_members_whose_window_has_emptied() -> None:
     await repo.take_rate_slot("discord:2", 5, 60, now - timedelta(seconds=5))
     assert await prune_rate_windows(repo, settings) == 1
     assert list(repo.rate_hits) == ["discord:2"]
+
+
+async def test_a_server_switched_off_with_one_channel_on_is_a_channel_allow_list() -> None:
+    repo = InMemoryRepository()
+    flow = make_flow(repo)
+    admin = RecordingSurface(voter="test:root")
+    await flow.settings(admin, "set", "server", {"enabled": "off"})
+    await flow.settings(admin, "set", "channel", {"enabled": "on"})  # in c1
+    assert await flow.compare(RecordingSurface(admin=False, voter="test:bob"), "hi") is not None
+    elsewhere = RecordingSurface(admin=False, voter="test:bob", channel="c2")
+    assert await flow.compare(elsewhere, "hi") is None and elsewhere.calls == [("refuse", DISABLED)]
