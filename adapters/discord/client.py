@@ -17,7 +17,7 @@ from adapters.discord.buttons import VoteButton
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.surface import DiscordSurface
 from adapters.flow import SOMETHING_WENT_WRONG, ChatFlow
-from bot.channels import KEYS
+from bot.channels import KEYS, SCOPES
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.service import ArenaService
@@ -118,7 +118,7 @@ def matchup_autocomplete(client: ArenaClient) -> Any:
     return matchup_names
 
 
-SCOPE_CHOICES = [app_commands.Choice(name=name, value=name) for name in ("channel", "server")]
+SCOPE_CHOICES = [app_commands.Choice(name=name, value=name) for name in SCOPES]
 
 
 def settings_group(client: ArenaClient) -> app_commands.Group:
