@@ -53,8 +53,9 @@ def build_service(
         providers = {name: build_provider(model) for name, model in used.items()}
     arena = settings.arena
     limiter = SharedRateLimiter(repository, arena.rate_limit, arena.rate_window_s) if rate_limited else None
-    defaults = ConfigDefaults(arena.default_matchup, arena.rate_limit, arena.rate_window_s, arena.allowed_channels,
-                              arena.allowed_roles, arena.allowed_users)
+    # Unlimited where nothing limits (the terminal), so /arena-settings show says what applies.
+    defaults = ConfigDefaults(arena.default_matchup, arena.rate_limit if rate_limited else 0, arena.rate_window_s,
+                              arena.allowed_channels, arena.allowed_roles, arena.allowed_users)
     return ArenaService(
         settings.matchups, providers, repository, default_matchup=settings.arena.default_matchup,
         max_prompt_chars=settings.arena.max_prompt_chars, rate_limiter=limiter,
@@ -84,6 +85,12 @@ async def fail_lost_comparisons(repository: Repository, settings: Settings) -> i
     if failed:
         log.warning("marked %d unfinished comparison(s) of a dead process as failed", failed)
     return failed
+
+
+async def prune_rate_windows(repository: Repository, settings: Settings) -> int:
+    """Forget the rate-limit windows that have emptied, so member ids stay no longer than their window."""
+    window = timedelta(seconds=settings.arena.rate_window_s)
+    return await repository.prune_rate_slots(datetime.now(UTC) - window)
 
 
 async def open_repository(database_url: str) -> Repository:

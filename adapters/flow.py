@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from adapters import arena_settings, charts, ids
+from adapters import channel_commands, charts, ids
 from bot import display
 from bot.channels import Effective
 from bot.domain import Choice, Comparison, Matchup, Place, Reveal, Tally
@@ -307,12 +307,12 @@ class ChatFlow:
             return
         try:
             self.service.matchup(matchup)
-            heading, query = arena_settings.leaderboard_slice(scope, surface.voter, surface.place, matchup)
+            heading, query = channel_commands.leaderboard_slice(scope, surface.voter, surface.place, matchup)
         except ArenaError as exc:
             await surface.refuse(exc.user_message)
             return
         # A member's own votes are theirs: their board is shown to them only.
-        private = scope == arena_settings.ME
+        private = scope == channel_commands.ME
         await surface.acknowledge(private=private)
         tallies = await self.service.leaderboard(matchup, query if scope else None)
         report, chart = None, None
@@ -353,24 +353,24 @@ class ChatFlow:
         a channel back on)."""
         control = self.service.channels
         try:
-            if action != arena_settings.SHOW:
+            if action != channel_commands.SHOW:
                 if not surface.is_admin():
-                    raise ArenaError(arena_settings.settings_refused(surface.admins))
+                    raise ArenaError(channel_commands.settings_refused(surface.admins))
                 await control.change(surface.place, scope, values or {}, surface.voter)
             here = await control.effective(surface.place)
         except ArenaError as exc:
             await surface.refuse(exc.user_message)
             return
-        saved = arena_settings.saved(scope) if action != arena_settings.SHOW else ""
-        await surface.tell(arena_settings.show_text(here, control.defaults, saved))
+        saved = channel_commands.saved(scope) if action != channel_commands.SHOW else ""
+        await surface.tell(channel_commands.show_text(here, control.defaults, saved))
 
     async def settings_text(self, surface: Surface, command: str, text: str) -> None:
         """``/arena-settings`` typed as text (Slack, the terminal): ``show``, ``set SCOPE key=value ...`` or
         ``reset SCOPE key ...``."""
         try:
-            action, scope, values = arena_settings.parse_command(text)
+            action, scope, values = channel_commands.parse_command(text)
         except ArenaError as exc:
-            await surface.refuse(f"{exc.user_message}\n{usage(command, arena_settings.USAGE)}")
+            await surface.refuse(f"{exc.user_message}\n{usage(command, channel_commands.USAGE)}")
             return
         await self.settings(surface, action, scope, values)
 

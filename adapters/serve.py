@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
-from adapters.bootstrap import fail_lost_comparisons, open_service
+from adapters.bootstrap import fail_lost_comparisons, open_service, prune_rate_windows
 from adapters.health import health_server
 from adapters.loop import freeze_heap
 from adapters.platforms import PLATFORMS
@@ -66,13 +66,15 @@ SWEEP_EVERY_S = 60.0
 
 
 async def sweep_stale(service: ArenaService, settings: Settings, every_s: float = SWEEP_EVERY_S) -> None:
-    """Now and then, mark comparisons whose process died (by any bot sharing the database) as failed."""
+    """Now and then, mark comparisons whose process died (by any bot sharing the database) as failed, and forget
+    emptied rate-limit windows."""
     while True:
         await asyncio.sleep(every_s)
         try:
             await fail_lost_comparisons(service.repository, settings)
+            await prune_rate_windows(service.repository, settings)
         except StorageError:
-            log.warning("could not sweep unfinished comparisons; will try again")
+            log.warning("could not sweep unfinished comparisons or rate-limit windows; will try again")
 
 
 async def serve(settings: Settings, platforms: list[str], *, http_port: int | None = None,

@@ -19,18 +19,19 @@ log = logging.getLogger(__name__)
 # How stale a process's view of the settings may be: every process sees a change within this many seconds.
 # Between refreshes the hot path (every compare and every click) reads memory only.
 SETTINGS_TTL_S = 5.0
+CACHE_PLACES = 10_000  # past this many channels cached, expired entries are dropped
 
 CHANNEL, SERVER, CONFIG = "channel", "server", "config"
 SCOPES = (CHANNEL, SERVER)
 
-# Each key an admin may set, with what it takes (the help and error text say this).
+# Each key an admin may set, with what it takes (the commands' option descriptions; at most 100 characters).
 KEYS: Mapping[str, str] = {
-    "enabled": "on or off: off refuses every command and button here",
-    "matchup": "the matchup a /compare without one uses",
-    "blind": "on (model names hidden until the vote) or off (named)",
-    "roles": "Discord role ids that may compare and vote, comma-separated; none: everyone",
-    "users": "user ids that may compare and vote, comma-separated; none: everyone",
-    "rate_limit": "comparisons per member per window; 0: no limit",
+    "enabled": "On or off: off refuses every command and button here",
+    "matchup": "The matchup a /compare without one uses",
+    "blind": "On: model names hidden until the vote; off: named",
+    "roles": "Discord role ids (or @mentions) allowed to compare and vote, comma-separated; none clears",
+    "users": "User ids (or @mentions) allowed to compare and vote, comma-separated; none clears",
+    "rate_limit": "Comparisons per member per window; 0: no limit",
 }
 LIST_KEYS = ("roles", "users")
 BOOL_KEYS = ("enabled", "blind")
@@ -181,8 +182,10 @@ class ChannelControl:
         except StorageError:
             if cached is None:
                 raise
-            # A database that is briefly down must not stop every click: the last known settings still apply.
+            # A database that is briefly down must not stop every click: the last known settings still apply,
+            # for another ttl_s before the next try.
             log.warning("settings unreadable; serving the last known ones for %s", place.platform)
+            self._cache[place] = (self._clock(), cached[1])
             return cached[1]
         found = resolve(self.defaults, place, stored)
         if found.matchup is not None and found.matchup not in self.matchups:
@@ -191,7 +194,10 @@ class ChannelControl:
             log.warning("a %s channel's matchup setting names %r, which is no longer configured", place.platform,
                         found.matchup)
             found = replace(found, matchup=None, sources={**found.sources, "matchup": CONFIG})
-        self._cache[place] = (self._clock(), found)
+        now = self._clock()
+        if len(self._cache) >= CACHE_PLACES:
+            self._cache = {p: v for p, v in self._cache.items() if now - v[0] < self.ttl_s}
+        self._cache[place] = (now, found)
         return found
 
     async def admit(self, place: Place, voter: str, roles: Sequence[str], admin: bool) -> Effective:
@@ -219,6 +225,8 @@ class ChannelControl:
                 checked[key] = parse_value(key, raw, self.matchups)
         channel = place.channel if scope == CHANNEL else ""
         await self.store.put_settings(place.platform, place.server, channel, checked, by, self._now())
+        # Which keys, where: enough to follow a change in the logs (who made it is in the database, not here).
+        log.info("%s settings for a %s changed: %s", place.platform, scope, ", ".join(sorted(checked)))
         # This process sees its own change at once; the others within ttl_s.
         self._cache = {p: v for p, v in self._cache.items() if (p.platform, p.server) != (place.platform,
                                                                                             place.server)}
@@ -236,6 +244,9 @@ def describe(found: Effective, defaults: ConfigDefaults) -> list[tuple[str, str,
         if key == "rate_limit":
             return f"{found.rate_limit} per {defaults.rate_window_s:g} s" if found.rate_limit else "no limit"
         listed = getattr(found, key)
-        return ", ".join(listed) if listed else "everyone"
+        if listed:
+            return ", ".join(listed)
+        # An empty list allows everyone only when the other one is empty too.
+        return "none listed" if found.roles or found.users else "everyone"
 
     return [(key, words(key), found.sources.get(key, CONFIG)) for key in KEYS]

@@ -91,7 +91,8 @@ class ComparisonPage:
 
 
 class Repository(Protocol):
-    """Persistence of comparisons and votes. Async methods must not block the event loop."""
+    """Persistence of comparisons and votes, and of channel control (settings, rate-limit windows). Async methods
+    must not block the event loop."""
 
     async def ping(self) -> None:
         """Raise StorageError unless the database answers."""
@@ -187,4 +188,9 @@ class Repository(Protocol):
         """Count one comparison for ``member`` at ``at`` if fewer than ``limit`` were counted in the ``window_s``
         seconds before, and return 0; otherwise count nothing and return the seconds until a slot frees. Atomic
         across processes sharing the database."""
+        ...
+
+    async def prune_rate_slots(self, before: datetime) -> int:
+        """Forget the members whose latest counted comparison is older than ``before`` (their window is empty);
+        returns how many."""
         ...

@@ -15,6 +15,9 @@ from bot.errors import RateLimitedError
 class Limiter(Protocol):
     """Counts one comparison for a member, or raises RateLimitedError with the seconds to wait."""
 
+    limit: int  # the configured comparisons per window (0: none)
+    window_s: float
+
     async def take(self, member: str, limit: int | None = None) -> None:
         """``limit`` overrides the configured one for this call (the channel's setting); 0 disables it."""
         ...

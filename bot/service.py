@@ -94,8 +94,8 @@ class ArenaService:
         self.rate_limiter = rate_limiter
         # Settings admins set per server and channel; without a config's allow-lists, everyone everywhere.
         self.channels = channels or ChannelControl(repository, ConfigDefaults(
-            self.default_matchup, getattr(rate_limiter, "limit", 0), getattr(rate_limiter, "window_s", 60.0)),
-            self.matchups)
+            self.default_matchup, rate_limiter.limit if rate_limiter else 0,
+            rate_limiter.window_s if rate_limiter else 60.0), self.matchups)
         self.sample_matchups = tuple(sample_matchups)
         self.export_salt = export_salt
         self._finished: OrderedDict[str, Comparison] = OrderedDict()

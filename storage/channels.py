@@ -46,16 +46,21 @@ def take_rate_slot(connection: Connection, member: str, limit: int, window_s: fl
     """The sliding window of bot/ratelimit.py, made atomic: the upsert first takes the member's row lock on
     PostgreSQL (the write lock on SQLite), so a second process counting the same member waits for this one to
     commit and then reads its hit."""
-    upsert = _insert(connection, RATE_SLOTS).values(member=member, hits="")
+    now = at.timestamp()
+    upsert = _insert(connection, RATE_SLOTS).values(member=member, hits="", latest=now)
     # RETURNING reads the locked row in the same statement: one round trip fewer (PostgreSQL, SQLite >= 3.35).
     stored = connection.execute(upsert.on_conflict_do_update(
         index_elements=[RATE_SLOTS.c.member], set_={"hits": RATE_SLOTS.c.hits}).returning(RATE_SLOTS.c.hits)
     ).scalar_one()
-    now = at.timestamp()
     hits = [hit for hit in (float(text) for text in stored.split()) if now - hit < window_s]
     if len(hits) >= limit:
         return hits[len(hits) - limit] + window_s - now
     hits.append(now)
     connection.execute(update(RATE_SLOTS).where(RATE_SLOTS.c.member == member).values(
-        hits=" ".join(f"{hit:.6f}" for hit in hits)))
+        hits=" ".join(f"{hit:.6f}" for hit in hits), latest=now))
     return 0.0
+
+
+def prune_rate_slots(connection: Connection, before: datetime) -> int:
+    result = connection.execute(delete(RATE_SLOTS).where(RATE_SLOTS.c.latest < before.timestamp()))
+    return int(result.rowcount or 0)

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -158,12 +159,18 @@ class ChannelSettingRow(Base):
 
 class RateSlotRow(Base):
     """A member's comparisons in the current rate-limit window, shared by every process: their times as Unix
-    seconds, oldest first, separated by spaces (a handful per member: one row read and written per compare)."""
+    seconds, oldest first, separated by spaces (a handful per member: one row read and written per compare),
+    and the newest of them, by which the sweep drops members whose window has emptied."""
 
     __tablename__ = "rate_slots"
 
     member: Mapped[str] = mapped_column(String(NAME_LEN), primary_key=True)
     hits: Mapped[str] = mapped_column(Text)
+    latest: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_rate_slots_latest", "latest"),)
+
+
 class InstallationRow(Base):
     """Values chosen once per installation (the export's secret salt), by key."""
 

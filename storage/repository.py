@@ -116,6 +116,9 @@ class SqlAlchemyRepository:
     async def installation_value(self, key: str, proposed: str) -> str:
         return await self._run(lambda connection: people.installation_value(connection, key, proposed))
 
+    async def prune_rate_slots(self, before: datetime) -> int:
+        return await self._run(lambda connection: channels.prune_rate_slots(connection, before))
+
     def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:
         with self.engine.connect() as connection:
             yield from battles.iter_battles(connection, query, by_comparison)

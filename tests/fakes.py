@@ -221,6 +221,12 @@ class InMemoryRepository:
         hits.append(at)
         return 0.0
 
+    async def prune_rate_slots(self, before: datetime) -> int:
+        gone = [member for member, hits in self.rate_hits.items() if not hits or hits[-1] < before]
+        for member in gone:
+            del self.rate_hits[member]
+        return len(gone)
+
 
 RAW = BattleQuery(drop_identity_leaks=False, drop_failed=False)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from adapters import arena_settings
+from adapters import channel_commands
 from adapters.console import render
 from adapters.console.surface import FORGET_COMMAND, ConsoleSurface
 from adapters.flow import ChatFlow
@@ -78,7 +78,7 @@ class ChatSession:
         elif command == "/regenerate":
             await self.regenerate()
         elif command == "/leaderboard":
-            await self.flow.leaderboard(self.surface, *arena_settings.parse_leaderboard(rest))
+            await self.flow.leaderboard(self.surface, *channel_commands.parse_leaderboard(rest))
         elif command == "/arena-settings":
             await self.flow.settings_text(self.surface, command, rest)
         elif command == "/models":

@@ -12,14 +12,14 @@ import discord
 import yarl
 from discord import app_commands
 
-from adapters import arena_settings, ids
+from adapters import channel_commands, ids
 from adapters.discord import render
 from adapters.discord.buttons import ActionButton, ForgetButton, VoteButton, WhyButton, submitted_reason
 from adapters.discord.conversation import NewMessageSurface, ThreadSurface
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.surface import DiscordSurface
 from adapters.flow import SOMETHING_WENT_WRONG, ChatFlow
-from bot.channels import KEYS
+from bot.channels import KEYS, SCOPES
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.service import ArenaService
@@ -102,7 +102,7 @@ def add_commands(tree: app_commands.CommandTree[ArenaClient], client: ArenaClien
     @tree.command(name="leaderboard", description="Win rate of each fine-tuned model with its 95% interval")
     @app_commands.describe(scope="Whose votes: yours, this channel's or this server's (default: all)")
     @app_commands.choices(scope=[app_commands.Choice(name=name, value=name)
-                                 for name in arena_settings.LEADERBOARD_SCOPES])
+                                 for name in channel_commands.LEADERBOARD_SCOPES])
     @app_commands.autocomplete(matchup=matchup_names)
     async def leaderboard(interaction: discord.Interaction, matchup: str | None = None,
                           scope: app_commands.Choice[str] | None = None) -> None:
@@ -143,7 +143,7 @@ def matchup_autocomplete(client: ArenaClient) -> Any:
     return matchup_names
 
 
-SCOPE_CHOICES = [app_commands.Choice(name=name, value=name) for name in ("channel", "server")]
+SCOPE_CHOICES = [app_commands.Choice(name=name, value=name) for name in SCOPES]
 
 
 def settings_group(client: ArenaClient) -> app_commands.Group:
@@ -154,14 +154,10 @@ def settings_group(client: ArenaClient) -> app_commands.Group:
 
     @group.command(name="show", description="What applies in this channel, and where each value comes from")
     async def show(interaction: discord.Interaction) -> None:
-        await flow.settings(client.surface(interaction), arena_settings.SHOW)
+        await flow.settings(client.surface(interaction), channel_commands.SHOW)
 
     @group.command(name="set", description="Change settings for this channel or the whole server (Manage Server)")
-    @app_commands.describe(scope="This channel or the whole server", enabled="Answer commands here at all",
-                           matchup="The matchup a /compare without one uses", blind="Hide model names until the vote",
-                           roles="Role ids (or @mentions) that may compare and vote; none: everyone",
-                           users="User ids (or @mentions) that may compare and vote; none: everyone",
-                           rate_limit="Comparisons per member per window; 0: no limit")
+    @app_commands.describe(scope="This channel or the whole server", **KEYS)
     @app_commands.choices(scope=SCOPE_CHOICES)
     @app_commands.autocomplete(matchup=matchup_autocomplete(client))
     async def set_(interaction: discord.Interaction, scope: app_commands.Choice[str], enabled: bool | None = None,
@@ -171,13 +167,13 @@ def settings_group(client: ArenaClient) -> app_commands.Group:
                  "rate_limit": rate_limit}
         values: dict[str, str | None] = {key: ("on" if value else "off") if isinstance(value, bool) else str(value)
                                          for key, value in given.items() if value is not None}
-        await flow.settings(client.surface(interaction), arena_settings.SET, scope.value, values)
+        await flow.settings(client.surface(interaction), channel_commands.SET, scope.value, values)
 
     @group.command(name="reset", description="Clear a setting here, so the server's or the config's applies")
     @app_commands.choices(scope=SCOPE_CHOICES,
                           key=[app_commands.Choice(name=key, value=key) for key in KEYS])
     async def reset(interaction: discord.Interaction, scope: app_commands.Choice[str],
                     key: app_commands.Choice[str]) -> None:
-        await flow.settings(client.surface(interaction), arena_settings.RESET, scope.value, {key.value: None})
+        await flow.settings(client.surface(interaction), channel_commands.RESET, scope.value, {key.value: None})
 
     return group

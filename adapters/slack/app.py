@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters import arena_settings
+from adapters import channel_commands
 from adapters.flow import SOMETHING_WENT_WRONG, ChatFlow
 from adapters.slack import render
 from adapters.slack.settings import SlackSettings
@@ -143,7 +143,7 @@ def build_app(service: ArenaService, settings: Settings, credentials: SlackCrede
     @app.command(slack.leaderboard_command)
     async def leaderboard(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
                           client: AsyncWebClient) -> None:
-        matchup, scope = arena_settings.parse_leaderboard(command.get("text", ""))
+        matchup, scope = channel_commands.parse_leaderboard(command.get("text", ""))
         await flow.leaderboard(command_surface(client, ack, command, respond), matchup, scope)
 
     @app.command(slack.models_command)

@@ -60,6 +60,17 @@ async def test_the_rate_slot_is_a_sliding_window_per_member(repo: Repository) ->
     assert await repo.take_rate_slot(member, 1, 60, NOW + timedelta(seconds=62)) == pytest.approx(58)
 
 
+async def test_members_whose_window_emptied_are_pruned(repo: Repository) -> None:
+    old, recent = f"discord:{uuid.uuid4().hex}", f"discord:{uuid.uuid4().hex}"
+    await repo.take_rate_slot(old, 5, 60, NOW - timedelta(minutes=5))
+    await repo.take_rate_slot(recent, 5, 60, NOW - timedelta(minutes=5))
+    await repo.take_rate_slot(recent, 5, 60, NOW - timedelta(seconds=30))  # its newest counts
+    assert await repo.prune_rate_slots(NOW - timedelta(seconds=60)) >= 1
+    # The pruned member starts afresh; the other's recent comparison still counts against a limit of 1.
+    assert await repo.take_rate_slot(old, 1, 60, NOW) == 0
+    assert await repo.take_rate_slot(recent, 1, 60, NOW) == pytest.approx(30)
+
+
 async def test_concurrent_takes_for_one_member_grant_exactly_the_limit(repo: Repository) -> None:
     member = f"slack:T:{uuid.uuid4().hex}"
     waits = await asyncio.gather(*(repo.take_rate_slot(member, 5, 60, NOW + timedelta(milliseconds=i))

@@ -184,3 +184,34 @@ async def test_gateway_frames_honour_the_compress_parameter(fake: FakeDiscord, c
         assert (ready["t"], ready["s"]) == ("READY", 1)
         assert (await receive_frame(ws, inflate))["t"] == "GUILD_CREATE"
     assert fake.identifies == [{"token": "<redacted>", "intents": 1, "properties": {}}]
+
+
+@pytest.mark.asyncio
+async def test_member_roles_permissions_and_the_second_channel_reach_discord_py() -> None:
+    """The guild's roles come with GUILD_CREATE, so discord.py resolves a member's role ids to roles, as it does
+    on Discord; an interaction may come from the guild's second channel."""
+    async with FakeDiscord(token=TOKEN, roles=("students", "staff")) as fake:
+        restore = point_discord_py_at(fake.api_base_url, fake.gateway_url)
+        seen: list[tuple[list[str], bool, int | None]] = []
+        bot = PingBot()
+
+        @bot.tree.command(name="whoami", description="Say what Discord says about the member")
+        async def whoami(interaction: discord.Interaction) -> None:
+            member = interaction.user
+            assert isinstance(member, discord.Member)
+            seen.append(([role.name for role in member.roles if not role.is_default()],
+                         interaction.permissions.manage_guild, interaction.channel_id))
+            await interaction.response.send_message("ok", ephemeral=True)
+
+        try:
+            async with running(bot):
+                guild = bot.get_guild(int(fake.guild_id))
+                assert guild is not None and {c.id for c in guild.text_channels} == {
+                    int(fake.channel_id), int(fake.other_channel_id)}
+                done = bot.wait_for("app_command_completion", timeout=5)
+                await fake.dispatch_slash_command("whoami", roles=(fake.role_ids["staff"],), permissions=1 << 5,
+                                                  channel_id=fake.other_channel_id)
+                await done
+        finally:
+            restore()
+    assert seen == [(["staff"], True, int(fake.other_channel_id))]

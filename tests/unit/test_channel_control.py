@@ -4,17 +4,18 @@ cache every process refreshes within seconds, allow-lists on commands and button
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from adapters import ids
-from adapters.arena_settings import parse_command, parse_leaderboard
-from adapters.bootstrap import build_service, parse_settings
+from adapters.bootstrap import build_service, parse_settings, prune_rate_windows
+from adapters.channel_commands import parse_command, parse_leaderboard
 from adapters.flow import ChatFlow
 from bot.channels import CHANNEL, CONFIG, DISABLED, NOT_LISTED, SERVER, ChannelControl, ConfigDefaults, resolve
 from bot.channels import StoredSetting as Stored
 from bot.domain import Choice, Place
-from bot.errors import AccessRefusedError, SettingsError
+from bot.errors import AccessRefusedError, SettingsError, StorageError
 from bot.ratelimit import SharedRateLimiter
 from bot.service import ArenaService
 from tests.fakes import InMemoryRepository, ScriptedProvider, matchup
@@ -88,6 +89,24 @@ async def test_another_process_sees_a_change_once_its_cache_expires() -> None:
     assert not (await theirs.effective(HERE)).enabled
     with pytest.raises(AccessRefusedError, match="switched off"):
         await theirs.admit(HERE, "test:alice", (), admin=False)
+
+
+async def test_while_the_database_is_down_the_last_known_settings_apply() -> None:
+    class FlakyStore(InMemoryRepository):
+        down = False
+
+        async def scope_settings(self, platform: str, server: str, channel: str) -> list[Stored]:
+            if self.down:
+                raise StorageError("The database is busy or unreachable; please try again.")
+            return await super().scope_settings(platform, server, channel)
+
+    store, now = FlakyStore(), [0.0]
+    control = ChannelControl(store, DEFAULTS, ["pair"], clock=lambda: now[0])
+    await control.change(HERE, CHANNEL, {"users": "42"}, "admin")
+    store.down, now[0] = True, 10.0
+    assert (await control.effective(HERE)).users == ("42",)
+    with pytest.raises(StorageError):  # nothing known about a channel never read: the member is told to retry
+        await control.effective(Place("test", channel="c2", server="s1"))
 
 
 def test_the_typed_commands_parse_or_say_what_is_wrong() -> None:
@@ -215,3 +234,23 @@ def test_the_config_files_allow_lists_reach_the_served_service() -> None:
         "allowed_channels": ["C1"], "allowed_roles": [1234], "allowed_users": "U1, U2"}}, env={})
     defaults = build_service(settings, InMemoryRepository(), providers={}).channels.defaults
     assert (defaults.allowed_channels, defaults.roles, defaults.users) == (("C1",), ("1234",), ("U1", "U2"))
+
+
+async def test_the_sweep_forgets_members_whose_window_has_emptied() -> None:
+    settings = parse_settings({"database": {"url": "sqlite://"}, "arena": {"rate_window_s": 60}}, env={})
+    repo, now = InMemoryRepository(), datetime.now(UTC)
+    await repo.take_rate_slot("discord:1", 5, 60, now - timedelta(seconds=61))
+    await repo.take_rate_slot("discord:2", 5, 60, now - timedelta(seconds=5))
+    assert await prune_rate_windows(repo, settings) == 1
+    assert list(repo.rate_hits) == ["discord:2"]
+
+
+async def test_a_server_switched_off_with_one_channel_on_is_a_channel_allow_list() -> None:
+    repo = InMemoryRepository()
+    flow = make_flow(repo)
+    admin = RecordingSurface(voter="test:root")
+    await flow.settings(admin, "set", "server", {"enabled": "off"})
+    await flow.settings(admin, "set", "channel", {"enabled": "on"})  # in c1
+    assert await flow.compare(RecordingSurface(admin=False, voter="test:bob"), "hi") is not None
+    elsewhere = RecordingSurface(admin=False, voter="test:bob", channel="c2")
+    assert await flow.compare(elsewhere, "hi") is None and elsewhere.calls == [("refuse", DISABLED)]

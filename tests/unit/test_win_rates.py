@@ -5,7 +5,9 @@ import math
 import pytest
 
 from bot.ports import OutcomeCount
-from bot.statistics.win_rates import tallies, wilson_interval
+from bot.statistics.battles import BattleCount
+from bot.statistics.win_rates import outcome_counts_of, tallies, wilson_interval
+from tests.fakes import matchup
 
 
 def test_wilson_matches_hand_computed_values() -> None:
@@ -30,3 +32,12 @@ def test_tallies_group_by_matchup() -> None:
     m, n = tallies(rows)
     assert (m.wins, m.losses, m.ties, m.both_bad, m.win_rate) == (4, 1, 2, 0, 0.8)
     assert n.win_rate is None and n.ci_low is None and n.both_bad == 4
+
+
+def test_a_slices_battle_counts_become_outcomes_of_the_matchups_current_pair() -> None:
+    pair = matchup("pair")  # base-m vs tuned-m
+    counts = (BattleCount("tuned-m", "base-m", "model_a", 3), BattleCount("base-m", "tuned-m", "model_b", 2),
+              BattleCount("base-m", "tuned-m", "model_a", 4), BattleCount("tuned-m", "base-m", "tie", 1),
+              BattleCount("base-m", "tuned-m", "tie (bothbad)", 5), BattleCount("old-m", "tuned-m", "model_b", 9))
+    found = {row.outcome: row.count for row in outcome_counts_of(pair, counts)}
+    assert found == {"finetuned": 5, "base": 4, "tie": 1, "both_bad": 5}  # the old model's battles left out

@@ -32,9 +32,12 @@ def upgrade() -> None:
         "rate_slots",
         sa.Column("member", sa.String(200), primary_key=True),
         sa.Column("hits", sa.Text(), nullable=False),
+        sa.Column("latest", sa.Float(), nullable=False),
     )
+    op.create_index("ix_rate_slots_latest", "rate_slots", ["latest"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_rate_slots_latest", table_name="rate_slots")
     op.drop_table("rate_slots")
     op.drop_table("channel_settings")

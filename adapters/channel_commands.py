@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.channels import CHANNEL, KEYS, SCOPES, SETTINGS_TTL_S, ConfigDefaults, Effective, describe
+from bot.channels import CHANNEL, KEYS, SCOPES, SERVER, SETTINGS_TTL_S, ConfigDefaults, Effective, describe
 from bot.domain import Place
 from bot.errors import ArenaError, SettingsError
 from bot.statistics.slices import BattleQuery
@@ -13,7 +13,7 @@ from bot.statistics.slices import BattleQuery
 SHOW, SET, RESET = "show", "set", "reset"
 USAGE = "show | set channel|server key=value ... | reset channel|server key ..."
 # /leaderboard scope: the member's own votes, this channel's or this server's.
-ME, SERVER = "me", "server"
+ME = "me"
 LEADERBOARD_SCOPES = (ME, CHANNEL, SERVER)
 HEADINGS = {ME: "Your votes", CHANNEL: "Votes in this channel", SERVER: "Votes in this server"}
 SOURCES = {"channel": "set for this channel", "server": "set for the whole server", "config": "config file"}
