@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
@@ -158,3 +159,25 @@ async def test_a_matchup_whose_models_changed_cannot_be_continued() -> None:
     for prepare in (service.follow_up(stale.id, "more", "u", PLACE), service.regenerate(stale.id, "u", PLACE)):
         with pytest.raises(ArenaError, match="have changed"):
             await prepare
+
+
+@pytest.mark.parametrize("value", [0, -5, "lots", 1.5])
+def test_a_context_size_must_be_a_positive_whole_number(value: object) -> None:
+    from bot.config import parse_settings
+    from bot.errors import ConfigError
+
+    spec = {"provider": "echo", "model": "m", "max_context_tokens": value}
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({"models": {"x": spec}}, {})
+    assert caught.value.key == "models.x.max_context_tokens"
+
+
+def test_the_reply_says_when_the_oldest_turns_were_left_out() -> None:
+    from bot import display
+
+    c = Comparison(id="c", prompt="p", matchup="pair", model_a="a", model_b="b", base_side=Side.A, blind=True,
+                   requester="u", place=PLACE, created_at=datetime(2026, 12, 3, tzinfo=UTC), status=Status.DONE,
+                   reply_a=Reply("x", 1, 10, dropped_turns=2), reply_b=Reply("y", 1, 10), turn=4)
+    assert display.reply_status(c, Side.A).endswith("oldest 2 turns left out to fit the model's context")
+    assert "left out" not in display.reply_status(c, Side.B)
+    assert display.lineage(c) == "Turn 4"
