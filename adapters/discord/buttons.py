@@ -71,8 +71,9 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTT
 class FollowUpModal(discord.ui.Modal):
     """The follow-up box; its submission (interaction type 5) runs the next turn."""
 
-    def __init__(self, comparison_id: str) -> None:
-        super().__init__(title=MODAL_TITLE, custom_id=ids.action_id(comparison_id, ids.FOLLOW_UP_BOX), timeout=None)
+    def __init__(self, comparison_id: str, member: int) -> None:
+        # discord.py keeps open modals by custom_id: one per member, or one member's submission would end another's.
+        super().__init__(title=MODAL_TITLE, custom_id=ids.follow_up_box_id(comparison_id, str(member)), timeout=None)
         self.comparison_id = comparison_id
         self.text: discord.ui.TextInput[FollowUpModal] = discord.ui.TextInput(
             label=FIELD_LABEL, style=discord.TextStyle.paragraph, max_length=FIELD_MAX, custom_id="text")

@@ -97,7 +97,7 @@ class DiscordSurface:
                                                      ephemeral=True)
 
     async def ask_follow_up(self, comparison_id: str) -> None:
-        await self.interaction.response.send_modal(FollowUpModal(comparison_id))
+        await self.interaction.response.send_modal(FollowUpModal(comparison_id, self.interaction.user.id))
 
     async def send_file(self, path: Path, text: str) -> None:
         size = path.stat().st_size
