@@ -62,7 +62,7 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTT
                              match: re.Match[str], /) -> ActionButton:
         return cls(match["id"], match["action"])
 
-    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+    async def callback(self, interaction: discord.Interaction) -> None:
         client: ArenaClient = interaction.client  # type: ignore[assignment]
         await client.flow.action_button(client.new_message_surface(interaction),
                                         ids.action_id(self.comparison_id, self.action))
@@ -79,7 +79,7 @@ class FollowUpModal(discord.ui.Modal):
             label=FIELD_LABEL, style=discord.TextStyle.paragraph, max_length=FIELD_MAX, custom_id="text")
         self.add_item(self.text)
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+    async def on_submit(self, interaction: discord.Interaction) -> None:
         client: ArenaClient = interaction.client  # type: ignore[assignment]
         await client.flow.follow_up(client.thread_surface(interaction), self.comparison_id, self.text.value)
 
