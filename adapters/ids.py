@@ -1,6 +1,6 @@
 """Ids packed into chat buttons: ``cmp:{comparison id}:vote:{a|b|tie|bad}``, ``cmp:{id}:follow`` (open the
-follow-up box), ``cmp:{id}:regen`` (regenerate); the follow-up box itself is ``cmp:{id}:followup:{member}``
-(one per member: two members may follow up on one comparison at once). All well under Discord's 100 characters."""
+follow-up box), ``cmp:{id}:regen`` (regenerate); the follow-up box itself is ``cmp:{id}:followup``. All well
+under Discord's 100 characters."""
 
 from __future__ import annotations
 
@@ -36,10 +36,6 @@ def choice_from_code(code: str) -> Choice:
 def action_id(comparison_id: str, action: str) -> str:
     """The id of a comparison's Follow up or Regenerate button, or of its follow-up box."""
     return f"cmp:{comparison_id}:{action}"
-
-
-def follow_up_box_id(comparison_id: str, member: str) -> str:
-    return f"{action_id(comparison_id, FOLLOW_UP_BOX)}:{member}"
 
 
 def parse_action_id(value: str, action: str) -> str | None:

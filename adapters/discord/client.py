@@ -12,7 +12,7 @@ import yarl
 from discord import app_commands
 
 from adapters.discord import render
-from adapters.discord.buttons import ActionButton, VoteButton
+from adapters.discord.buttons import ActionButton, VoteButton, follow_up_submitted
 from adapters.discord.conversation import NewMessageSurface, ThreadSurface
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.surface import DiscordSurface
@@ -56,6 +56,19 @@ class ArenaClient(discord.Client):
         else:
             await self.tree.sync()
         log.info("slash commands synced (%s)", f"guilds {list(guild_ids)}" if guild_ids else "globally")
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """A follow-up box's submission: the next turn of the conversation (see buttons.FollowUpModal)."""
+        submitted = follow_up_submitted(interaction)
+        if submitted is None:
+            return
+        surface = self.thread_surface(interaction)
+        try:
+            await self.flow.follow_up(surface, *submitted)
+        except Exception:
+            # As for a command: logged with its traceback, and the member is told (never the error itself).
+            log.exception("follow-up on comparison %s failed", submitted[0])
+            await surface.refuse(SOMETHING_WENT_WRONG)
 
     def surface(self, interaction: discord.Interaction) -> DiscordSurface:
         return DiscordSurface(interaction, self.settings.discord.admin_user_ids,

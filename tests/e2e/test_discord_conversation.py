@@ -98,3 +98,19 @@ async def test_two_members_following_up_on_one_comparison_at_once_both_get_their
                                 and t in str(r.json) and bool(r.json.get("components")), timeout=10)
     assert sorted(db_rows(tmp_path, "SELECT requester, prompt FROM comparisons WHERE turn = 2")) == [
         ("discord:777", "Why?"), ("discord:778", "Is it big?")]
+
+
+async def test_a_follow_up_box_left_open_across_a_restart_still_sends(fake: FakeDiscord, tmp_path: Path) -> None:  # noqa: F811
+    settings = settings_for(fake, tmp_path)
+    async with running_bot(fake, settings) as bot:
+        compared = await slash(fake, bot, "compare", prompt="Name a dog breed")
+        first = fake.messages[compared.original_id or ""]
+        opened = await fake.dispatch_component(button(first, "Follow up"), message=first)
+        assert (await fake.wait_for_callback(opened)).json["type"] == MODAL
+    async with running_bot(fake, settings):  # a new process: nothing of the open box in memory
+        submitted = await fake.submit_modal(opened, {"text": "Why that one?"})
+        assert (await fake.wait_for_callback(submitted, timeout=10)).json["type"] == 6
+        await fake.wait_for(lambda r: r.method == "PATCH" and r.path.startswith("/channels/")
+                            and "Why that one?" in str(r.json) and bool(r.json.get("components")), timeout=10)
+    assert db_rows(tmp_path, "SELECT turn, prompt FROM comparisons ORDER BY created_at") == [
+        (1, "Name a dog breed"), (2, "Why that one?")]
