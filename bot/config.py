@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+from bot.conversation import CONTEXT_OPTIONS
 from bot.domain import ROLES, GenerationParams, Matchup, Model
 from bot.errors import ConfigError
 from bot.providers import PROVIDERS
@@ -270,6 +271,9 @@ def _model(name: str, spec: Any) -> Model:
         if not isinstance(value, str | int | float | bool):
             raise ConfigError(f"{where}.{key}", "must be a string, number or boolean")
         options[key] = value
+    for key in CONTEXT_OPTIONS:  # a context size decides which turns of a conversation a model is sent
+        if key in options and _check_type(f"{where}.{key}", options[key], int) < 1:
+            raise ConfigError(f"{where}.{key}", "must be at least 1")
     return Model(name=name, provider=provider, model=model_id, template=template, params=params,
                  timeout_s=timeout, options=options)
 

@@ -55,6 +55,9 @@ class ExportOptions:
     majority: bool = False
     # DPO/KTO: a reply the length limit stopped is not training data unless asked for.
     include_cut: bool = False
+    # DPO/KTO: every row in TRL's conversational form (first turns too), so that a file holding a conversation's
+    # later turn has one form throughout (``datasets`` loads one type per column). ArenaService.export sets it.
+    conversational: bool = False
     # DPO/KTO count here what each rule left out (DPO: comparisons, KTO: votes), for the caller to report.
     left_out: Counter[str] = field(default_factory=Counter, compare=False)
 
@@ -231,18 +234,18 @@ def _reasons(battles: Iterable[Battle]) -> list[str]:
     return [b.vote.feedback for b in battles if b.vote.feedback]
 
 
-def preference_prompt(c: Comparison, side: Side) -> str | list[dict[str, str]]:
-    """The ``prompt`` of a preference row: the text on a first turn; on a later turn TRL's conversational form,
-    the conversation as the model on ``side`` saw it (its own earlier answers)."""
-    if not c.history:
+def preference_prompt(c: Comparison, side: Side, conversational: bool = False) -> str | list[dict[str, str]]:
+    """The ``prompt`` of a preference row: the text of a first turn; on a later turn (or in a conversational
+    export) TRL's conversational form, the conversation as the model on ``side`` saw it (its own answers)."""
+    if not (c.history or conversational):
         return c.prompt
     return [{"role": m.role, "content": m.content} for m in messages(c.history, side, c.prompt)]
 
 
-def _completion(c: Comparison, side: Side) -> str | list[dict[str, str]]:
-    """A reply as a preference row holds it: text, or (on a later turn) one assistant message."""
+def _completion(c: Comparison, side: Side, conversational: bool) -> str | list[dict[str, str]]:
+    """A reply as a preference row holds it: text, or (in conversational form) one assistant message."""
     text = c.reply(side).text
-    return [{"role": "assistant", "content": text}] if c.history else text
+    return [{"role": "assistant", "content": text}] if c.history or conversational else text
 
 
 def write_dpo(battles: Iterable[Battle], out: IO[str], options: ExportOptions | None = None) -> int:
@@ -253,9 +256,10 @@ def write_dpo(battles: Iterable[Battle], out: IO[str], options: ExportOptions | 
     n = 0
     for comparison, winner, reasons in _decisions(battles, options):
         loser = Side.B if winner is Side.A else Side.A
-        out.write(json.dumps({"prompt": preference_prompt(comparison, winner),
-                              "chosen": _completion(comparison, winner),
-                              "rejected": _completion(comparison, loser), "feedback": reasons},
+        form = options.conversational
+        out.write(json.dumps({"prompt": preference_prompt(comparison, winner, form),
+                              "chosen": _completion(comparison, winner, form),
+                              "rejected": _completion(comparison, loser, form), "feedback": reasons},
                              ensure_ascii=False) + "\n")
         n += 1
     return n
@@ -273,7 +277,8 @@ def write_kto(battles: Iterable[Battle], out: IO[str], options: ExportOptions | 
             continue
         for side in Side:
             label = choice is not Choice.BOTH_BAD and side.value == choice.value
-            out.write(json.dumps({"prompt": preference_prompt(c, side), "completion": _completion(c, side),
+            form = options.conversational
+            out.write(json.dumps({"prompt": preference_prompt(c, side, form), "completion": _completion(c, side, form),
                                   "label": label, "feedback": battle.vote.feedback}, ensure_ascii=False) + "\n")
             n += 1
     return n

@@ -167,6 +167,10 @@ class Repository(Protocol):
         Blocking: call it in a worker thread."""
         ...
 
+    async def has_later_turns(self, query: BattleQuery | None = None) -> bool:
+        """Whether any vote ``iter_battles(query)`` yields is on a conversation's later turn (turn > 1)."""
+        ...
+
     def write_csv(self, out: IO[str], options: ExportOptions, query: BattleQuery | None = None) -> int:
         """The votes of ``iter_battles(query)`` as ``bot.export.write_csv`` writes them, header first, byte for
         byte, into ``out`` (a text stream, written from its current position); returns how many votes.

@@ -420,6 +420,9 @@ class ArenaService:
         options = options or export.ExportOptions(salt=self.export_salt)
         if fmt == "csv":  # the repository writes CSV itself, from renderings it stored: a million votes in seconds
             return await asyncio.to_thread(self.repository.write_csv, out, options, query)
+        if fmt in export.PREFERENCE_FORMATS and not options.conversational and \
+                await self.repository.has_later_turns(query):
+            options = replace(options, conversational=True)  # one form per file (the same left_out counter)
         battles = self.repository.iter_battles(query, by_comparison=fmt in export.PREFERENCE_FORMATS)
         return await asyncio.to_thread(writer, battles, out, options)
 

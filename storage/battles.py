@@ -64,6 +64,13 @@ def export_conditions(query: BattleQuery | None) -> list[ColumnElement[bool]]:
     return conditions(query or RAW, filters=query is not None)
 
 
+def has_later_turns(connection: Connection, query: BattleQuery | None) -> bool:
+    """Whether a vote of the export's slice is on a comparison past a conversation's first turn."""
+    c, v = COMPARISONS.c, VoteRow
+    found = select(v.id).join(COMPARISONS, c.id == v.comparison_id).where(c.turn > 1, *export_conditions(query))
+    return connection.execute(select(found.exists())).scalar_one() is True
+
+
 def outcome_counts(connection: Connection, matchup: str | None) -> list[OutcomeCount]:
     c, v = ComparisonRow, VoteRow
     base_model = case((c.base_side == Side.A.value, c.model_a), else_=c.model_b)

@@ -123,6 +123,9 @@ class SqlAlchemyRepository:
         with self.engine.connect() as connection:
             yield from battles.iter_battles(connection, query, by_comparison)
 
+    async def has_later_turns(self, query: BattleQuery | None = None) -> bool:
+        return await self._run(lambda connection: battles.has_later_turns(connection, query))
+
     def write_csv(self, out: IO[str], options: ExportOptions, query: BattleQuery | None = None) -> int:
         with self.engine.connect() as connection:
             return csv_export.write_csv(connection, out, battles.export_conditions(query), judge_for(options))

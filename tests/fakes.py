@@ -198,6 +198,9 @@ class InMemoryRepository:
             battles.sort(key=lambda b: b.comparison.id)  # stable: in the order first cast within each
         yield from (copy.deepcopy(b) for b in battles)
 
+    async def has_later_turns(self, query: BattleQuery | None = None) -> bool:
+        return any(b.comparison.turn > 1 for b in self.iter_battles(query))
+
     def write_csv(self, out: IO[str], options: ExportOptions, query: BattleQuery | None = None) -> int:
         return write_csv(self.iter_battles(query), out, options)
 

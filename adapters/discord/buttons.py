@@ -47,6 +47,7 @@ FOLLOW_UP_LABEL = "Follow up"
 REGENERATE_LABEL = "Regenerate"
 MODAL_TITLE = "Follow up"  # Discord: at most 45 characters
 FIELD_LABEL = "Your next message to both models"
+FIELD_ID = "text"
 FIELD_MAX = 4000  # Discord's limit for a text input; the arena's own prompt limit is checked after
 BUTTON_IDS = r"cmp:(?P<id>[0-9a-f]{1,32}):(?P<action>follow|regen)"
 
@@ -66,25 +67,43 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTT
                              match: re.Match[str], /) -> ActionButton:
         return cls(match["id"], match["action"])
 
-    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+    async def callback(self, interaction: discord.Interaction) -> None:
         client: ArenaClient = interaction.client  # type: ignore[assignment]
         await client.flow.action_button(client.new_message_surface(interaction),
                                         ids.action_id(self.comparison_id, self.action))
 
 
 class FollowUpModal(discord.ui.Modal):
-    """The follow-up box; its submission (interaction type 5) runs the next turn."""
+    """The follow-up box. Its submission (interaction type 5) is handled from its custom_id alone
+    (``follow_up_submitted``), not by this object: discord.py keeps open modals in memory by custom_id, so a box
+    left open across a restart, or one that two members opened at once, would otherwise be lost."""
 
     def __init__(self, comparison_id: str) -> None:
         super().__init__(title=MODAL_TITLE, custom_id=ids.action_id(comparison_id, ids.FOLLOW_UP_BOX), timeout=None)
-        self.comparison_id = comparison_id
-        self.text: discord.ui.TextInput[FollowUpModal] = discord.ui.TextInput(
-            label=FIELD_LABEL, style=discord.TextStyle.paragraph, max_length=FIELD_MAX, custom_id="text")
-        self.add_item(self.text)
+        self.add_item(discord.ui.TextInput(label=FIELD_LABEL, style=discord.TextStyle.paragraph,
+                                           max_length=FIELD_MAX, custom_id=FIELD_ID))
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
-        client: ArenaClient = interaction.client  # type: ignore[assignment]
-        await client.flow.follow_up(client.thread_surface(interaction), self.comparison_id, self.text.value)
+
+async def open_follow_up(interaction: discord.Interaction, comparison_id: str) -> None:
+    """Answer a click with the follow-up box, and forget it at once (``FollowUpModal``: nothing kept in memory)."""
+    modal = FollowUpModal(comparison_id)
+    await interaction.response.send_modal(modal)
+    modal.stop()
+
+
+def follow_up_submitted(interaction: discord.Interaction) -> tuple[str, str] | None:
+    """The comparison id and the text of a follow-up box's submission; None for any other interaction."""
+    data: Any = interaction.data or {}
+    if interaction.type is not discord.InteractionType.modal_submit:
+        return None
+    comparison_id = ids.parse_action_id(str(data.get("custom_id", "")), ids.FOLLOW_UP_BOX)
+    if comparison_id is None:
+        return None
+    # Text inputs come in action rows, or (Discord's newer modals) each in a label.
+    fields = [field for row in data.get("components") or []
+              for field in (row.get("components") or [row.get("component") or {}])]
+    text = next((str(f.get("value") or "") for f in fields if f.get("custom_id") == FIELD_ID), "")
+    return comparison_id, text
 
 
 def vote_view(comparison: Comparison) -> discord.ui.View:

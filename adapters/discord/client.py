@@ -14,7 +14,14 @@ from discord import app_commands
 
 from adapters import channel_commands, ids
 from adapters.discord import render
-from adapters.discord.buttons import ActionButton, ForgetButton, VoteButton, WhyButton, submitted_reason
+from adapters.discord.buttons import (
+    ActionButton,
+    ForgetButton,
+    VoteButton,
+    WhyButton,
+    follow_up_submitted,
+    submitted_reason,
+)
 from adapters.discord.conversation import NewMessageSurface, ThreadSurface
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.surface import DiscordSurface
@@ -73,16 +80,24 @@ class ArenaClient(discord.Client):
         """For a follow-up: the new turn goes in the conversation's thread."""
         return ThreadSurface(interaction, self.settings.discord.admin_user_ids,
                              self.settings.arena.stream_interval_s)
+
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """A submitted *Why?* box, read from its ids rather than from a modal kept in memory (discord.py's way),
-        so that it arrives after a restart or at another process."""
+        """A submitted box (*Follow up*: the next turn; *Why?*: the vote's reason), read from its ids rather than
+        from a modal kept in memory (discord.py's way), so that it arrives after a restart or at another process."""
         if interaction.type is not discord.InteractionType.modal_submit:
             return
         data: dict[str, Any] = dict(interaction.data or {})
-        comparison_id = ids.parse_why_id(str(data.get("custom_id", "")))
-        reason = submitted_reason(data)
-        if comparison_id is not None and reason is not None:
-            await self.flow.reason(self.surface(interaction), comparison_id, reason)
+        submitted = follow_up_submitted(interaction)
+        why = ids.parse_why_id(str(data.get("custom_id", "")))
+        try:
+            if submitted is not None:
+                await self.flow.follow_up(self.thread_surface(interaction), *submitted)
+            elif why is not None and (reason := submitted_reason(data)) is not None:
+                await self.flow.reason(self.surface(interaction), why, reason)
+        except Exception:
+            # As for a command: logged with its traceback, and the member is told (never the error itself).
+            log.exception("a submitted box on comparison %s failed", (submitted or (why,))[0])
+            await self.surface(interaction).refuse(SOMETHING_WENT_WRONG)
 
     async def _on_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         log.error("command %s failed", interaction.command and interaction.command.name, exc_info=error)

@@ -12,7 +12,7 @@ from typing import Any
 import discord
 
 from adapters.discord import render
-from adapters.discord.buttons import FollowUpModal, WhyModal, confirm_view, vote_view, why_view
+from adapters.discord.buttons import WhyModal, confirm_view, open_follow_up, vote_view, why_view
 from bot import display
 from bot.domain import Comparison, Matchup, Place, Reveal, Status, Tally
 from bot.statistics.report import ArenaReport
@@ -112,7 +112,7 @@ class DiscordSurface:
                                                      ephemeral=True)
 
     async def ask_follow_up(self, comparison_id: str) -> None:
-        await self.interaction.response.send_modal(FollowUpModal(comparison_id))
+        await open_follow_up(self.interaction, comparison_id)
 
     async def send_file(self, path: Path, text: str) -> None:
         size = path.stat().st_size

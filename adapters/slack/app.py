@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -77,6 +78,20 @@ def click_time(action: dict[str, Any]) -> dt.datetime | None:
         return None
 
 
+def thread_of(message: dict[str, Any]) -> str | None:
+    """The thread a message is a reply in; None for a message in the channel (a thread's parent has its own ts as
+    ``thread_ts``: it is in the channel)."""
+    thread_ts = message.get("thread_ts")
+    return str(thread_ts) if thread_ts and thread_ts != message.get("ts") else None
+
+
+def follow_up_place(view: dict[str, Any]) -> tuple[str, str, str | None]:
+    """The comparison, channel and thread the follow-up modal was opened for: its private_metadata, which the bot
+    wrote and Slack hands back in a signed request (an unknown comparison id is refused like a forged button)."""
+    where = json.loads(view.get("private_metadata") or "{}")
+    return str(where.get("comparison", "")), str(where.get("channel", "")), where.get("thread_ts") or None
+
+
 def build_app(service: ArenaService, settings: Settings, credentials: SlackCredentials) -> AsyncApp:
     slack = settings.slack
     flow = ChatFlow(service)
@@ -109,16 +124,40 @@ def build_app(service: ArenaService, settings: Settings, credentials: SlackCrede
     @app.action(re.compile(r"^vote_(a|b|tie|bad)$"))
     async def vote(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
         clicked = surface(client, ack, body.get("team", {}).get("id", ""), body["user"]["id"], body["channel"]["id"],
-                          message_ts=body["message"]["ts"])
+                          message_ts=body["message"]["ts"], thread_ts=thread_of(body["message"]))
         await flow.vote_button(clicked, str(action.get("value", "")), at=click_time(action))
 
-    def click_surface(client: AsyncWebClient, ack: AsyncAck, body: dict[str, Any]) -> SlackSurface:
-        return surface(client, ack, body.get("team", {}).get("id", ""), body["user"]["id"],
-                       (body.get("channel") or {}).get("id", ""), trigger_id=body.get("trigger_id"))
+    def clicked_surface(client: AsyncWebClient, ack: AsyncAck, body: dict[str, Any], **extra: Any) -> SlackSurface:
+        return surface(client, ack, body.get("team", {}).get("id", ""), body["user"]["id"], body["channel"]["id"],
+                       thread_ts=thread_of(body.get("message") or {}), trigger_id=body.get("trigger_id"),
+                       ack_answers=False, **extra)
+
+    @app.action(render.FOLLOW_UP_ACTION)
+    async def follow_up_click(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                              client: AsyncWebClient) -> None:
+        message_ts = (body.get("message") or {}).get("ts")
+        await flow.action_button(clicked_surface(client, ack, body, message_ts=message_ts),
+                                 str(action.get("value", "")))
+
+    @app.action(render.REGENERATE_ACTION)
+    async def regenerate_click(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                               client: AsyncWebClient) -> None:
+        # No message_ts: the regenerated comparison is a message of its own (in the same thread, if any).
+        await flow.action_button(clicked_surface(client, ack, body), str(action.get("value", "")))
+
+    @app.view(render.FOLLOW_UP_VIEW)
+    async def follow_up_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
+                                  client: AsyncWebClient) -> None:
+        comparison, channel, thread_ts = follow_up_place(view)
+        text = view["state"]["values"][render.FOLLOW_UP_BLOCK][render.FOLLOW_UP_INPUT].get("value") or ""
+        user = body["user"]
+        submitted = surface(client, ack, user.get("team_id") or body.get("team", {}).get("id", ""), user["id"],
+                            channel, thread_ts=thread_ts, ack_answers=False)
+        await flow.follow_up(submitted, comparison, text)
 
     @app.action(render.WHY_ACTION)
     async def why(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
-        await flow.why_button(click_surface(client, ack, body), str(action.get("value", "")))
+        await flow.why_button(clicked_surface(client, ack, body), str(action.get("value", "")))
 
     @app.view(render.WHY_CALLBACK)
     async def why_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
@@ -128,7 +167,8 @@ def build_app(service: ArenaService, settings: Settings, credentials: SlackCrede
             await ack()
             return
         comparison_id, channel, reason = submitted
-        boxed = surface(client, ack, body.get("team", {}).get("id", ""), body["user"]["id"], channel)
+        boxed = surface(client, ack, body.get("team", {}).get("id", ""), body["user"]["id"], channel,
+                        ack_answers=False)
         await flow.reason(boxed, comparison_id, reason)
 
     @app.command(slack.forget_command)
@@ -138,7 +178,7 @@ def build_app(service: ArenaService, settings: Settings, credentials: SlackCrede
     @app.action(render.CONFIRM_ACTION)
     async def forget_confirmed(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
                                client: AsyncWebClient) -> None:
-        await flow.forget_confirmed(click_surface(client, ack, body), str(action.get("value", "")))
+        await flow.forget_confirmed(clicked_surface(client, ack, body), str(action.get("value", "")))
 
     @app.command(slack.leaderboard_command)
     async def leaderboard(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,

@@ -35,6 +35,10 @@ SECTIONS_PER_REPLY = 3
 PROMPT_LIMIT = 2000
 FALLBACK_LIMIT = 300
 BUTTON_STYLES = {Choice.A: "primary", Choice.B: "primary", Choice.TIE: None, Choice.BOTH_BAD: "danger"}
+# The follow-up modal: its callback_id, and the block and action ids of its one text box.
+FOLLOW_UP_VIEW, FOLLOW_UP_BLOCK, FOLLOW_UP_INPUT = "follow_up", "follow_up_text", "text"
+FOLLOW_UP_ACTION, REGENERATE_ACTION = "follow_up", "regenerate"
+INPUT_LIMIT = 3000  # Slack's most for a plain-text input; the arena's own prompt limit is checked after
 
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -89,6 +93,8 @@ def _split(text: str) -> list[str]:
 
 def state_line(comparison: Comparison, votes: int) -> str:
     mode = "Blind comparison: names are revealed after you vote." if comparison.blind else "Named comparison."
+    where = display.lineage(comparison)
+    mode = f"{where}. {mode}" if where else mode
     if comparison.status is Status.RUNNING:
         return f"{mode} The models are answering…"
     if comparison.status is Status.FAILED:
@@ -113,7 +119,23 @@ def comparison_blocks(comparison: Comparison, votes: int = 0) -> list[Block]:
                           value=ids.vote_id(comparison.id, c), style=BUTTON_STYLES[c])
             for c in Choice
         ]))
+    if comparison.status is not Status.RUNNING:
+        actions = [ButtonElement(text="Follow up", action_id=FOLLOW_UP_ACTION,
+                                 value=ids.action_id(comparison.id, ids.FOLLOW))] \
+            if comparison.status is Status.DONE and not comparison.reply_problem else []
+        actions.append(ButtonElement(text="Regenerate", action_id=REGENERATE_ACTION,
+                                     value=ids.action_id(comparison.id, ids.REGENERATE)))
+        blocks.append(ActionsBlock(block_id=f"actions:{comparison.id}", elements=actions))
     return blocks
+
+
+def follow_up_view(metadata: str) -> View:
+    """The follow-up modal; ``metadata`` (private_metadata) says which comparison, channel and thread."""
+    return View(type="modal", callback_id=FOLLOW_UP_VIEW, private_metadata=metadata,
+                title="Follow up", submit="Send", close="Cancel",
+                blocks=[InputBlock(block_id=FOLLOW_UP_BLOCK, label="Your next message to both models",
+                                   element=PlainTextInputElement(action_id=FOLLOW_UP_INPUT, multiline=True,
+                                                                 max_length=INPUT_LIMIT))])
 
 
 def fallback_text(comparison: Comparison) -> str:

@@ -1,11 +1,13 @@
 """One Slack request (a slash command or a button click) as the chat flow's surface.
 
 Slash commands are acknowledged with ``ack`` (which can carry a private answer); after that, private answers
-are ephemeral messages. Everything sent is escaped for mrkdwn."""
+are ephemeral messages. A follow-up's comparison goes in the thread of the one it follows (``thread_ts``).
+Everything sent is escaped for mrkdwn."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,7 +36,7 @@ class SlackSurface:
     def __init__(self, client: AsyncWebClient, ack: AsyncAck, *, team: str, user: str, channel: str,
                  admin_user_ids: Sequence[str], update_interval: float, export_command: str,
                  respond: AsyncRespond | None = None, message_ts: str | None = None,
-                 trigger_id: str | None = None) -> None:
+                 thread_ts: str | None = None, trigger_id: str | None = None, ack_answers: bool = True) -> None:
         self.client = client
         self._ack = ack
         self._respond = respond
@@ -46,8 +48,11 @@ class SlackSurface:
         self.export_command = export_command
         self._admin_user_ids = admin_user_ids
         self.message_ts = message_ts  # the comparison message, once posted (or the one clicked)
+        self.thread_ts = thread_ts  # the thread new messages go in (a conversation's), if any
+        self.trigger_id = trigger_id  # a click's, for opening a modal
         self.acked = False
-        self.trigger_id = trigger_id  # a click's, for opening a modal (valid for 3 seconds)
+        # A slash command's ack can carry a private answer; a click's or a modal submission's cannot.
+        self._ack_answers = ack_answers
 
     def is_admin(self) -> bool:
         return self.user in self._admin_user_ids
@@ -58,11 +63,13 @@ class SlackSurface:
             await (self._ack(text=note) if note else self._ack())
 
     async def refuse(self, text: str) -> None:
-        if not self.acked:  # the acknowledgement itself carries the answer, privately
+        if not self.acked and self._ack_answers:  # the acknowledgement itself carries the answer, privately
             self.acked = True
             await self._ack(text=render.escape(text))
         else:
-            await self.client.chat_postEphemeral(channel=self.channel, user=self.user, text=render.escape(text))
+            await self.acknowledge()
+            await self.client.chat_postEphemeral(channel=self.channel, user=self.user, text=render.escape(text),
+                                                 thread_ts=self.thread_ts)
 
     tell = refuse
     withdraw = refuse
@@ -71,7 +78,7 @@ class SlackSurface:
         await self._post_or_update(comparison, render.comparison_blocks(comparison))
 
     async def show_reveal(self, reveal: Reveal) -> None:
-        await self.client.chat_postEphemeral(channel=self.channel, user=self.user,
+        await self.client.chat_postEphemeral(channel=self.channel, user=self.user, thread_ts=self.thread_ts,
                                              text=render.escape(display.reveal_text(reveal)),
                                              blocks=render.reveal_blocks(reveal))
 
@@ -91,7 +98,8 @@ class SlackSurface:
     async def _post_or_update(self, comparison: Comparison, blocks: list[Block]) -> None:
         text = render.fallback_text(comparison)
         if self.message_ts is None:
-            response = await self.client.chat_postMessage(channel=self.channel, text=text, blocks=blocks)
+            response = await self.client.chat_postMessage(channel=self.channel, text=text, blocks=blocks,
+                                                          thread_ts=self.thread_ts)
             self.message_ts = str(response["ts"])
         else:
             await self.client.chat_update(channel=self.channel, ts=self.message_ts, text=text, blocks=blocks)
@@ -113,6 +121,13 @@ class SlackSurface:
     async def show_models(self, matchups: Sequence[Matchup], default: str) -> None:
         self.acked = True
         await self._ack(blocks=render.models_blocks(list(matchups), default), text="Matchups")
+
+    async def ask_follow_up(self, comparison_id: str) -> None:
+        """Open the follow-up modal (``views.open`` with the click's trigger, valid 3 s: acknowledged first)."""
+        await self.acknowledge()
+        assert self.trigger_id is not None, "a Follow up click carries its trigger_id"
+        where = {"comparison": comparison_id, "channel": self.channel, "thread_ts": self.thread_ts or self.message_ts}
+        await self.client.views_open(trigger_id=self.trigger_id, view=render.follow_up_view(json.dumps(where)))
 
     async def send_file(self, path: Path, text: str) -> None:
         # Only to the admin who asked: a direct message, not the channel.

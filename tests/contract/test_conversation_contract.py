@@ -76,3 +76,18 @@ async def test_battles_and_the_csv_fast_path_carry_the_whole_conversation(repo: 
     reference = reference_csv(battles, ExportOptions(salt="pepper"))
     assert out.getvalue() == reference and rows == 4
     assert '""content"": ""Why?""' in reference and ",3,True,," in reference
+
+
+@pytest.mark.asyncio
+async def test_has_later_turns_looks_at_the_export_slice_only(repo: Repository) -> None:  # noqa: F811
+    conversation, single = f"m-{uuid.uuid4().hex}", f"m-{uuid.uuid4().hex}"
+    await turn_three(repo, conversation)
+    first = new_comparison(single)
+    await repo.add_comparison(first)
+    first.reply_a, first.reply_b, first.status = Reply("x", 1, 1), Reply("y", 1, 1), Status.DONE
+    await repo.save_result(first)
+    await repo.record_vote(first.id, "bob", Choice.A, NOW)
+    assert await repo.has_later_turns(BattleQuery(matchup=conversation, drop_failed=False))
+    assert not await repo.has_later_turns(BattleQuery(matchup=single, drop_failed=False))
+    assert not await repo.has_later_turns(BattleQuery(matchup=conversation, voter="nobody", drop_failed=False))
+    assert await repo.has_later_turns(None)

@@ -79,3 +79,40 @@ async def test_a_two_turn_conversation_in_a_thread_voted_turn_by_turn_then_regen
     assert {r[3] for r in rows[1:]} == {"discord:777"}
     # Turns in the thread belong to its channel: its settings apply there and its slice counts them.
     assert {r[4] for r in rows} == {fake.channel_id}
+
+
+async def test_two_members_following_up_on_one_comparison_at_once_both_get_their_turn(
+        fake: FakeDiscord, tmp_path: Path) -> None:  # noqa: F811
+    alice, bob = fake.make_user("777", "alice"), fake.make_user("778", "bob")
+    async with running_bot(fake, settings_for(fake, tmp_path)) as bot:
+        compared = await slash(fake, bot, "compare", prompt="Name a dog breed")
+        first = fake.messages[compared.original_id or ""]
+        opened = {}
+        for member in (alice, bob):  # both boxes open before either is sent
+            opened[member["id"]] = await fake.dispatch_component(button(first, "Follow up"), message=first,
+                                                                 user=member)
+            assert (await fake.wait_for_callback(opened[member["id"]])).json["type"] == MODAL
+        for member, text in ((alice, "Why?"), (bob, "Is it big?")):
+            submitted = await fake.submit_modal(opened[member["id"]], {"text": text}, user=member)
+            assert (await fake.wait_for_callback(submitted, timeout=10)).json["type"] == 6
+            # The turn is finished (its buttons are in) before the other member sends theirs.
+            await fake.wait_for(lambda r, t=text: r.method == "PATCH" and r.path.startswith("/channels/")
+                                and t in str(r.json) and bool(r.json.get("components")), timeout=10)
+    assert sorted(db_rows(tmp_path, "SELECT requester, prompt FROM comparisons WHERE turn = 2")) == [
+        ("discord:777", "Why?"), ("discord:778", "Is it big?")]
+
+
+async def test_a_follow_up_box_left_open_across_a_restart_still_sends(fake: FakeDiscord, tmp_path: Path) -> None:  # noqa: F811
+    settings = settings_for(fake, tmp_path)
+    async with running_bot(fake, settings) as bot:
+        compared = await slash(fake, bot, "compare", prompt="Name a dog breed")
+        first = fake.messages[compared.original_id or ""]
+        opened = await fake.dispatch_component(button(first, "Follow up"), message=first)
+        assert (await fake.wait_for_callback(opened)).json["type"] == MODAL
+    async with running_bot(fake, settings):  # a new process: nothing of the open box in memory
+        submitted = await fake.submit_modal(opened, {"text": "Why that one?"})
+        assert (await fake.wait_for_callback(submitted, timeout=10)).json["type"] == 6
+        await fake.wait_for(lambda r: r.method == "PATCH" and r.path.startswith("/channels/")
+                            and "Why that one?" in str(r.json) and bool(r.json.get("components")), timeout=10)
+    assert db_rows(tmp_path, "SELECT turn, prompt FROM comparisons ORDER BY created_at") == [
+        (1, "Name a dog breed"), (2, "Why that one?")]

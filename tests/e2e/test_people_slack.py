@@ -25,7 +25,7 @@ from tests.e2e.test_slack import (
     settings_for,
 )
 from tests.peers.slack import DEFAULT_CHANNEL_ID, FakeSlack, block_actions_payload, interactive_body, post_signed
-from tests.peers.slack.views import ViewError, opened_view, view_submission_payload
+from tests.peers.slack.views import ViewError, view_submission_payload
 
 
 @pytest.fixture
@@ -59,8 +59,8 @@ async def give_reason(fake: FakeSlack, url: str, reveal: Any, user: str, reason:
                if e["action_id"] == "why"]
     before = await press(fake, url, "why", value, user)
     opened = await fake.wait_for_call("views.open", lambda c: c.at > before and c.ok)
-    view = opened_view(opened.args)
-    assert view["title"]["text"] == "Why this choice?"
+    view = fake.views[next(reversed(fake.views))]
+    assert opened.args["view"]["callback_id"] == view["callback_id"] and view["title"]["text"] == "Why this choice?"
     body = interactive_body(view_submission_payload(view, {"reason": reason}, user_id=user))
     status, answer, elapsed = await post_signed(url, body, SECRET)
     assert status == 200 and answer == "" and elapsed < ACK_BUDGET_S  # an empty ack closes the modal
@@ -76,8 +76,7 @@ async def test_why_modal_stores_changes_and_exports_the_reason(fake: FakeSlack, 
         assert "Send another to replace it" in await give_reason(fake, url, reveal, "U7", REASON)
         assert db_rows(tmp_path, "SELECT voter, feedback FROM votes") == [("slack:T0FAKETEAM:U7", REASON)]
         with pytest.raises(ViewError):  # Slack's form refuses an empty required input
-            view_submission_payload(opened_view([c for c in fake.calls if c.method == "views.open"][-1].args),
-                                    {"reason": ""})
+            view_submission_payload(fake.views[next(reversed(fake.views))], {"reason": ""})
         assert "Vote on this comparison first" in await give_reason(fake, url, reveal, "U8", "never voted", "first")
 
         await command(fake, url, "/export", "jsonl", user="UADMIN")

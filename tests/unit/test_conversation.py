@@ -3,8 +3,12 @@ model's context, and the follow-up and regenerate turns the service prepares."""
 
 from __future__ import annotations
 
+import io
+import json
 import random
 from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -149,3 +153,48 @@ async def test_a_matchup_whose_models_changed_cannot_be_continued() -> None:
     for prepare in (service.follow_up(stale.id, "more", "u", PLACE), service.regenerate(stale.id, "u", PLACE)):
         with pytest.raises(ArenaError, match="have changed"):
             await prepare
+
+
+@pytest.mark.parametrize("value", [0, -5, "lots", 1.5])
+def test_a_context_size_must_be_a_positive_whole_number(value: object) -> None:
+    from bot.config import parse_settings
+    from bot.errors import ConfigError
+
+    spec = {"provider": "echo", "model": "m", "max_context_tokens": value}
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({"models": {"x": spec}}, {})
+    assert caught.value.key == "models.x.max_context_tokens"
+
+
+def test_the_reply_says_when_the_oldest_turns_were_left_out() -> None:
+    from bot import display
+
+    c = Comparison(id="c", prompt="p", matchup="pair", model_a="a", model_b="b", base_side=Side.A, blind=True,
+                   requester="u", place=PLACE, created_at=datetime(2026, 12, 3, tzinfo=UTC), status=Status.DONE,
+                   reply_a=Reply("x", 1, 10, dropped_turns=2), reply_b=Reply("y", 1, 10), turn=4)
+    assert display.reply_status(c, Side.A).endswith("oldest 2 turns left out to fit the model's context")
+    assert "left out" not in display.reply_status(c, Side.B)
+    assert display.lineage(c) == "Turn 4"
+
+
+@pytest.mark.asyncio
+async def test_a_preference_export_holding_a_later_turn_is_conversational_throughout(tmp_path: Path) -> None:
+    datasets = pytest.importorskip("datasets")
+    service, _, _, _ = make_service()
+    first = await service.compare("Name a dog breed", "u1", PLACE)
+    second = await service.run(await service.follow_up(first.id, "Why?", "u1", PLACE))
+    await service.vote(first.id, "u1", "a")
+    await service.vote(second.id, "u1", "b")
+    for fmt in ("dpo", "kto"):
+        path = tmp_path / f"{fmt}.jsonl"
+        with path.open("w", encoding="utf-8") as out:
+            await service.export(fmt, out)
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        assert rows and all(isinstance(row["prompt"], list) for row in rows)
+        assert len(datasets.load_dataset("json", data_files=str(path), split="train")) == len(rows)
+    only_first, _, _, _ = make_service()
+    alone = await only_first.compare("Name a dog breed", "u1", PLACE)
+    await only_first.vote(alone.id, "u1", "a")
+    out = io.StringIO()
+    await only_first.export("dpo", out)
+    assert json.loads(out.getvalue())["prompt"] == "Name a dog breed"  # no conversation: the plain form

@@ -61,13 +61,18 @@ def test_comparison_fits_slack_limits() -> None:
 def test_vote_buttons_only_when_done_and_their_values_parse_back() -> None:
     done = comparison()
     actions = [b.to_dict() for b in render.comparison_blocks(done) if b.to_dict()["type"] == "actions"]
-    assert len(actions) == 1
+    assert len(actions) == 2
     buttons = actions[0]["elements"]
     assert [ids.parse_vote_id(b["value"]) for b in buttons] == [(done.id, c) for c in Choice]
     assert len({b["action_id"] for b in buttons}) == len(Choice)
-    for status in (Status.RUNNING, Status.FAILED):
-        blocks = render.comparison_blocks(comparison(status=status))
-        assert all(b.to_dict()["type"] != "actions" for b in blocks)
+    follow, regenerate = actions[1]["elements"]
+    assert ids.parse_action_id(follow["value"], ids.FOLLOW) == done.id
+    assert ids.parse_action_id(regenerate["value"], ids.REGENERATE) == done.id
+    blocks = render.comparison_blocks(comparison(status=Status.RUNNING))
+    assert all(b.to_dict()["type"] != "actions" for b in blocks)
+    [failed] = [b.to_dict() for b in render.comparison_blocks(comparison(status=Status.FAILED))
+                if b.to_dict()["type"] == "actions"]
+    assert [e["action_id"] for e in failed["elements"]] == [render.REGENERATE_ACTION]  # nothing to vote on or follow
 
 
 def test_blind_comparison_names_no_model() -> None:

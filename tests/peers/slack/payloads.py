@@ -26,8 +26,9 @@ RESPONSE_PAYLOAD_INTERACTIONS = frozenset({"view_submission", "block_suggestion"
 
 
 def new_trigger_id() -> str:
-    """A trigger_id shaped like Slack's (``<digits>.<digits>.<hex>``)."""
-    return f"{secrets.randbelow(10**10)}.{secrets.randbelow(10**10)}.{secrets.token_hex(16)}"
+    """A trigger_id shaped like Slack's (``<digits>.<digits>.<hex>``), starting with the time of the click in
+    milliseconds so views.open can hold it to Slack's 3 seconds."""
+    return f"{int(time.time() * 1000)}.{secrets.randbelow(10**10)}.{secrets.token_hex(16)}"
 
 
 def slash_command_body(
@@ -73,18 +74,18 @@ def block_actions_payload(
     message: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The interactive payload of a button click on the message ``message_ts`` (pass the stored
-    ``message`` from `FakeSlack.messages` for full realism)."""
+    ``message`` from `FakeSlack.messages` for full realism; a message in a thread puts its thread in the
+    container)."""
+    container: dict[str, Any] = {"type": "message", "message_ts": message_ts, "channel_id": channel_id,
+                                 "is_ephemeral": False}
+    if message is not None and message.get("thread_ts"):
+        container["thread_ts"] = message["thread_ts"]
     return {
         "type": "block_actions",
         "user": {"id": user_id, "username": "tester", "name": "tester", "team_id": team_id},
         "api_app_id": APP_ID,
         "token": VERIFICATION_TOKEN,
-        "container": {
-            "type": "message",
-            "message_ts": message_ts,
-            "channel_id": channel_id,
-            "is_ephemeral": False,
-        },
+        "container": container,
         "trigger_id": trigger_id or new_trigger_id(),
         "team": {"id": team_id, "domain": TEAM_DOMAIN},
         "enterprise": None,

@@ -73,6 +73,8 @@ class SlackState:
         self.acks: list[SocketAck] = []
         # Socket Mode tickets apps.connections.open handed out; the websocket accepts only these.
         self.tickets: set[str] = set()
+        self.views: dict[str, dict[str, Any]] = {}  # modals views.open opened, by view id
+        self.used_triggers: set[str] = set()  # a trigger_id opens one modal
         self.port: int | None = None
         self._changed = asyncio.Event()
 

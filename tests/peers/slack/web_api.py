@@ -15,7 +15,7 @@ from aiohttp import web
 
 from tests.peers.slack.payloads import APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID, bot_message
 from tests.peers.slack.state import ApiCall, SlackState, UploadedFile
-from tests.peers.slack.views import ViewError, opened_view
+from tests.peers.slack.views import ViewError, check_thread, open_view, record_reply
 
 BOT_SCOPES = "chat:write,commands,files:write"
 # Arguments slack-sdk sends as JSON strings inside form or query-string bodies.
@@ -128,10 +128,27 @@ class WebApi:
     def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = _require(args, "channel", "channel_not_found")
         _require_content(args)
+        thread_ts = args.get("thread_ts")
+        if thread_ts:
+            self._thread_check(channel, str(thread_ts))
         ts = self._next_ts()
         message = bot_message(args, ts)
         self._state.messages[(channel, ts)] = message
+        if thread_ts:
+            record_reply(self._state.messages, channel, str(thread_ts), ts)
         return {"channel": channel, "ts": ts, "message": message}
+
+    def _thread_check(self, channel: str, thread_ts: str) -> None:
+        try:
+            check_thread(self._state.messages, channel, thread_ts)
+        except ViewError as exc:
+            raise _ApiError(str(exc)) from None
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return open_view(self._state.views, self._state.used_triggers, args)
+        except ViewError as exc:
+            raise _ApiError(str(exc)) from None
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         messages = self._state.messages
@@ -177,12 +194,6 @@ class WebApi:
         if "," in users:
             raise _ApiError("not_implemented")  # group DMs are not needed here
         return {"channel": {"id": f"D{users}", "is_im": True, "user": users}}
-
-    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return {"view": opened_view(args)}
-        except ViewError as exc:
-            raise _ApiError(exc.error) from None
 
     def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         ticket = uuid.uuid4().hex
