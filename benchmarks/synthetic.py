@@ -122,7 +122,7 @@ def _batches(comparisons: int, rng: random.Random) -> Iterator[Rows]:
                 broken = failed_side and side == "b"
                 text = "" if broken else _reply(rng)
                 reply_rows.append((cid, side, model, text, len(text.split()), rng.randint(300, 9000),
-                                   "The model timed out after 120 s." if broken else None))
+                                   "The model timed out after 120 s." if broken else None, False))
             csv_rows.append(_csv_row(comparison_rows[-1], reply_rows[-2:]))
             for k, voter in enumerate(rng.sample(range(VOTERS), VOTES_PER_COMPARISON)):
                 when = created + timedelta(seconds=30 + 45 * k)
