@@ -231,7 +231,7 @@ def _reasons(battles: Iterable[Battle]) -> list[str]:
 
 def write_dpo(battles: Iterable[Battle], out: IO[str], options: ExportOptions | None = None) -> int:
     """TRL DPO rows ``{prompt, chosen, rejected}`` with ``feedback``, the voters' reasons (a list: a row may
-    stand for several votes; TRL ignores the column); ties, both-bad and failed replies are left out."""
+    stand for several votes; metadata, not a TRL column); ties, both-bad and failed replies are left out."""
     options = options or ExportOptions()
     n = 0
     for comparison, winner, reasons in _decisions(battles, options):
