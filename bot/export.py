@@ -250,8 +250,8 @@ def _completion(c: Comparison, side: Side, conversational: bool) -> str | list[d
 
 def write_dpo(battles: Iterable[Battle], out: IO[str], options: ExportOptions | None = None) -> int:
     """TRL DPO rows ``{prompt, chosen, rejected}`` with ``feedback``, the voters' reasons (a list: a row may
-    stand for several votes; TRL ignores the column); ties, both-bad and failed replies are left out. On a later
-    turn the two sides' histories differ; the prompt is the winner's (the conversation that was preferred)."""
+    stand for several votes; metadata, not a TRL column); ties, both-bad and failed replies are left out. On a
+    later turn the two sides' histories differ; the prompt is the winner's (the conversation that was preferred)."""
     options = options or ExportOptions()
     n = 0
     for comparison, winner, reasons in _decisions(battles, options):

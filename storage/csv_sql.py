@@ -54,7 +54,9 @@ def csv_field_sql(text: ColumnElement[str]) -> ColumnElement[str]:
 
     special = or_(*(text.contains(constant(character)) for character in sorted(CSV_SPECIAL)))
     quote = constant('"')
-    return case((special, concat_text(quote, func.replace(text, quote, constant('""')), quote)), else_=text)
+    # Most votes carry no reason: one comparison settles those before any LIKE runs.
+    return case((text == constant(""), text), (special, concat_text(quote, func.replace(text, quote, constant('""')),
+                                                                      quote)), else_=text)
 
 
 def _args(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> list[str]:

@@ -16,7 +16,7 @@ from bot.domain import Comparison, Matchup, Place, Reveal, Status, Tally
 from bot.statistics.report import ArenaReport
 
 LIVE_INTERVAL_S = 0.1
-WHY_HINT = "Say why with [bold]/why TEXT[/] (it applies to your last vote)."
+WHY_HINT = "Say why with /why TEXT (optional; a new reason replaces the old)."
 FORGET_COMMAND = "/arena-forget-me"
 
 
@@ -68,6 +68,7 @@ class ConsoleSurface:
 
     async def show_reveal(self, reveal: Reveal) -> None:
         self.console.print(render.reveal_view(reveal))
+        self.console.print(f"[dim]{WHY_HINT}[/]")
 
     async def show_votes(self, comparison: Comparison, votes: int) -> None:
         """The reveal already printed this comparison's counts."""

@@ -113,8 +113,8 @@ def test_preference_exports_load_with_datasets(filled: Path) -> None:
     ftarena(filled, "export", "--format", "dpo", "-o", str(dpo))
     ftarena(filled, "export", "--format", "kto", "-o", str(kto))
     rows = datasets.load_dataset("json", data_files=str(dpo), split="train")
-    # 16 decided + the leak
-    assert rows.column_names == ["prompt", "chosen", "rejected", "feedback"] and len(rows) == 17
+    # feedback: the voters' reasons, as metadata beside TRL's columns
+    assert rows.column_names == ["prompt", "chosen", "rejected", "feedback"] and len(rows) == 17  # 16 decided + leak
     assert sum("Here is a clear answer" in r["chosen"] for r in rows) == 13
     labels = datasets.load_dataset("json", data_files=str(kto), split="train")
     assert set(labels.column_names) == {"prompt", "completion", "label", "feedback"} and len(labels) == 34

@@ -121,3 +121,16 @@ async def test_forget_me_confirms_then_deletes_everything_and_logs_no_id(
     assert "B is kinder" not in str(rows)
     assert db_rows(tmp_path, "SELECT voter FROM votes") == [("discord:5555",)]
     assert db_rows(tmp_path, "SELECT count(*) FROM comparisons WHERE requester = 'discord:9876543210123'") == [(0,)]
+
+
+async def test_a_why_box_opened_before_a_restart_still_arrives(fake: FakeDiscord, tmp_path: Path) -> None:
+    settings, alice = settings_for(fake, tmp_path), fake.make_user("779", "alice")
+    async with running_bot(fake, settings) as bot:
+        compared = await slash(fake, bot, "compare", prompt="What do you think of Mars?")
+        _, reveal = await click(fake, compared, "b", alice)
+        [why] = [b["custom_id"] for row in reveal.json["components"] for b in row["components"]]
+        opened = await fake.wait_for_callback(await fake.dispatch_component(why, user=alice))
+    async with running_bot(fake, settings):  # a new process never saw the box
+        submitted = await submit_modal(fake, opened, {"reason": "B was on topic"}, user=alice)
+        assert "Your reason is recorded" in (await followup(fake, submitted, "reason")).json["content"]
+    assert db_rows(tmp_path, "SELECT feedback FROM votes") == [("B was on topic",)]
