@@ -16,6 +16,8 @@ from typing import Any
 from adapters.platforms import PLATFORM_SETTINGS
 from bot import config
 from bot.config import Settings
+from bot.judge import Judge, JudgeSettings
+from bot.judge_queue import JudgeQueue
 from bot.ports import Provider, Repository
 from bot.providers import build_provider
 from bot.ratelimit import RateLimiter
@@ -45,12 +47,27 @@ def build_service(
     if providers is None:
         used = {m.name: m for matchup in settings.matchups.values() for m in (matchup.base, matchup.finetuned)}
         providers = {name: build_provider(model) for name, model in used.items()}
+    providers = dict(providers)
+    judge = _judge(settings, providers, repository)
     limiter = RateLimiter(settings.arena.rate_limit, settings.arena.rate_window_s) if rate_limited else None
     return ArenaService(
         settings.matchups, providers, repository, default_matchup=settings.arena.default_matchup,
         max_prompt_chars=settings.arena.max_prompt_chars, rate_limiter=limiter,
         sample_matchups=settings.arena.sample_matchups, rng=rng, export_salt=settings.arena.export_salt,
+        judge=judge,
     )
+
+
+def _judge(settings: Settings, providers: dict[str, Provider], repository: Repository) -> JudgeQueue | None:
+    """The judge's queue, when ``[judge]`` names a model. A judge that is also a contender shares its provider (one
+    embedded model loaded once); otherwise its provider joins the service's, which closes them all."""
+    chosen: JudgeSettings = settings.judge
+    if not chosen.model:
+        return None
+    model = settings.models[chosen.model]
+    if model.name not in providers:
+        providers[model.name] = build_provider(model)
+    return JudgeQueue(Judge(chosen, model, providers[model.name]), repository)
 
 
 def stale_after(settings: Settings, matchup: str | None = None) -> timedelta:

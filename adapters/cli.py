@@ -15,7 +15,7 @@ from rich.markup import escape
 
 from adapters import loop as event_loop
 from adapters.bootstrap import load_settings, open_service
-from adapters.console import jobs, render
+from adapters.console import jobs, judge_jobs, render
 from adapters.console.chat import run_chat
 from adapters.logs import setup_logging
 from adapters.platforms import PLATFORMS
@@ -24,6 +24,7 @@ from bot import export
 from bot.config import Settings
 from bot.errors import ArenaError, StorageError
 from bot.service import ArenaService
+from bot.statistics.rating_sources import SOURCES
 from bot.statistics.slices import BattleQuery
 
 log = logging.getLogger("ftarena")
@@ -124,6 +125,10 @@ def _parser() -> argparse.ArgumentParser:
     board.add_argument("--json", action="store_true", help="machine-readable ratings with intervals")
     board.add_argument("--battles", metavar="FILE", help="rate a battle file (arena schema) instead of the database")
     board.add_argument("--rounds", type=int, default=100, help="bootstrap rounds (default 100)")
+    board.add_argument("--judge", action="store_true",
+                       help="add the LLM judge's agreement with the votes (kappa, consistency, confusion matrix)")
+    board.add_argument("--source", choices=SOURCES, default=None,
+                       help="ratings from the votes (human), the judge, or both (a verdict weighs half a vote)")
 
     report = _command(sub, "report", "write a PNG chart and a self-contained HTML page",
                       "ftarena report --matchup embedded -o report")
@@ -143,6 +148,13 @@ def _parser() -> argparse.ArgumentParser:
                           help="dpo/kto: keep comparisons with a reply the length limit cut (left out by default)")
     exporter.add_argument("--majority", action="store_true",
                           help="dpo: one row per comparison, its strict majority of decided votes")
+
+    judge = _command(sub, "judge", "judge stored comparisons with the [judge] model",
+                     "ftarena judge --backfill --limit 200 --matchup embedded")
+    judge.add_argument("--backfill", action="store_true", required=True,
+                       help="judge finished comparisons that have no verdict from the judge yet, oldest first")
+    judge.add_argument("--limit", type=int, default=None, help="at most N comparisons")
+    judge.add_argument("--matchup", default=None)
 
     models = _command(sub, "models", "list the configured matchups and models",
                       "ftarena models --check --config examples/ollama.toml")
@@ -187,7 +199,11 @@ def _job(args: argparse.Namespace, console: Console, settings: Settings) -> Call
     if args.command == "demo":
         return lambda s: jobs.demo(s, console, args.matchup)
     if args.command == "leaderboard":
-        return lambda s: jobs.leaderboard(s, console, _query(args), args.json, rounds=args.rounds)
+        source = args.source or ("human" if args.judge else None)
+        return lambda s: jobs.leaderboard(s, console, _query(args), args.json, rounds=args.rounds,
+                                          judge_source=source)
+    if args.command == "judge":
+        return lambda s: judge_jobs.run_backfill(s, console, args.limit, args.matchup)
     if args.command == "report":
         return lambda s: jobs.write_report(s, console, _query(args), args.output)
     if args.command == "models":
@@ -208,7 +224,7 @@ def run(argv: list[str] | None = None) -> int:
     errors = Console(stderr=True)
     try:
         if args.command == "leaderboard" and args.battles:
-            if _query(args) != BattleQuery():
+            if _query(args) != BattleQuery() or args.judge or args.source:
                 raise ArenaError("--battles rates the whole file: the slice and filter options apply to "
                                  "the database's votes.")
             event_loop.run(jobs.leaderboard(None, console, BattleQuery(), args.json, args.battles, args.rounds))

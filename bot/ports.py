@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Protocol
 
 from bot.domain import Choice, Comparison, Counts, GenerationParams, LengthLimit, Reply, Vote
+from bot.judgement import JudgedComparison, Judgement
 from bot.statistics.slices import BattleQuery, BattleSet
 
 if TYPE_CHECKING:  # bot.export imports Battle from here: at run time this import would be circular
@@ -131,6 +132,20 @@ class Repository(Protocol):
 
     async def votes_on(self, comparison_id: str) -> list[Vote]:
         """Every vote on one comparison, oldest first (voter ids included: pseudonymise before showing)."""
+        ...
+
+    async def save_judgement(self, judgement: Judgement) -> None:
+        """Store a judge's judgement of a comparison, replacing that judge's earlier one. Kept apart from votes."""
+        ...
+
+    async def judged(self, matchup: str | None = None, judge: str | None = None) -> list[JudgedComparison]:
+        """Every stored judgement (of ``judge``, on ``matchup``, when named) with its comparison's sides and the
+        members' vote counts, oldest comparison first."""
+        ...
+
+    async def unjudged(self, judge: str, matchup: str | None = None, limit: int | None = None) -> list[Comparison]:
+        """Up to ``limit`` finished comparisons with two answers that ``judge`` has not answered on (no
+        judgement, or only a failed one), oldest first."""
         ...
 
     def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:

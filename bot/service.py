@@ -36,6 +36,7 @@ from bot.errors import (
     UnknownMatchupError,
 )
 from bot.identity_leaks import identity_leak
+from bot.judge_queue import JudgeQueue
 from bot.outcomes import parse_choice
 from bot.ports import Provider, Repository
 from bot.progress import Progress, UpdateCallback
@@ -79,6 +80,7 @@ class ArenaService:
         export_salt: str = export.SALT,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        judge: JudgeQueue | None = None,
     ) -> None:
         if not matchups:
             raise ArenaError("No matchup is configured.")
@@ -95,6 +97,7 @@ class ArenaService:
         self._matchup_votes: dict[str, int] = {}
         self._rng = rng or random.SystemRandom()
         self._clock = clock
+        self.judge = judge  # judges finished comparisons in the background, when a judge is configured
 
     def matchup(self, name: str | None = None) -> Matchup:
         key = name or self.default_matchup
@@ -177,6 +180,8 @@ class ArenaService:
         self._remember(replace(comparison, reply_a=replace(comparison.reply_a), reply_b=replace(comparison.reply_b)))
         log.info("comparison %s on %s done: a=%s b=%s", comparison.id, chosen.name,
                  comparison.reply_a.error or "ok", comparison.reply_b.error or "ok")
+        if self.judge is not None:
+            self.judge.offer(comparison)  # never waits: the judge works in the background
         return comparison
 
     async def _cancelled(self, comparison: Comparison, stored: asyncio.Task[None]) -> None:
@@ -345,5 +350,7 @@ class ArenaService:
         return list(await asyncio.gather(*(ping(m) for m in models.values())))
 
     async def aclose(self) -> None:
+        if self.judge is not None:
+            await self.judge.aclose()
         for provider in self.providers.values():
             await provider.aclose()

@@ -12,14 +12,15 @@ from datetime import datetime
 from typing import IO, Any
 
 from sqlalchemy import Connection, Engine, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.domain import Choice, Comparison, Counts, Status, Vote
-from bot.errors import StorageError
+from bot.errors import StorageError, UnknownComparisonError
 from bot.export import ExportOptions, judge_for
+from bot.judgement import JudgedComparison, Judgement
 from bot.ports import Battle, ComparisonFilter, ComparisonPage, OutcomeCount
 from bot.statistics.slices import BattleQuery, BattleSet
-from storage import battles, browse, csv_export
+from storage import battles, browse, csv_export, judgements
 from storage.comparisons import ADD, SAVE, Write, load_comparisons, write_comparisons
 from storage.group_commit import GroupCommit
 from storage.orm import ComparisonRow
@@ -95,6 +96,18 @@ class SqlAlchemyRepository:
 
     async def votes_on(self, comparison_id: str) -> list[Vote]:
         return await self._run(lambda connection: browse.votes_on(connection, comparison_id))
+
+    async def save_judgement(self, judgement: Judgement) -> None:
+        try:
+            await self._run(lambda connection: judgements.save_judgement(connection, judgement))
+        except IntegrityError:  # the only constraint a replacing write can break: the comparison's key
+            raise UnknownComparisonError(judgement.comparison_id) from None
+
+    async def judged(self, matchup: str | None = None, judge: str | None = None) -> list[JudgedComparison]:
+        return await self._run(lambda connection: judgements.judged(connection, matchup, judge))
+
+    async def unjudged(self, judge: str, matchup: str | None = None, limit: int | None = None) -> list[Comparison]:
+        return await self._run(lambda connection: judgements.unjudged(connection, judge, matchup, limit))
 
     def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:
         with self.engine.connect() as connection:

@@ -22,6 +22,7 @@ from bot.domain import (
 )
 from bot.errors import ModelUnavailableError, UnknownComparisonError
 from bot.export import ExportOptions, write_csv
+from bot.judgement import JudgedComparison, Judgement, JudgeStatus
 from bot.outcomes import WINNER, outcome
 from bot.ports import UNVOTED, Battle, BrowsedComparison, ComparisonFilter, ComparisonPage, OutcomeCount
 from bot.providers.common import collect_reply
@@ -37,6 +38,7 @@ class InMemoryRepository:
         self.comparisons: dict[str, Comparison] = {}
         # In the order first cast, as the SQL rows' ids run: a changed vote keeps its place.
         self.votes: dict[tuple[str, str], Vote] = {}
+        self.judgements: dict[tuple[str, str], Judgement] = {}
 
     async def ping(self) -> None:
         return None
@@ -141,6 +143,28 @@ class InMemoryRepository:
 
     async def votes_on(self, comparison_id: str) -> list[Vote]:
         return sorted((v for (cid, _), v in self.votes.items() if cid == comparison_id), key=lambda v: v.created_at)
+
+    async def save_judgement(self, judgement: Judgement) -> None:
+        if judgement.comparison_id not in self.comparisons:
+            raise UnknownComparisonError(judgement.comparison_id)
+        self.judgements.pop((judgement.comparison_id, judgement.judge), None)  # a replacement goes last, as in SQL
+        self.judgements[(judgement.comparison_id, judgement.judge)] = judgement
+
+    async def judged(self, matchup: str | None = None, judge: str | None = None) -> list[JudgedComparison]:
+        found = [JudgedComparison(j, c.matchup, c.model_a, c.model_b, c.base_side, await self.counts(c.id))
+                 for (cid, name), j in self.judgements.items()
+                 if (c := self.comparisons[cid]) and matchup in (None, c.matchup) and judge in (None, name)]
+        return sorted(found, key=lambda f: (self.comparisons[f.judgement.comparison_id].created_at,
+                                            f.judgement.comparison_id, f.judgement.judge))
+
+    async def unjudged(self, judge: str, matchup: str | None = None, limit: int | None = None) -> list[Comparison]:
+        def answered(c: Comparison) -> bool:
+            j = self.judgements.get((c.id, judge))
+            return j is not None and j.status is not JudgeStatus.FAILED
+
+        found = sorted((c for c in self.comparisons.values() if c.status is Status.DONE and not c.reply_problem
+                        and matchup in (None, c.matchup) and not answered(c)), key=lambda c: (c.created_at, c.id))
+        return [copy.deepcopy(c) for c in found[:limit]]
 
     def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:
         battles = self._sliced(query or RAW)

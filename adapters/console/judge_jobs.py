@@ -1,0 +1,81 @@
+"""The judge in the terminal: ``ftarena judge --backfill`` with a progress bar, and the judge's block of
+``ftarena leaderboard --judge`` (agreement, confusion matrix, ratings by source)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from bot.errors import ArenaError
+from bot.judge_queue import backfill
+from bot.judge_report import NO_JUDGE, JudgeReport, agreement_lines, judge_json, judge_report
+from bot.judgement import Judgement
+from bot.service import ArenaService
+from bot.statistics.agreement import LABELS
+from bot.statistics.report import ArenaReport, report_json
+from bot.statistics.slices import BattleQuery
+
+
+async def run_backfill(service: ArenaService, console: Console, limit: int | None, matchup: str | None) -> None:
+    """Judge stored comparisons the judge has no answer on, oldest first, a few at a time."""
+    if service.judge is None:
+        raise ArenaError(NO_JUDGE)
+    if limit is not None and limit < 1:
+        raise ArenaError("--limit must be at least 1.")
+    if matchup is not None:
+        service.matchup(matchup)  # an unknown matchup is refused before any work
+    judge = service.judge.judge
+    pending = await service.repository.unjudged(judge.name, matchup, limit)
+    if not pending:
+        console.print(f"Nothing to judge: {escape(judge.name)} has judged every finished comparison"
+                      + (f" of {escape(matchup)}." if matchup else "."))
+        return
+    statuses: Counter[str] = Counter()
+    columns = (TextColumn("judging"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=not console.is_terminal) as bar:
+        task = bar.add_task("judge", total=len(pending))
+
+        def judged(judgement: Judgement | None) -> None:
+            statuses[judgement.status.value if judgement else "not stored"] += 1
+            bar.advance(task)
+
+        await backfill(judge, service.repository, pending, judge.settings.workers, judged)
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+    console.print(f"Judged {len(pending)} comparison(s) with {escape(judge.name)}: {summary}.")
+
+
+async def judge_addition(service: ArenaService, query: BattleQuery, report: ArenaReport, source: str,
+                         rounds: int) -> tuple[ArenaReport, JudgeReport]:
+    """The judge's report for the slice, and the arena report with its ratings taken from ``source``."""
+    name = service.judge.judge.name if service.judge is not None else None
+    found = await judge_report(service.repository, name, query.matchup, report.battles.counts, source, rounds)
+    if found.leaderboard is not None:
+        report = dataclasses.replace(report, leaderboard=found.leaderboard)
+    return report, found
+
+
+def with_judge_json(report: ArenaReport, judge: JudgeReport) -> dict[str, Any]:
+    return {**report_json(report), "judge": judge_json(judge)}
+
+
+def judge_view(report: JudgeReport) -> RenderableType:
+    """The agreement in sentences, then the confusion matrix (rows: the members' majority; columns: the judge)."""
+    parts: list[RenderableType] = [escape(line) for line in agreement_lines(report)]
+    if report.source != "human":
+        parts.insert(0, f"[bold]Ratings from: {report.source}[/] (a judge verdict weighs half a member's vote "
+                        "in 'both')")
+    if report.agreement.compared:
+        table = Table(title="Members' majority (rows) vs the judge (columns)", title_justify="left")
+        table.add_column("")
+        for label in LABELS:
+            table.add_column(label, justify="right")
+        for human in LABELS:
+            table.add_row(human, *(str(report.agreement.confusion[human][judge]) for judge in LABELS))
+        parts.append(table)
+    return Group(*parts)
