@@ -71,7 +71,8 @@ def judge_view(report: JudgeReport) -> RenderableType:
         parts.insert(0, f"[bold]Ratings from: {report.source}[/] (a judge verdict weighs half a member's vote "
                         "in 'both')")
     if report.agreement.compared:
-        table = Table(title="Members' majority (rows) vs the judge (columns)", title_justify="left")
+        parts.append("Confusion matrix: the members' majority (rows) against the judge's pick (columns)")
+        table = Table()
         table.add_column("")
         for label in LABELS:
             table.add_column(label, justify="right")
