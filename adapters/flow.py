@@ -17,6 +17,7 @@ from typing import Protocol
 from adapters import charts, ids
 from bot.domain import Choice, Comparison, Matchup, Place, Reveal, Tally
 from bot.errors import ArenaError
+from bot.judge_report import with_judge
 from bot.progress import Progress
 from bot.service import ArenaService
 from bot.statistics.report import ArenaReport
@@ -170,6 +171,8 @@ class ChatFlow:
         report, chart = None, None
         if surface.shows_ratings:
             report = await self.service.report(BattleQuery(matchup=matchup))
+            judge = self.service.judge.judge.name if self.service.judge is not None else None
+            report = await with_judge(report, self.service.repository, judge)
             chart = await asyncio.to_thread(charts.chart_png, report)
         await surface.show_leaderboard(tallies, report, chart)
 

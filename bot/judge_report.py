@@ -15,6 +15,7 @@ from bot.statistics.agreement import Agreement, agreement
 from bot.statistics.battles import BattleCount
 from bot.statistics.bradley_terry import Leaderboard
 from bot.statistics.rating_sources import SOURCES, judge_battles, source_leaderboard
+from bot.statistics.report import ArenaReport
 
 NO_JUDGE = "No judge is configured: name one of the models in [judge] model = \"...\"."
 
@@ -41,6 +42,15 @@ async def judge_report(repository: Repository, judge: str | None, matchup: str |
     if source != "human":
         board = await asyncio.to_thread(source_leaderboard, human, judge_battles(judged), source, rounds)
     return JudgeReport(judge=judge, source=source, agreement=found, leaderboard=board)
+
+
+async def with_judge(report: ArenaReport, repository: Repository, judge: str | None) -> ArenaReport:
+    """``report`` with the judge's agreement on its matchup (all matchups when it has none), for chat's leaderboard;
+    unchanged when no judge is configured."""
+    if judge is None:
+        return report
+    found = await judge_report(repository, judge, report.query.matchup, report.battles.counts)
+    return dataclasses.replace(report, judge=found)
 
 
 def judge_json(report: JudgeReport) -> dict[str, Any]:

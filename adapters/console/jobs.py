@@ -152,12 +152,15 @@ def report_from_file(path: Path, rounds: int) -> ArenaReport:
 async def write_report(service: ArenaService, console: Console, query: BattleQuery, folder: str) -> None:
     report = await service.report(query)
     tallies = await service.leaderboard(query.matchup)
+    judged = await judge_jobs.judge_for_report(service, report)
     target = Path(folder)
     png = await asyncio.to_thread(charts.chart_png, report)
     target.mkdir(parents=True, exist_ok=True)
     (target / "leaderboard.png").write_bytes(png)
-    (target / "index.html").write_text(charts.html_page(report, png, tallies), encoding="utf-8")
-    (target / "leaderboard.json").write_text(json.dumps(report_json(report), indent=2), encoding="utf-8")
+    page = judge_jobs.with_judge_html(charts.html_page(report, png, tallies), judged)
+    (target / "index.html").write_text(page, encoding="utf-8")
+    data = judge_jobs.with_judge_json(report, judged) if judged else report_json(report)
+    (target / "leaderboard.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
     console.print(f"Wrote {target / 'index.html'}, leaderboard.png and leaderboard.json.")
 
 

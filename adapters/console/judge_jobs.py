@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 from collections import Counter
 from typing import Any
 
@@ -58,6 +59,30 @@ async def judge_addition(service: ArenaService, query: BattleQuery, report: Aren
     if found.leaderboard is not None:
         report = dataclasses.replace(report, leaderboard=found.leaderboard)
     return report, found
+
+
+async def judge_for_report(service: ArenaService, report: ArenaReport) -> JudgeReport | None:
+    """The judge's agreement for ``ftarena report``, when a judge is configured."""
+    if service.judge is None:
+        return None
+    return await judge_report(service.repository, service.judge.judge.name, report.query.matchup,
+                              report.battles.counts)
+
+
+def with_judge_html(page: str, judge: JudgeReport | None) -> str:
+    """The report page with the judge's section at its end (kept out of charts.html_page, which the ratings own)."""
+    if judge is None:
+        return page
+    lines = "".join(f"<p>{html.escape(line)}</p>" for line in agreement_lines(judge))
+    table = ""
+    if judge.agreement.compared:
+        head = "".join(f"<th>judge: {label}</th>" for label in LABELS)
+        rows = "".join(f"<tr><td>members: {h}</td>"
+                       + "".join(f"<td>{judge.agreement.confusion[h][j]}</td>" for j in LABELS) + "</tr>"
+                       for h in LABELS)
+        table = f'<table id="judge-confusion"><thead><tr><th></th>{head}</tr></thead><tbody>{rows}</tbody></table>'
+    section = f'<h2 id="judge">LLM judge beside the members</h2>{lines}{table}\n'
+    return page.replace("</body>", section + "</body>", 1)
 
 
 def with_judge_json(report: ArenaReport, judge: JudgeReport) -> dict[str, Any]:

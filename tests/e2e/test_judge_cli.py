@@ -149,3 +149,17 @@ def test_judge_commands_refuse_clearly_without_a_judge_or_the_backfill_flag(
     assert usage.value.code == 2
     assert "No matchup named 'nope'" in ftarena(folder, "judge", "--backfill", "--matchup", "nope", "--config",
                                                 str(config), status=2)
+
+
+def test_the_report_page_and_json_carry_the_judges_agreement(
+        arena: tuple[Path, Path, JudgePeer], ftarena: Callable[..., str]) -> None:
+    folder, config, _ = arena
+    ftarena(folder, "judge", "--backfill", "--config", str(config))  # judged already or not: every test stands alone
+    out = folder / "report"
+    ftarena(folder, "report", "--matchup", "pair", "-o", str(out), "--config", str(config))
+    page = (out / "index.html").read_text(encoding="utf-8")
+    section = page[page.index('<h2 id="judge">'):]
+    assert "Agrees with the members&#x27; majority on 67% of 3 comparison(s)" in section
+    assert "<td>members: base</td><td>1</td><td>0</td><td>0</td>" in section and section.endswith("</html>\n")
+    data = json.loads((out / "leaderboard.json").read_text(encoding="utf-8"))
+    assert data["judge"]["agreement"]["compared"] == 3 and data["standings"]

@@ -1,0 +1,63 @@
+"""The judge's agreement in chat's /leaderboard: the flow adds it to the report when a judge is configured, and the
+Discord embed and Slack blocks show it, escaped; without a judge nothing changes."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+from adapters.discord import render as discord_render
+from adapters.flow import ChatFlow
+from adapters.slack import render as slack_render
+from bot.domain import Choice, Model, Place
+from bot.judge import Judge, JudgeSettings
+from bot.judge_queue import JudgeQueue
+from bot.judgement import Judgement, JudgeStatus
+from bot.providers.echo import EchoProvider
+from bot.service import ArenaService
+from tests.fakes import InMemoryRepository, ScriptedProvider, matchup
+from tests.unit.test_flow import RecordingSurface
+
+JUDGE = Model(name="judge_*bold*", provider="echo", model="j")
+
+
+async def flow_with(judged: bool) -> ChatFlow:
+    repo = InMemoryRepository()
+    m = matchup()
+    queue = None
+    if judged:
+        queue = JudgeQueue(Judge(JudgeSettings(model=JUDGE.name, mode="off"), JUDGE, EchoProvider(JUDGE)), repo)
+    service = ArenaService({m.name: m}, {"base-m": ScriptedProvider(["base"]), "tuned-m": ScriptedProvider(["tuned"])},
+                           repo, rng=random.Random(3), judge=queue)
+    for i, members_pick_tuned in enumerate((True, True, False)):
+        c = await service.compare(f"Question {i}", "asker", Place("discord"))
+        await service.vote(c.id, "alice", (c.finetuned_side if members_pick_tuned else c.base_side).value)
+        if judged:
+            await repo.save_judgement(Judgement(c.id, JUDGE.name, JudgeStatus.VERDICT, Choice(c.finetuned_side.value),
+                                                None, None, "", "", None, 5, datetime.now(UTC)))
+    return ChatFlow(service)
+
+
+async def test_the_leaderboard_carries_the_judges_agreement_to_discord_and_slack() -> None:
+    surface = RecordingSurface()
+    await (await flow_with(judged=True)).leaderboard(surface, "pair")
+    tallies, report, _ = surface.calls[-1][1]
+    assert report.judge is not None and report.judge.agreement.compared == 3
+    assert report.judge.agreement.agreement == 2 / 3
+
+    embed = discord_render.leaderboard_embed(tallies, report).to_dict()
+    [field] = [f for f in embed["fields"] if f["name"] == "LLM judge"]
+    assert "Agrees with the members' majority on 67% of 3 comparison(s)" in field["value"]
+    assert "judge\\_\\*bold\\*" in field["value"]  # a model name is never markdown
+
+    blocks = [b.to_dict() for b in slack_render.leaderboard_blocks(tallies, report)]
+    [judge_block] = [b for b in blocks if b["text"]["text"].startswith("*LLM judge*")]
+    assert "Position consistency: 100%" in judge_block["text"]["text"]
+
+
+async def test_without_a_judge_the_leaderboard_is_unchanged() -> None:
+    surface = RecordingSurface()
+    await (await flow_with(judged=False)).leaderboard(surface, "pair")
+    tallies, report, _ = surface.calls[-1][1]
+    assert report.judge is None
+    assert all(f["name"] != "LLM judge" for f in discord_render.leaderboard_embed(tallies, report).to_dict()["fields"])
