@@ -60,6 +60,9 @@ class JudgeQueue:
             comparison = await queue.get()
             try:
                 await judge_and_store(self.judge, self.repository, comparison)
+            except Exception:
+                # Whatever broke, the worker lives on: a dead worker would silently stop all judging.
+                log.exception("judging comparison %s failed unexpectedly", comparison.id)
             finally:
                 queue.task_done()
 

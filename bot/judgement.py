@@ -42,7 +42,8 @@ class Judgement:
 @dataclass(frozen=True)
 class JudgedComparison:
     """A judgement with what agreement and ratings need from its comparison: the matchup, the sides and the
-    members' vote counts on it."""
+    members' vote counts on it. Read back without its raw texts (empty here): they stay in the table for audit,
+    and a leaderboard over thousands of judgements need not carry them."""
 
     judgement: Judgement
     matchup: str

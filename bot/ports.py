@@ -139,8 +139,8 @@ class Repository(Protocol):
         ...
 
     async def judged(self, matchup: str | None = None, judge: str | None = None) -> list[JudgedComparison]:
-        """Every stored judgement (of ``judge``, on ``matchup``, when named) with its comparison's sides and the
-        members' vote counts, oldest comparison first."""
+        """Every stored judgement (of ``judge``, on ``matchup``, when named) without its raw texts, with its
+        comparison's sides and the members' vote counts, oldest comparison first."""
         ...
 
     async def unjudged(self, judge: str, matchup: str | None = None, limit: int | None = None) -> list[Comparison]:

@@ -23,10 +23,11 @@ def save_judgement(connection: Connection, j: Judgement) -> None:
 
 
 def judged(connection: Connection, matchup: str | None, judge: str | None) -> list[JudgedComparison]:
-    """Every judgement (of one judge, on one matchup, when named) with its comparison's sides and vote counts,
-    oldest comparison first."""
+    """Every judgement (of one judge, on one matchup, when named) without its raw texts, with its comparison's
+    sides and vote counts, oldest comparison first."""
     j, c = JUDGEMENTS.c, COMPARISONS.c
-    stmt = (select(JUDGEMENTS, c.matchup, c.model_a, c.model_b, c.base_side)
+    kept = [column for column in JUDGEMENTS.c if column.name not in ("text_first", "text_second")]
+    stmt = (select(*kept, c.matchup, c.model_a, c.model_b, c.base_side)
             .join(COMPARISONS, c.id == j.comparison_id).order_by(c.created_at, c.id, j.judge))
     if matchup is not None:
         stmt = stmt.where(c.matchup == matchup)
@@ -74,5 +75,5 @@ def _judgement(row: Any) -> Judgement:
     return Judgement(
         comparison_id=row["comparison_id"], judge=row["judge"], status=JudgeStatus(row["status"]),
         verdict=_choice(row["verdict"]), first=_choice(row["pick_first"]), second=_choice(row["pick_second"]),
-        text_first=row["text_first"], text_second=row["text_second"], error=row["error"],
+        text_first=row.get("text_first", ""), text_second=row.get("text_second", ""), error=row["error"],
         latency_ms=row["latency_ms"], created_at=row["created_at"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import IO
 
@@ -151,9 +152,13 @@ class InMemoryRepository:
         self.judgements[(judgement.comparison_id, judgement.judge)] = judgement
 
     async def judged(self, matchup: str | None = None, judge: str | None = None) -> list[JudgedComparison]:
-        found = [JudgedComparison(j, c.matchup, c.model_a, c.model_b, c.base_side, await self.counts(c.id))
-                 for (cid, name), j in self.judgements.items()
-                 if (c := self.comparisons[cid]) and matchup in (None, c.matchup) and judge in (None, name)]
+        found = []
+        for (cid, name), j in self.judgements.items():
+            c = self.comparisons[cid]
+            if matchup in (None, c.matchup) and judge in (None, name):
+                bare = replace(j, text_first="", text_second="")  # read back without the raw texts, as in SQL
+                found.append(JudgedComparison(bare, c.matchup, c.model_a, c.model_b, c.base_side,
+                                              await self.counts(cid)))
         return sorted(found, key=lambda f: (self.comparisons[f.judgement.comparison_id].created_at,
                                             f.judgement.comparison_id, f.judgement.judge))
 

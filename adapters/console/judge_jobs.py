@@ -16,7 +16,7 @@ from rich.table import Table
 from bot.errors import ArenaError
 from bot.judge_queue import backfill
 from bot.judge_report import NO_JUDGE, JudgeReport, agreement_lines, judge_json, judge_report
-from bot.judgement import Judgement
+from bot.judgement import Judgement, JudgeStatus
 from bot.service import ArenaService
 from bot.statistics.agreement import LABELS
 from bot.statistics.report import ArenaReport, report_json
@@ -49,6 +49,11 @@ async def run_backfill(service: ArenaService, console: Console, limit: int | Non
         await backfill(judge, service.repository, pending, judge.settings.workers, judged)
     summary = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
     console.print(f"Judged {len(pending)} comparison(s) with {escape(judge.name)}: {summary}.")
+    if set(statuses) == {JudgeStatus.FAILED.value}:
+        # Imported here: jobs imports this module for the leaderboard's judge block.
+        from adapters.console.jobs import JobFailedError
+
+        raise JobFailedError(f"The judge {judge.name} could not answer (the log says why); nothing was decided.")
 
 
 async def judge_addition(service: ArenaService, query: BattleQuery, report: ArenaReport, source: str,

@@ -103,8 +103,12 @@ def ftarena(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch)
 
 def judged(folder: Path) -> list[tuple[str, str]]:
     with sqlite3.connect(folder / "arena.db") as db:
-        return db.execute("SELECT c.matchup, j.status FROM judgements j JOIN comparisons c ON c.id = j.comparison_id"
-                          " ORDER BY c.created_at").fetchall()
+        rows = db.execute("SELECT c.matchup, j.status, j.text_first, j.text_second FROM judgements j "
+                          "JOIN comparisons c ON c.id = j.comparison_id ORDER BY c.created_at").fetchall()
+    # The judge's raw words are kept, both orders, as the peer streamed them.
+    assert all(first.endswith("[[B]]") != second.endswith("[[B]]")
+               for _, status, first, second in rows if status == "verdict"), rows
+    return [(matchup, status) for matchup, status, _, _ in rows]
 
 
 def test_backfill_with_limit_and_matchup_then_agreement_and_ratings_by_source(
@@ -137,6 +141,20 @@ def test_backfill_with_limit_and_matchup_then_agreement_and_ratings_by_source(
     assert "Agrees with the members' majority on 67% of 3 comparison(s)" in text
     assert "Position consistency: 100%" in text
     assert "Confusion matrix: the members' majority (rows) against the judge's pick (columns)" in text
+
+
+def test_a_backfill_whose_judge_cannot_answer_records_the_failures_and_exits_1(
+        arena: tuple[Path, Path, JudgePeer], ftarena: Callable[..., str]) -> None:
+    folder, config, peer = arena
+    peer.behaviour = "fail"
+    try:
+        out = ftarena(folder, "judge", "--backfill", "--matchup", "other", "--config", str(config), status=1)
+    finally:
+        peer.behaviour = "prefer"
+    assert "Judged 1 comparison(s) with judge: 1 failed." in out and "could not answer" in out
+    assert ("other", "failed") in judged(folder)
+    # A failure may pass: the next backfill tries again.
+    assert "1 verdict" in ftarena(folder, "judge", "--backfill", "--matchup", "other", "--config", str(config))
 
 
 def test_judge_commands_refuse_clearly_without_a_judge_or_the_backfill_flag(

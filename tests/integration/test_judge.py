@@ -14,6 +14,7 @@ from adapters.bootstrap import build_service, open_repository
 from bot.domain import Choice, Model, Place
 from bot.judge import Judge, JudgeSettings
 from bot.judgement import Judgement, JudgeStatus
+from bot.providers.llamacpp import LlamaCppProvider
 from bot.providers.openai_compat import OpenAICompatibleProvider
 from bot.service import ArenaService
 from bot.statistics.slices import BattleQuery
@@ -155,3 +156,20 @@ async def test_mode_off_keeps_the_judge_for_backfills_only(peer: tuple[JudgePeer
         assert server.requests == [] and await service.repository.judged() == []
     finally:
         await service.aclose()
+
+
+@pytest.mark.slow
+async def test_the_embedded_instruct_model_as_judge_its_answers_recorded_whatever_they_say() -> None:
+    # SmolLM2-135M rarely ends with a marker (benchmarks/RESULTS.md): the smoke test is that a real local model
+    # runs as judge in both orders, off the loop, and that what it said is kept.
+    model = Model(name="smollm2", provider="llamacpp", model="embedded:smollm2-135m-instruct", template="chat")
+    provider = LlamaCppProvider(model)
+    try:
+        async with watch_loop() as loop:
+            judgement = await Judge(JudgeSettings(model="smollm2", max_tokens=24), model, provider).judge(
+                comparison(VAGUE, CLEAR))
+    finally:
+        await provider.aclose()
+    assert judgement.status is not JudgeStatus.FAILED, judgement.error
+    assert judgement.text_first.strip() and judgement.text_second.strip()
+    assert loop.responsive, loop
