@@ -224,7 +224,10 @@ def run(argv: list[str] | None = None) -> int:
     errors = Console(stderr=True)
     try:
         if args.command == "leaderboard" and args.battles:
-            if _query(args) != BattleQuery() or args.judge or args.source:
+            if args.judge or args.source:
+                raise ArenaError("--judge and --source read the judge's verdicts from the database, not from a "
+                                 "--battles file.")
+            if _query(args) != BattleQuery():
                 raise ArenaError("--battles rates the whole file: the slice and filter options apply to "
                                  "the database's votes.")
             event_loop.run(jobs.leaderboard(None, console, BattleQuery(), args.json, args.battles, args.rounds))

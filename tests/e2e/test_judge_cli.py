@@ -162,6 +162,8 @@ def test_judge_commands_refuse_clearly_without_a_judge_or_the_backfill_flag(
     folder, config, _ = arena
     out = ftarena(folder, "judge", "--backfill", status=2)  # built-in config: no [judge]
     assert "No judge is configured" in out and "Traceback" not in out
+    assert "No judge is configured" in ftarena(folder, "leaderboard", "--source", "both", status=2)
+    assert "not from a --battles file" in ftarena(folder, "leaderboard", "--judge", "--battles", "x.csv", status=2)
     with pytest.raises(SystemExit) as usage:  # argparse's own refusal
         ftarena(folder, "judge", "--config", str(config))
     assert usage.value.code == 2
