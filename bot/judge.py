@@ -31,9 +31,9 @@ better. Weigh correctness first, then how helpful, relevant and complete the ans
 The order in which the answers appear means nothing, a longer answer is not a better one for being longer, \
 and the assistants' names, if any appear, must not sway you.
 
-Start with a short explanation comparing the two answers. Then end your reply with one line holding only \
-your decision: [[A]] when Answer A is better, [[B]] when Answer B is better, or [[C]] when neither is \
-better than the other.
+First, in a few sentences, say where each answer succeeds and where it falls short. Then end your \
+reply with one line holding only your decision: [[A]] when Answer A is better, [[B]] when Answer B is \
+better, or [[C]] when neither is better than the other.
 
 === Request ===
 {question}
