@@ -171,7 +171,7 @@ class ChatFlow:
         report, chart = None, None
         if surface.shows_ratings:
             report = await self.service.report(BattleQuery(matchup=matchup))
-            judge = self.service.judge.judge.name if self.service.judge is not None else None
+            judge = self.service.judge.name if self.service.judge is not None else None
             report = await with_judge(report, self.service.repository, judge)
             chart = await asyncio.to_thread(charts.chart_png, report)
         await surface.show_leaderboard(tallies, report, chart)

@@ -31,6 +31,11 @@ class JudgeQueue:
         self._workers: list[asyncio.Task[None]] = []
         self._rng = rng or random.Random()
 
+    @property
+    def name(self) -> str:
+        """The judge model's name, as its judgements record it."""
+        return self.judge.name
+
     def offer(self, comparison: Comparison) -> bool:
         """Queue ``comparison`` for judging if the mode wants it; returns whether it was queued. Never waits."""
         if not self.settings.live or not judgeable(comparison):

@@ -176,12 +176,13 @@ class ArenaService:
             comparison.prompt, [comparison.reply_a.text, comparison.reply_b.text],
             [name for m in models.values() for name in (m.name, m.model)])
         await self.repository.save_result(comparison)
-        # A copy for the cache, so a caller changing its result cannot change what others are served.
-        self._remember(replace(comparison, reply_a=replace(comparison.reply_a), reply_b=replace(comparison.reply_b)))
+        # A copy for the cache (and the judge), so a caller changing its result cannot change what others are served.
+        kept = replace(comparison, reply_a=replace(comparison.reply_a), reply_b=replace(comparison.reply_b))
+        self._remember(kept)
         log.info("comparison %s on %s done: a=%s b=%s", comparison.id, chosen.name,
                  comparison.reply_a.error or "ok", comparison.reply_b.error or "ok")
         if self.judge is not None:
-            self.judge.offer(comparison)  # never waits: the judge works in the background
+            self.judge.offer(kept)  # never waits: the judge works in the background
         return comparison
 
     async def _cancelled(self, comparison: Comparison, stored: asyncio.Task[None]) -> None:

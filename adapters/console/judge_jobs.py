@@ -59,7 +59,7 @@ async def run_backfill(service: ArenaService, console: Console, limit: int | Non
 async def judge_addition(service: ArenaService, query: BattleQuery, report: ArenaReport, source: str,
                          rounds: int) -> tuple[ArenaReport, JudgeReport]:
     """The judge's report for the slice, and the arena report with its ratings taken from ``source``."""
-    name = service.judge.judge.name if service.judge is not None else None
+    name = service.judge.name if service.judge is not None else None
     found = await judge_report(service.repository, name, query.matchup, report.battles.counts, source, rounds)
     if found.leaderboard is not None:
         report = dataclasses.replace(report, leaderboard=found.leaderboard)
@@ -70,7 +70,7 @@ async def judge_for_report(service: ArenaService, report: ArenaReport) -> JudgeR
     """The judge's agreement for ``ftarena report``, when a judge is configured."""
     if service.judge is None:
         return None
-    return await judge_report(service.repository, service.judge.judge.name, report.query.matchup,
+    return await judge_report(service.repository, service.judge.name, report.query.matchup,
                               report.battles.counts)
 
 
