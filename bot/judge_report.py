@@ -68,7 +68,7 @@ def agreement_lines(report: JudgeReport) -> list[str]:
     if a.consistency is not None:
         lines.append(f"Position consistency: {_pct(a.consistency)} kept the same winner with the answers swapped.")
     if a.agreement is None:
-        lines.append("No judged comparison has votes yet: no agreement to show.")
+        lines.append("No comparison has both members' votes and a pick from the judge yet: no agreement to show.")
         return lines
     without = (f"{_pct(a.agreement_without_ties)} without ties ({a.compared_without_ties})"
                if a.agreement_without_ties is not None else "none without ties")

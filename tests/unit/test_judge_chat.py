@@ -9,12 +9,14 @@ from datetime import UTC, datetime
 from adapters.discord import render as discord_render
 from adapters.flow import ChatFlow
 from adapters.slack import render as slack_render
-from bot.domain import Choice, Model, Place
+from bot.domain import Choice, Counts, Model, Place, Side
 from bot.judge import Judge, JudgeSettings
 from bot.judge_queue import JudgeQueue
-from bot.judgement import Judgement, JudgeStatus
+from bot.judge_report import JudgeReport, agreement_lines
+from bot.judgement import JudgedComparison, Judgement, JudgeStatus
 from bot.providers.echo import EchoProvider
 from bot.service import ArenaService
+from bot.statistics.agreement import agreement
 from tests.fakes import InMemoryRepository, ScriptedProvider, matchup
 from tests.unit.test_flow import RecordingSurface
 
@@ -61,3 +63,18 @@ async def test_without_a_judge_the_leaderboard_is_unchanged() -> None:
     tallies, report, _ = surface.calls[-1][1]
     assert report.judge is None
     assert all(f["name"] != "LLM judge" for f in discord_render.leaderboard_embed(tallies, report).to_dict()["fields"])
+
+
+def test_the_agreement_in_words_says_what_is_missing() -> None:
+    def lines(*statuses: JudgeStatus) -> list[str]:
+        judged = [JudgedComparison(Judgement(f"c{i}", "j", s, None, None, None, "", "", "down", 5, datetime.now(UTC)),
+                                   "pair", "base", "tuned", Side.A, Counts(a=1)) for i, s in enumerate(statuses)]
+        return agreement_lines(JudgeReport("j", "human", agreement(judged), None))
+
+    assert lines() == ["Judge j: nothing judged yet (ftarena judge --backfill judges stored comparisons)."]
+    assert lines(JudgeStatus.FAILED, JudgeStatus.FAILED, JudgeStatus.UNPARSABLE) == [
+        "Judge j: 3 comparison(s) judged; 1 unparsable, 2 failed.",
+        "No comparison has both members' votes and a pick from the judge yet: no agreement to show."]
+    flipped = lines(JudgeStatus.INCONSISTENT)
+    assert "Position consistency: 0% kept the same winner with the answers swapped." in flipped
+    assert "Agrees with the members' majority on 0% of 1 comparison(s); none without ties." in flipped
