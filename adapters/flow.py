@@ -17,7 +17,7 @@ from typing import Protocol
 from adapters import charts, ids
 from bot.domain import Choice, Comparison, Matchup, Place, Reveal, Tally
 from bot.errors import ArenaError
-from bot.judge_report import with_judge
+from bot.judge_report import agreement_lines, judge_report, with_judge
 from bot.progress import Progress
 from bot.service import ArenaService
 from bot.statistics.report import ArenaReport
@@ -171,10 +171,16 @@ class ChatFlow:
         report, chart = None, None
         if surface.shows_ratings:
             report = await self.service.report(BattleQuery(matchup=matchup))
-            judge = self.service.judge.name if self.service.judge is not None else None
-            report = await with_judge(report, self.service.repository, judge)
+            report = await with_judge(report, self.service.repository, self._judge_name())
             chart = await asyncio.to_thread(charts.chart_png, report)
         await surface.show_leaderboard(tallies, report, chart)
+        if report is None and self.service.judge is not None:
+            # A surface without the ratings (the terminal) gets the judge's agreement in words after the tallies.
+            found = await judge_report(self.service.repository, self.service.judge.name, matchup, ())
+            await surface.tell("\n".join(agreement_lines(found)))
+
+    def _judge_name(self) -> str | None:
+        return self.service.judge.name if self.service.judge is not None else None
 
     async def models(self, surface: Surface, current: str | None = None) -> None:
         matchups = [self.service.matchups[name] for name in sorted(self.service.matchups)]

@@ -57,11 +57,20 @@ async def test_the_leaderboard_carries_the_judges_agreement_to_discord_and_slack
     assert "Position consistency: 100%" in judge_block["text"]["text"]
 
 
+async def test_the_terminal_chat_gets_the_agreement_in_words_after_its_tallies() -> None:
+    surface = RecordingSurface(shows_ratings=False)
+    await (await flow_with(judged=True)).leaderboard(surface, "pair")
+    assert [name for name, _ in surface.calls[-2:]] == ["show_leaderboard", "tell"]
+    assert "Agrees with the members' majority on 67% of 3 comparison(s)" in surface.calls[-1][1]
+
+
 async def test_without_a_judge_the_leaderboard_is_unchanged() -> None:
-    surface = RecordingSurface()
+    surface, plain = RecordingSurface(), RecordingSurface(shows_ratings=False)
     await (await flow_with(judged=False)).leaderboard(surface, "pair")
     tallies, report, _ = surface.calls[-1][1]
     assert report.judge is None
+    await (await flow_with(judged=False)).leaderboard(plain, "pair")
+    assert plain.calls[-1][0] == "show_leaderboard"
     assert all(f["name"] != "LLM judge" for f in discord_render.leaderboard_embed(tallies, report).to_dict()["fields"])
 
 
