@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, exists, func, insert, select
+from sqlalchemy import Connection, exists, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.domain import Choice, Comparison, Counts, Side, Status
 from bot.judgement import JudgedComparison, Judgement, JudgeStatus
@@ -14,12 +15,17 @@ from storage.orm import COMPARISONS, JUDGEMENTS, VOTES
 
 
 def save_judgement(connection: Connection, j: Judgement) -> None:
-    connection.execute(delete(JUDGEMENTS).where(JUDGEMENTS.c.comparison_id == j.comparison_id,
-                                                JUDGEMENTS.c.judge == j.judge))
-    connection.execute(insert(JUDGEMENTS).values(
-        comparison_id=j.comparison_id, judge=j.judge, status=j.status.value, verdict=_value(j.verdict),
-        pick_first=_value(j.first), pick_second=_value(j.second), text_first=j.text_first,
-        text_second=j.text_second, error=j.error, latency_ms=j.latency_ms, created_at=j.created_at))
+    """Insert, or replace this judge's earlier judgement, in one statement: two processes judging the same
+    comparison at once (two backfills) leave the last one, never an error."""
+    insert_for = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    values = {"comparison_id": j.comparison_id, "judge": j.judge, "status": j.status.value,
+              "verdict": _value(j.verdict), "pick_first": _value(j.first), "pick_second": _value(j.second),
+              "text_first": j.text_first, "text_second": j.text_second, "error": j.error,
+              "latency_ms": j.latency_ms, "created_at": j.created_at}
+    stmt = insert_for(JUDGEMENTS).values(values)
+    replaced = {name: stmt.excluded[name] for name in values if name not in ("comparison_id", "judge")}
+    connection.execute(stmt.on_conflict_do_update(index_elements=[JUDGEMENTS.c.comparison_id, JUDGEMENTS.c.judge],
+                                                  set_=replaced))
 
 
 def judged(connection: Connection, matchup: str | None, judge: str | None) -> list[JudgedComparison]:

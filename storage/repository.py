@@ -100,7 +100,7 @@ class SqlAlchemyRepository:
     async def save_judgement(self, judgement: Judgement) -> None:
         try:
             await self._run(lambda connection: judgements.save_judgement(connection, judgement))
-        except IntegrityError:  # the only constraint a replacing write can break: the comparison's key
+        except IntegrityError:  # the only constraint an upsert can break: the comparison's key
             raise UnknownComparisonError(judgement.comparison_id) from None
 
     async def judged(self, matchup: str | None = None, judge: str | None = None) -> list[JudgedComparison]:

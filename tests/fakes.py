@@ -148,7 +148,6 @@ class InMemoryRepository:
     async def save_judgement(self, judgement: Judgement) -> None:
         if judgement.comparison_id not in self.comparisons:
             raise UnknownComparisonError(judgement.comparison_id)
-        self.judgements.pop((judgement.comparison_id, judgement.judge), None)  # a replacement goes last, as in SQL
         self.judgements[(judgement.comparison_id, judgement.judge)] = judgement
 
     async def judged(self, matchup: str | None = None, judge: str | None = None) -> list[JudgedComparison]:
