@@ -176,7 +176,8 @@ class ChatFlow:
         await surface.show_leaderboard(tallies, report, chart)
         if report is None and self.service.judge is not None:
             # A surface without the ratings (the terminal) gets the judge's agreement in words after the tallies.
-            found = await judge_report(self.service.repository, self.service.judge.name, matchup, ())
+            found = await judge_report(self.service.repository, self.service.judge.name,
+                                       BattleQuery(matchup=matchup), ())
             await surface.tell("\n".join(agreement_lines(found)))
 
     def _judge_name(self) -> str | None:

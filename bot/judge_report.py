@@ -16,6 +16,7 @@ from bot.statistics.battles import BattleCount
 from bot.statistics.bradley_terry import Leaderboard
 from bot.statistics.rating_sources import SOURCES, judge_battles, source_leaderboard
 from bot.statistics.report import ArenaReport
+from bot.statistics.slices import BattleQuery
 
 NO_JUDGE = "No judge is configured: name one of the models in [judge] model = \"...\"."
 
@@ -28,15 +29,17 @@ class JudgeReport:
     leaderboard: Leaderboard | None  # None for ``human``: the arena report's own ratings stand
 
 
-async def judge_report(repository: Repository, judge: str | None, matchup: str | None,
+async def judge_report(repository: Repository, judge: str | None, query: BattleQuery,
                        human: Sequence[BattleCount], source: str = "human", rounds: int = 100) -> JudgeReport:
-    """Agreement of ``judge`` with the votes on ``matchup`` (all when None) and the ratings from ``source``;
-    ``human`` is the slice's battles from the votes. The fitting runs in a worker thread."""
+    """Agreement of ``judge`` with the votes on the comparisons of ``query``'s matchup and place (its voter, times
+    and filters are about votes: they shape ``human``, the slice's battles from the votes, only) and the ratings
+    from ``source``. The fitting runs in a worker thread."""
     if judge is None:
         raise ArenaError(NO_JUDGE)
     if source not in SOURCES:
         raise ArenaError(f"Unknown rating source {source!r}: use {', '.join(SOURCES)}.")
-    judged = await repository.judged(matchup, judge)
+    judged = await repository.judged(query.matchup, judge, platform=query.platform, server=query.server,
+                                     channel=query.channel)
     found = await asyncio.to_thread(agreement, judged)
     board = None
     if source != "human":
@@ -49,7 +52,7 @@ async def with_judge(report: ArenaReport, repository: Repository, judge: str | N
     unchanged when no judge is configured."""
     if judge is None:
         return report
-    found = await judge_report(repository, judge, report.query.matchup, report.battles.counts)
+    found = await judge_report(repository, judge, report.query, report.battles.counts)
     return dataclasses.replace(report, judge=found)
 
 

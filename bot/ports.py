@@ -138,9 +138,11 @@ class Repository(Protocol):
         """Store a judge's judgement of a comparison, replacing that judge's earlier one. Kept apart from votes."""
         ...
 
-    async def judged(self, matchup: str | None = None, judge: str | None = None) -> list[JudgedComparison]:
-        """Every stored judgement (of ``judge``, on ``matchup``, when named) without its raw texts, with its
-        comparison's sides and the members' vote counts, oldest comparison first."""
+    async def judged(self, matchup: str | None = None, judge: str | None = None, *, platform: str | None = None,
+                     server: str | None = None, channel: str | None = None) -> list[JudgedComparison]:
+        """Every stored judgement (of ``judge``, on comparisons of ``matchup`` asked on ``platform``, ``server``
+        and ``channel``, each when named) without its raw texts, with its comparison's sides and the members'
+        vote counts, oldest comparison first."""
         ...
 
     async def unjudged(self, judge: str, matchup: str | None = None, limit: int | None = None) -> list[Comparison]:

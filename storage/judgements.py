@@ -3,6 +3,7 @@ vote counts for agreement, and the finished comparisons a judge has yet to judge
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, exists, func, select
@@ -28,15 +29,16 @@ def save_judgement(connection: Connection, j: Judgement) -> None:
                                                   set_=replaced))
 
 
-def judged(connection: Connection, matchup: str | None, judge: str | None) -> list[JudgedComparison]:
-    """Every judgement (of one judge, on one matchup, when named) without its raw texts, with its comparison's
-    sides and vote counts, oldest comparison first."""
+def judged(connection: Connection, judge: str | None, where: Mapping[str, str | None]) -> list[JudgedComparison]:
+    """Every judgement (of one judge, when named) on comparisons whose columns hold ``where``'s values (a None
+    value: any), without its raw texts, with its comparison's sides and vote counts, oldest comparison first."""
     j, c = JUDGEMENTS.c, COMPARISONS.c
     kept = [column for column in JUDGEMENTS.c if column.name not in ("text_first", "text_second")]
     stmt = (select(*kept, c.matchup, c.model_a, c.model_b, c.base_side)
             .join(COMPARISONS, c.id == j.comparison_id).order_by(c.created_at, c.id, j.judge))
-    if matchup is not None:
-        stmt = stmt.where(c.matchup == matchup)
+    for column, value in where.items():
+        if value is not None:
+            stmt = stmt.where(c[column] == value)
     if judge is not None:
         stmt = stmt.where(j.judge == judge)
     rows = connection.execute(stmt).all()

@@ -103,8 +103,10 @@ class SqlAlchemyRepository:
         except IntegrityError:  # the only constraint an upsert can break: the comparison's key
             raise UnknownComparisonError(judgement.comparison_id) from None
 
-    async def judged(self, matchup: str | None = None, judge: str | None = None) -> list[JudgedComparison]:
-        return await self._run(lambda connection: judgements.judged(connection, matchup, judge))
+    async def judged(self, matchup: str | None = None, judge: str | None = None, *, platform: str | None = None,
+                     server: str | None = None, channel: str | None = None) -> list[JudgedComparison]:
+        where = {"matchup": matchup, "platform": platform, "server": server, "channel": channel}
+        return await self._run(lambda connection: judgements.judged(connection, judge, where))
 
     async def unjudged(self, judge: str, matchup: str | None = None, limit: int | None = None) -> list[Comparison]:
         return await self._run(lambda connection: judgements.unjudged(connection, judge, matchup, limit))

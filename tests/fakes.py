@@ -150,11 +150,14 @@ class InMemoryRepository:
             raise UnknownComparisonError(judgement.comparison_id)
         self.judgements[(judgement.comparison_id, judgement.judge)] = judgement
 
-    async def judged(self, matchup: str | None = None, judge: str | None = None) -> list[JudgedComparison]:
+    async def judged(self, matchup: str | None = None, judge: str | None = None, *, platform: str | None = None,
+                     server: str | None = None, channel: str | None = None) -> list[JudgedComparison]:
         found = []
         for (cid, name), j in self.judgements.items():
             c = self.comparisons[cid]
-            if matchup in (None, c.matchup) and judge in (None, name):
+            where = ((matchup, c.matchup), (platform, c.place.platform), (server, c.place.server),
+                     (channel, c.place.channel), (judge, name))
+            if all(wanted in (None, value) for wanted, value in where):
                 bare = replace(j, text_first="", text_second="")  # read back without the raw texts, as in SQL
                 found.append(JudgedComparison(bare, c.matchup, c.model_a, c.model_b, c.base_side,
                                               await self.counts(cid)))

@@ -60,7 +60,7 @@ async def judge_addition(service: ArenaService, query: BattleQuery, report: Aren
                          rounds: int) -> tuple[ArenaReport, JudgeReport]:
     """The judge's report for the slice, and the arena report with its ratings taken from ``source``."""
     name = service.judge.name if service.judge is not None else None
-    found = await judge_report(service.repository, name, query.matchup, report.battles.counts, source, rounds)
+    found = await judge_report(service.repository, name, query, report.battles.counts, source, rounds)
     if found.leaderboard is not None:
         report = dataclasses.replace(report, leaderboard=found.leaderboard)
     return report, found
@@ -70,8 +70,7 @@ async def judge_for_report(service: ArenaService, report: ArenaReport) -> JudgeR
     """The judge's agreement for ``ftarena report``, when a judge is configured."""
     if service.judge is None:
         return None
-    return await judge_report(service.repository, service.judge.name, report.query.matchup,
-                              report.battles.counts)
+    return await judge_report(service.repository, service.judge.name, report.query, report.battles.counts)
 
 
 def with_judge_html(page: str, judge: JudgeReport | None) -> str:

@@ -65,6 +65,9 @@ async def test_judgements_round_trip_with_vote_counts_and_replace_per_judge(repo
     assert (found[0].matchup, found[0].model_a, found[0].model_b) == (matchup, "tuned", "base")
     assert found[1].votes == Counts()
     assert len(await repo.judged(matchup)) == 3 and await repo.judged(f"m-{uuid.uuid4().hex}") == []
+    # Sliced by the place the comparison was asked in.
+    assert len(await repo.judged(matchup, platform="discord", server="guild", channel="chan")) == 3
+    assert await repo.judged(matchup, platform="slack") == [] and await repo.judged(matchup, channel="other") == []
     # Judgements are never votes.
     battles = await repo.battle_set(BattleQuery(matchup=matchup, drop_failed=False, drop_identity_leaks=False))
     assert battles.kept == 2

@@ -132,6 +132,10 @@ def test_backfill_with_limit_and_matchup_then_agreement_and_ratings_by_source(
     assert found["confusion"]["finetuned"]["finetuned"] == 2 and found["confusion"]["base"]["finetuned"] == 1
     assert found["kappa"] == pytest.approx(0.0)  # the judge always says the same: no agreement beyond chance
 
+    elsewhere = json.loads(ftarena(folder, "leaderboard", "--judge", "--json", "--platform", "discord", "--config",
+                                   str(config)))
+    assert elsewhere["judge"]["agreement"]["judged"] == 0  # every comparison was asked in the terminal
+
     by_judge = json.loads(ftarena(folder, "leaderboard", "--source", "judge", "--json", "--matchup", "pair",
                                   "--config", str(config)))
     assert [s["model"] for s in by_judge["standings"]] == ["tuned-echo", "base-echo"]
