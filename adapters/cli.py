@@ -152,7 +152,7 @@ def _parser() -> argparse.ArgumentParser:
     judge = _command(sub, "judge", "judge stored comparisons with the [judge] model",
                      "ftarena judge --backfill --limit 200 --matchup embedded")
     judge.add_argument("--backfill", action="store_true", required=True,
-                       help="judge finished comparisons that have no verdict from the judge yet, oldest first")
+                       help="judge finished comparisons the judge has not answered yet (or failed on), oldest first")
     judge.add_argument("--limit", type=int, default=None, help="at most N comparisons")
     judge.add_argument("--matchup", default=None)
 
