@@ -20,6 +20,7 @@ from bot.service import ArenaService
 from bot.statistics.slices import BattleQuery
 from tests.e2e.arena_config import arena_settings
 from tests.peers.fake_judge import JudgePeer
+from tests.peers.fake_lamini import FakeLamini
 from tests.support.comparisons import comparison
 from tests.support.loop import watch_loop
 
@@ -173,3 +174,24 @@ async def test_the_embedded_instruct_model_as_judge_its_answers_recorded_whateve
     assert judgement.status is not JudgeStatus.FAILED, judgement.error
     assert judgement.text_first.strip() and judgement.text_second.strip()
     assert loop.responsive, loop
+
+
+async def test_a_lamini_model_judges_through_the_real_lamini_client() -> None:
+    pytest.importorskip("lamini", reason="the lamini extra is not installed (pip install .[lamini])")
+    from bot.providers.lamini import LaminiProvider
+
+    # The Lamini peer echoes its prompt: the last marker it repeats is the prompt's own [[C]], in both orders,
+    # so this judge calls every comparison a tie, consistently.
+    async with FakeLamini() as fake:
+        model = Model(name="llama-judge", provider="lamini", model="meta-llama/Llama-2-7b-chat-hf",
+                      template="[INST] {prompt} [/INST]", options={"backoff_s": 0.01, "api_url": fake.url})
+        provider = LaminiProvider(model, env={"LAMINI_API_KEY": fake.api_key})
+        try:
+            judgement = await Judge(JudgeSettings(model=model.name), model, provider).judge(comparison(VAGUE, CLEAR))
+        finally:
+            await provider.aclose()
+    assert judgement.status is JudgeStatus.VERDICT and judgement.verdict is Choice.TIE, judgement
+    assert len(fake.calls) == 2 and all(c.authorized and c.body["max_new_tokens"] == 512 for c in fake.calls)
+    prompts = [str(c.body["prompt"]) for c in fake.calls]
+    assert all(p.startswith("[INST] Two AI assistants") for p in prompts)
+    assert {p.index(CLEAR) < p.index(VAGUE) for p in prompts} == {True, False}
