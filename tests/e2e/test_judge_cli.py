@@ -171,6 +171,8 @@ def test_judge_commands_refuse_clearly_without_a_judge_or_the_backfill_flag(
     with pytest.raises(SystemExit) as usage:  # argparse's own refusal
         ftarena(folder, "judge", "--config", str(config))
     assert usage.value.code == 2
+    assert "--limit must be at least 1" in ftarena(folder, "judge", "--backfill", "--limit", "0", "--config",
+                                                   str(config), status=2)
     assert "No matchup named 'nope'" in ftarena(folder, "judge", "--backfill", "--matchup", "nope", "--config",
                                                 str(config), status=2)
 
