@@ -95,18 +95,21 @@ async def judge_and_store(judge: Judge, repository: Repository, comparison: Comp
     return judgement
 
 
-async def backfill(judge: Judge, repository: Repository, comparisons: Sequence[Comparison], workers: int,
+async def backfill(judge: Judge, repository: Repository, comparison_ids: Sequence[str], workers: int,
                    on_judged: Callable[[Judgement | None], None] = lambda _: None) -> list[Judgement]:
-    """Judge ``comparisons`` with at most ``workers`` at once, calling ``on_judged`` after each (a progress bar)."""
-    pending = iter(comparisons)
+    """Judge the comparisons with these ids, at most ``workers`` at once, each loaded only when its turn comes
+    (a backlog of thousands is never held in memory), calling ``on_judged`` after each (a progress bar; None for
+    one that could not be stored or no longer exists)."""
+    pending = iter(comparison_ids)
     done: list[Judgement] = []
 
     async def worker() -> None:
-        for comparison in pending:  # one shared iterator: each comparison is taken by one worker
-            judgement = await judge_and_store(judge, repository, comparison)
+        for comparison_id in pending:  # one shared iterator: each comparison is taken by one worker
+            comparison = await repository.get_comparison(comparison_id)
+            judgement = await judge_and_store(judge, repository, comparison) if comparison else None
             if judgement is not None:
                 done.append(judgement)
             on_judged(judgement)
 
-    await asyncio.gather(*(worker() for _ in range(max(1, min(workers, len(comparisons))))))
+    await asyncio.gather(*(worker() for _ in range(max(1, min(workers, len(comparison_ids))))))
     return done

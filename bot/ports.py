@@ -145,9 +145,10 @@ class Repository(Protocol):
         vote counts, oldest comparison first."""
         ...
 
-    async def unjudged(self, judge: str, matchup: str | None = None, limit: int | None = None) -> list[Comparison]:
-        """Up to ``limit`` finished comparisons with two answers that ``judge`` has not answered on (no
-        judgement, or only a failed one), oldest first."""
+    async def unjudged(self, judge: str, matchup: str | None = None, limit: int | None = None) -> list[str]:
+        """The ids of up to ``limit`` finished comparisons with two answers that ``judge`` has not answered on (no
+        judgement, or only a failed one), oldest first. Ids only: a backfill of a big arena loads each comparison
+        when it judges it, not all at once."""
         ...
 
     def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:

@@ -9,9 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.domain import Choice, Comparison, Counts, Side, Status
+from bot.domain import Choice, Counts, Side, Status
 from bot.judgement import JudgedComparison, Judgement, JudgeStatus
-from storage.comparisons import load_comparisons
 from storage.orm import COMPARISONS, JUDGEMENTS, VOTES
 
 
@@ -55,9 +54,9 @@ def judged(connection: Connection, judge: str | None, where: Mapping[str, str | 
             for row in rows]
 
 
-def unjudged(connection: Connection, judge: str, matchup: str | None, limit: int | None) -> list[Comparison]:
-    """Finished comparisons with two answers that ``judge`` has no answer on (none stored, or only a failure,
-    which may pass), oldest first."""
+def unjudged(connection: Connection, judge: str, matchup: str | None, limit: int | None) -> list[str]:
+    """The ids of finished comparisons with two answers that ``judge`` has no answer on (none stored, or only a
+    failure, which may pass), oldest first."""
     j, c = JUDGEMENTS.c, COMPARISONS.c
     answered = exists().where(j.comparison_id == c.id, j.judge == judge, j.status != JudgeStatus.FAILED.value)
     stmt = (select(c.id).where(c.status == Status.DONE.value, c.reply_problem.is_(False), ~answered)
@@ -66,9 +65,7 @@ def unjudged(connection: Connection, judge: str, matchup: str | None, limit: int
         stmt = stmt.where(c.matchup == matchup)
     if limit is not None:
         stmt = stmt.limit(limit)
-    ids = list(connection.execute(stmt).scalars())
-    found = load_comparisons(connection, ids)
-    return [found[i] for i in ids]
+    return list(connection.execute(stmt).scalars())
 
 
 def _value(choice: Choice | None) -> str | None:

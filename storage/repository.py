@@ -108,7 +108,7 @@ class SqlAlchemyRepository:
         where = {"matchup": matchup, "platform": platform, "server": server, "channel": channel}
         return await self._run(lambda connection: judgements.judged(connection, judge, where))
 
-    async def unjudged(self, judge: str, matchup: str | None = None, limit: int | None = None) -> list[Comparison]:
+    async def unjudged(self, judge: str, matchup: str | None = None, limit: int | None = None) -> list[str]:
         return await self._run(lambda connection: judgements.unjudged(connection, judge, matchup, limit))
 
     def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:

@@ -164,14 +164,14 @@ class InMemoryRepository:
         return sorted(found, key=lambda f: (self.comparisons[f.judgement.comparison_id].created_at,
                                             f.judgement.comparison_id, f.judgement.judge))
 
-    async def unjudged(self, judge: str, matchup: str | None = None, limit: int | None = None) -> list[Comparison]:
+    async def unjudged(self, judge: str, matchup: str | None = None, limit: int | None = None) -> list[str]:
         def answered(c: Comparison) -> bool:
             j = self.judgements.get((c.id, judge))
             return j is not None and j.status is not JudgeStatus.FAILED
 
         found = sorted((c for c in self.comparisons.values() if c.status is Status.DONE and not c.reply_problem
                         and matchup in (None, c.matchup) and not answered(c)), key=lambda c: (c.created_at, c.id))
-        return [copy.deepcopy(c) for c in found[:limit]]
+        return [c.id for c in found[:limit]]
 
     def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:
         battles = self._sliced(query or RAW)

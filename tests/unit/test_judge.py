@@ -11,7 +11,8 @@ from bot.config import Settings
 from bot.domain import Choice, Model, Status
 from bot.errors import ConfigError
 from bot.judge import DEFAULT_PROMPT, Judge, JudgeSettings, judge_prompt, parse_pick
-from bot.judge_queue import JudgeQueue
+from bot.judge_queue import JudgeQueue, backfill
+from bot.judgement import JudgeStatus
 from bot.providers.echo import EchoProvider
 from tests.fakes import InMemoryRepository
 from tests.support.comparisons import comparison
@@ -65,3 +66,16 @@ async def test_sample_mode_takes_the_sampled_share_and_skips_what_cannot_be_judg
     assert not queue.offer(comparison(error_a="The model failed."))  # one side failed: nothing to weigh
     assert not queue.offer(comparison(status=Status.CANCELLED))
     await queue.aclose()
+
+
+async def test_a_backfill_loads_each_comparison_in_turn_and_skips_one_gone_meanwhile() -> None:
+    model = Model(name="j", provider="echo", model="j")
+    repo = InMemoryRepository()
+    stored = comparison(comparison_id="c1")
+    await repo.add_comparison(stored)
+    seen: list[JudgeStatus | None] = []
+    done = await backfill(Judge(JudgeSettings(model="j"), model, EchoProvider(model)), repo, ["gone", "c1"], 4,
+                          lambda j: seen.append(j.status if j else None))
+    # The echo judge repeats the prompt, whose last marker is its own [[C]]: a tie, in both orders.
+    assert seen == [None, JudgeStatus.VERDICT] and [j.verdict for j in done] == [Choice.TIE]
+    assert [j.judgement.comparison_id for j in await repo.judged()] == ["c1"]
