@@ -109,8 +109,10 @@ async def test_the_judge_runs_after_the_reveal_in_the_background_and_never_count
             c = await service.compare("How do I teach my dog to sit?", "asker", Place("cli"))
             reveal = await service.vote(c.id, "alice", c.finetuned_side.value)
             took = time.perf_counter() - started
-        assert reveal.counts.total == 1 and took < 1.0 and loop.responsive, (took, loop)
-        assert await service.repository.judged() == []  # the judge is still thinking
+        # The judge stalls for up to 30 s: the comparison and the reveal came back long before (a loose bound, for a
+        # busy machine), and the judge is still at it.
+        assert reveal.counts.total == 1 and took < 5.0 and loop.responsive, (took, loop)
+        assert await service.repository.judged() == []
         server.release()
         assert service.judge is not None
         await asyncio.wait_for(service.judge.join(), 10)
