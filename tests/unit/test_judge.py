@@ -79,3 +79,18 @@ async def test_a_backfill_loads_each_comparison_in_turn_and_skips_one_gone_meanw
     # The echo judge repeats the prompt, whose last marker is its own [[C]]: a tie, in both orders.
     assert seen == [None, JudgeStatus.VERDICT] and [j.verdict for j in done] == [Choice.TIE]
     assert [j.judgement.comparison_id for j in await repo.judged()] == ["c1"]
+
+
+async def test_the_composition_root_shares_a_contenders_model_and_closes_a_judge_of_its_own() -> None:
+    from adapters.bootstrap import build_service
+
+    models = {"base": {"provider": "echo", "model": "b"}, "tuned": {"provider": "echo", "model": "t"},
+              "critic": {"provider": "echo", "model": "c"}}
+    data = {"models": models, "matchups": {"pair": {"base": "base", "finetuned": "tuned"}}}
+    shared = build_service(parse_settings({**data, "judge": {"model": "tuned"}}, {}), InMemoryRepository())
+    assert shared.judge is not None and shared.judge.judge.provider is shared.providers["tuned"]
+    own = build_service(parse_settings({**data, "judge": {"model": "critic"}}, {}), InMemoryRepository())
+    assert own.judge is not None and own.judge.judge.provider is own.providers["critic"]
+    assert build_service(parse_settings(data, {}), InMemoryRepository()).judge is None
+    for service in (shared, own):
+        await service.aclose()
