@@ -18,6 +18,8 @@ from adapters.platforms import PLATFORM_SETTINGS
 from bot import config, export
 from bot.channels import ChannelControl, ConfigDefaults
 from bot.config import Settings
+from bot.judge import Judge, JudgeSettings
+from bot.judge_queue import JudgeQueue
 from bot.ports import Provider, Repository
 from bot.providers import build_provider
 from bot.ratelimit import SharedRateLimiter
@@ -51,6 +53,8 @@ def build_service(
     if providers is None:
         used = {m.name: m for matchup in settings.matchups.values() for m in (matchup.base, matchup.finetuned)}
         providers = {name: build_provider(model) for name, model in used.items()}
+    providers = dict(providers)
+    judge = _judge(settings, providers, repository)
     arena = settings.arena
     limiter = SharedRateLimiter(repository, arena.rate_limit, arena.rate_window_s) if rate_limited else None
     # Unlimited where nothing limits (the terminal), so /arena-settings show says what applies.
@@ -62,7 +66,20 @@ def build_service(
         channels=ChannelControl(repository, defaults, settings.matchups),
         sample_matchups=settings.arena.sample_matchups, rng=rng,
         export_salt=export_salt or settings.arena.export_salt or export.SALT,
+        judge=judge,
     )
+
+
+def _judge(settings: Settings, providers: dict[str, Provider], repository: Repository) -> JudgeQueue | None:
+    """The judge's queue, when ``[judge]`` names a model. A judge that is also a contender shares its provider (one
+    embedded model loaded once); otherwise its provider joins the service's, which closes them all."""
+    chosen: JudgeSettings = settings.judge
+    if not chosen.model:
+        return None
+    model = settings.models[chosen.model]
+    if model.name not in providers:
+        providers[model.name] = build_provider(model)
+    return JudgeQueue(Judge(chosen, model, providers[model.name]), repository)
 
 
 def stale_after(settings: Settings, matchup: str | None = None) -> timedelta:

@@ -15,7 +15,7 @@ from rich.markup import escape
 
 from adapters import loop as event_loop
 from adapters.bootstrap import load_settings, open_service
-from adapters.console import jobs, render
+from adapters.console import jobs, judge_jobs, render
 from adapters.console.chat import run_chat
 from adapters.logs import setup_logging
 from adapters.platforms import PLATFORMS
@@ -24,6 +24,7 @@ from bot import export
 from bot.config import Settings
 from bot.errors import ArenaError, StorageError
 from bot.service import ArenaService
+from bot.statistics.rating_sources import SOURCES
 from bot.statistics.slices import BattleQuery
 
 log = logging.getLogger("ftarena")
@@ -124,6 +125,10 @@ def _parser() -> argparse.ArgumentParser:
     board.add_argument("--json", action="store_true", help="machine-readable ratings with intervals")
     board.add_argument("--battles", metavar="FILE", help="rate a battle file (arena schema) instead of the database")
     board.add_argument("--rounds", type=int, default=100, help="bootstrap rounds (default 100)")
+    board.add_argument("--judge", action="store_true",
+                       help="add the LLM judge's agreement with the votes (kappa, consistency, confusion matrix)")
+    board.add_argument("--source", choices=SOURCES, default=None,
+                       help="ratings from the votes (human), the judge, or both (a verdict weighs half a vote)")
 
     report = _command(sub, "report", "write a PNG chart and a self-contained HTML page",
                       "ftarena report --matchup embedded -o report")
@@ -149,6 +154,12 @@ def _parser() -> argparse.ArgumentParser:
     forget.add_argument("voter_id", metavar="VOTER_ID",
                         help="as votes record it: discord:USER_ID, slack:TEAM_ID:USER_ID, or a terminal user name")
     forget.add_argument("--dry-run", action="store_true", help="print what would be deleted, delete nothing")
+    judge = _command(sub, "judge", "judge stored comparisons with the [judge] model",
+                     "ftarena judge --backfill --limit 200 --matchup embedded")
+    judge.add_argument("--backfill", action="store_true", required=True,
+                       help="judge finished comparisons the judge has not answered yet (or failed on), oldest first")
+    judge.add_argument("--limit", type=int, default=None, help="at most N comparisons")
+    judge.add_argument("--matchup", default=None)
 
     models = _command(sub, "models", "list the configured matchups and models",
                       "ftarena models --check --config examples/ollama.toml")
@@ -193,7 +204,11 @@ def _job(args: argparse.Namespace, console: Console, settings: Settings) -> Call
     if args.command == "demo":
         return lambda s: jobs.demo(s, console, args.matchup)
     if args.command == "leaderboard":
-        return lambda s: jobs.leaderboard(s, console, _query(args), args.json, rounds=args.rounds)
+        source = args.source or ("human" if args.judge else None)
+        return lambda s: jobs.leaderboard(s, console, _query(args), args.json, rounds=args.rounds,
+                                          judge_source=source)
+    if args.command == "judge":
+        return lambda s: judge_jobs.run_backfill(s, console, args.limit, args.matchup)
     if args.command == "report":
         return lambda s: jobs.write_report(s, console, _query(args), args.output)
     if args.command == "models":
@@ -216,6 +231,9 @@ def run(argv: list[str] | None = None) -> int:
     errors = Console(stderr=True)
     try:
         if args.command == "leaderboard" and args.battles:
+            if args.judge or args.source:
+                raise ArenaError("--judge and --source read the judge's verdicts from the database, not from a "
+                                 "--battles file.")
             if _query(args) != BattleQuery():
                 raise ArenaError("--battles rates the whole file: the slice and filter options apply to "
                                  "the database's votes.")

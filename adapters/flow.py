@@ -19,6 +19,7 @@ from bot import display
 from bot.channels import Effective
 from bot.domain import Choice, Comparison, Matchup, Place, Reveal, Tally
 from bot.errors import ArenaError
+from bot.judge_report import agreement_lines, judge_report, with_judge
 from bot.ports import Forgotten
 from bot.progress import Progress
 from bot.service import ArenaService
@@ -318,8 +319,16 @@ class ChatFlow:
         report, chart = None, None
         if surface.shows_ratings:
             report = await self.service.report(query)
+            report = await with_judge(report, self.service.repository, self._judge_name())
             chart = await asyncio.to_thread(charts.chart_png, report)
         await surface.show_leaderboard(tallies, report, chart, heading, private)
+        if report is None and self.service.judge is not None:
+            # A surface without the ratings (the terminal) gets the judge's agreement in words after the tallies.
+            found = await judge_report(self.service.repository, self.service.judge.name, query, ())
+            await surface.tell("\n".join(agreement_lines(found)))
+
+    def _judge_name(self) -> str | None:
+        return self.service.judge.name if self.service.judge is not None else None
 
     async def models(self, surface: Surface, current: str | None = None) -> None:
         if await self.admit(surface) is None:

@@ -15,6 +15,7 @@ BENCHMARKS: dict[str, str] = {
     "leaderboard": "ArenaService.report() and the CSV export on 1,000,000 votes",
     "style_control": "style-controlled leaderboard on 1,000,000 battles: time, peak memory, a bootstrap round",
     "sequential": "anytime-valid decisions simulated: false alarms at p = 1/2, votes to decide at p = 0.6",
+    "judge": "judge backfill with the embedded SmolLM2 as judge: comparisons per minute, how answers ended",
     "web": "leaderboard page and /api/leaderboard with 50 concurrent clients: p50, p99, event-loop lag",
     "channels": "channel control on the hot paths: allow-list checks per vote, settings reads, shared rate limit",
     "training": "DPO on 200 pairs (needs the [train] extra): wall time, peak memory, generation with the adapter",

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Protocol
 from bot.conversation import CONTEXT_OPTIONS
 from bot.domain import ROLES, GenerationParams, Matchup, Model
 from bot.errors import ConfigError
+from bot.judge import JudgeSettings, check_judge
 from bot.providers import PROVIDERS
 
 # Hand-written rather than pydantic-settings (weighed in issue 13): its lax coercion would accept what we refuse
@@ -123,7 +124,9 @@ def load_settings(
 
 
 def parse_settings(data: Mapping[str, Any], env: Mapping[str, str], sections: Iterable[type[Section]] = ()) -> Settings:
-    declared = {section.section: section for section in sections}
+    # [judge] is the core's, declared like a front end's section: its keys are plain values checked on their own.
+    every: list[type[Section]] = [JudgeSettings, *sections]
+    declared = {section.section: section for section in every}
     known = {*_CORE_SECTIONS, *declared}
     merged = _merge(DEFAULTS, dict(data))
     if isinstance(data.get("matchups"), Mapping) and data["matchups"]:
@@ -148,10 +151,9 @@ def parse_settings(data: Mapping[str, Any], env: Mapping[str, str], sections: It
     for name in arena.sample_matchups:
         if name not in matchups:
             raise ConfigError("arena.sample_matchups", f"no matchup named {name!r}")
-    return Settings(
-        database_url=url, arena=arena, models=models, matchups=matchups,
-        sections={name: _dataclass_from(cls, _table(merged, name), name) for name, cls in declared.items()},
-    )
+    parsed = {name: _dataclass_from(cls, _table(merged, name), name) for name, cls in declared.items()}
+    check_judge(parsed[JudgeSettings.section], models)
+    return Settings(database_url=url, arena=arena, models=models, matchups=matchups, sections=parsed)
 
 
 def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:

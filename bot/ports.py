@@ -9,6 +9,7 @@ from typing import IO, TYPE_CHECKING, Protocol
 
 from bot.channels import StoredSetting
 from bot.domain import Choice, Comparison, Counts, GenerationParams, LengthLimit, ModelInput, Reply, Vote
+from bot.judgement import JudgedComparison, Judgement
 from bot.statistics.slices import BattleQuery, BattleSet
 
 if TYPE_CHECKING:  # bot.export imports Battle from here: at run time this import would be circular
@@ -159,6 +160,21 @@ class Repository(Protocol):
     async def installation_value(self, key: str, proposed: str) -> str:
         """The value stored under ``key`` for this installation; when there is none, ``proposed`` is stored
         and returned (of processes starting at once, all get the first one stored)."""
+    async def save_judgement(self, judgement: Judgement) -> None:
+        """Store a judge's judgement of a comparison, replacing that judge's earlier one. Kept apart from votes."""
+        ...
+
+    async def judged(self, matchup: str | None = None, judge: str | None = None, *, platform: str | None = None,
+                     server: str | None = None, channel: str | None = None) -> list[JudgedComparison]:
+        """Every stored judgement (of ``judge``, on comparisons of ``matchup`` asked on ``platform``, ``server``
+        and ``channel``, each when named) without its raw texts, with its comparison's sides and the members'
+        vote counts, oldest comparison first."""
+        ...
+
+    async def unjudged(self, judge: str, matchup: str | None = None, limit: int | None = None) -> list[str]:
+        """The ids of up to ``limit`` finished comparisons with two answers that ``judge`` has not answered on (no
+        judgement, or only a failed one), oldest first. Ids only: a backfill of a big arena loads each comparison
+        when it judges it, not all at once."""
         ...
 
     def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:

@@ -37,6 +37,7 @@ from bot.errors import (
     UnknownMatchupError,
 )
 from bot.identity_leaks import identity_leak
+from bot.judge_queue import JudgeQueue
 from bot.outcomes import parse_choice
 from bot.ports import Forgotten, Provider, Repository
 from bot.progress import Progress, UpdateCallback
@@ -83,6 +84,7 @@ class ArenaService:
         export_salt: str = export.SALT,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        judge: JudgeQueue | None = None,
     ) -> None:
         if not matchups:
             raise ArenaError("No matchup is configured.")
@@ -103,6 +105,7 @@ class ArenaService:
         self._matchup_votes: dict[str, int] = {}
         self._rng = rng or random.SystemRandom()
         self._clock = clock
+        self.judge = judge  # judges finished comparisons in the background, when a judge is configured
 
     def matchup(self, name: str | None = None) -> Matchup:
         key = name or self.default_matchup
@@ -232,10 +235,13 @@ class ArenaService:
             comparison.prompt, [comparison.reply_a.text, comparison.reply_b.text],
             [name for m in models.values() for name in (m.name, m.model)])
         await self.repository.save_result(comparison)
-        # A copy for the cache, so a caller changing its result cannot change what others are served.
-        self._remember(replace(comparison, reply_a=replace(comparison.reply_a), reply_b=replace(comparison.reply_b)))
+        # A copy for the cache (and the judge), so a caller changing its result cannot change what others are served.
+        kept = replace(comparison, reply_a=replace(comparison.reply_a), reply_b=replace(comparison.reply_b))
+        self._remember(kept)
         log.info("comparison %s on %s done: a=%s b=%s", comparison.id, chosen.name,
                  comparison.reply_a.error or "ok", comparison.reply_b.error or "ok")
+        if self.judge is not None:
+            self.judge.offer(kept)  # never waits: the judge works in the background
         return comparison
 
     async def _cancelled(self, comparison: Comparison, stored: asyncio.Task[None]) -> None:
@@ -447,5 +453,7 @@ class ArenaService:
         return list(await asyncio.gather(*(ping(m) for m in models.values())))
 
     async def aclose(self) -> None:
+        if self.judge is not None:
+            await self.judge.aclose()
         for provider in self.providers.values():
             await provider.aclose()

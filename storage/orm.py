@@ -1,6 +1,7 @@
 """Tables: comparisons, their two replies, votes (one per voter per comparison, with its reason), and each
-comparison's CSV columns as the export writes them; the settings admins set per server and channel, the shared
-rate limit's windows, and per-installation values; and their Core handles, for the hot paths that skip the ORM."""
+comparison's CSV columns as the export writes them; LLM judges' verdicts; the settings admins set per server and
+channel, the shared rate limit's windows, and per-installation values; and their Core handles, for the hot paths
+that skip the ORM."""
 
 from __future__ import annotations
 
@@ -178,6 +179,24 @@ class InstallationRow(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+class JudgementRow(Base):
+    """An LLM judge's verdict on a comparison (bot.judgement.Judgement), one per judge model and comparison: never a
+    vote, and read by nothing that counts votes."""
+
+    __tablename__ = "judgements"
+
+    comparison_id: Mapped[str] = mapped_column(
+        String(ID_LEN), ForeignKey("comparisons.id", ondelete="CASCADE"), primary_key=True)
+    judge: Mapped[str] = mapped_column(String(NAME_LEN), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    verdict: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    pick_first: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    pick_second: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    text_first: Mapped[str] = mapped_column(Text)
+    text_second: Mapped[str] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 # Core tables of the mapped classes: statements built on them skip the ORM's per-row work.
@@ -188,3 +207,4 @@ CSV_PARTS = cast(Table, ComparisonCsvRow.__table__)
 CHANNEL_SETTINGS = cast(Table, ChannelSettingRow.__table__)
 RATE_SLOTS = cast(Table, RateSlotRow.__table__)
 INSTALLATION = cast(Table, InstallationRow.__table__)
+JUDGEMENTS = cast(Table, JudgementRow.__table__)

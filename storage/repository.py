@@ -12,15 +12,16 @@ from datetime import datetime
 from typing import IO, Any
 
 from sqlalchemy import Connection, Engine, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.channels import StoredSetting
 from bot.domain import Choice, Comparison, Counts, Status, Vote
-from bot.errors import StorageError
+from bot.errors import StorageError, UnknownComparisonError
 from bot.export import ExportOptions, judge_for
+from bot.judgement import JudgedComparison, Judgement
 from bot.ports import Battle, ComparisonFilter, ComparisonPage, Forgotten, OutcomeCount
 from bot.statistics.slices import BattleQuery, BattleSet
-from storage import battles, browse, channels, csv_export, people
+from storage import battles, browse, channels, csv_export, judgements, people
 from storage.comparisons import ADD, SAVE, Write, load_comparisons, write_comparisons
 from storage.group_commit import GroupCommit
 from storage.orm import ComparisonRow
@@ -118,6 +119,19 @@ class SqlAlchemyRepository:
 
     async def prune_rate_slots(self, before: datetime) -> int:
         return await self._run(lambda connection: channels.prune_rate_slots(connection, before))
+    async def save_judgement(self, judgement: Judgement) -> None:
+        try:
+            await self._run(lambda connection: judgements.save_judgement(connection, judgement))
+        except IntegrityError:  # the only constraint an upsert can break: the comparison's key
+            raise UnknownComparisonError(judgement.comparison_id) from None
+
+    async def judged(self, matchup: str | None = None, judge: str | None = None, *, platform: str | None = None,
+                     server: str | None = None, channel: str | None = None) -> list[JudgedComparison]:
+        where = {"matchup": matchup, "platform": platform, "server": server, "channel": channel}
+        return await self._run(lambda connection: judgements.judged(connection, judge, where))
+
+    async def unjudged(self, judge: str, matchup: str | None = None, limit: int | None = None) -> list[str]:
+        return await self._run(lambda connection: judgements.unjudged(connection, judge, matchup, limit))
 
     def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:
         with self.engine.connect() as connection:

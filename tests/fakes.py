@@ -6,6 +6,7 @@ import asyncio
 import copy
 import dataclasses
 from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import IO
 
@@ -25,6 +26,7 @@ from bot.domain import (
 )
 from bot.errors import ModelUnavailableError, UnknownComparisonError
 from bot.export import ExportOptions, write_csv
+from bot.judgement import JudgedComparison, Judgement, JudgeStatus
 from bot.outcomes import WINNER, outcome
 from bot.ports import (
     UNVOTED,
@@ -51,6 +53,7 @@ class InMemoryRepository:
         self.settings: dict[tuple[str, str, str, str], str] = {}  # (platform, server, channel, key) -> value
         self.rate_hits: dict[str, list[datetime]] = {}
         self.installation: dict[str, str] = {}
+        self.judgements: dict[tuple[str, str], Judgement] = {}
 
     async def ping(self) -> None:
         return None
@@ -184,11 +187,40 @@ class InMemoryRepository:
                 del self.votes[key]
             for cid in asked:
                 del self.comparisons[cid]
+            for key in [key for key in self.judgements if key[0] in asked]:  # as ON DELETE CASCADE does
+                del self.judgements[key]
             self.rate_hits.pop(voter, None)
         return found
 
     async def installation_value(self, key: str, proposed: str) -> str:
         return self.installation.setdefault(key, proposed)
+    async def save_judgement(self, judgement: Judgement) -> None:
+        if judgement.comparison_id not in self.comparisons:
+            raise UnknownComparisonError(judgement.comparison_id)
+        self.judgements[(judgement.comparison_id, judgement.judge)] = judgement
+
+    async def judged(self, matchup: str | None = None, judge: str | None = None, *, platform: str | None = None,
+                     server: str | None = None, channel: str | None = None) -> list[JudgedComparison]:
+        found = []
+        for (cid, name), j in self.judgements.items():
+            c = self.comparisons[cid]
+            where = ((matchup, c.matchup), (platform, c.place.platform), (server, c.place.server),
+                     (channel, c.place.channel), (judge, name))
+            if all(wanted in (None, value) for wanted, value in where):
+                bare = replace(j, text_first="", text_second="")  # read back without the raw texts, as in SQL
+                found.append(JudgedComparison(bare, c.matchup, c.model_a, c.model_b, c.base_side,
+                                              await self.counts(cid)))
+        return sorted(found, key=lambda f: (self.comparisons[f.judgement.comparison_id].created_at,
+                                            f.judgement.comparison_id, f.judgement.judge))
+
+    async def unjudged(self, judge: str, matchup: str | None = None, limit: int | None = None) -> list[str]:
+        def answered(c: Comparison) -> bool:
+            j = self.judgements.get((c.id, judge))
+            return j is not None and j.status is not JudgeStatus.FAILED
+
+        found = sorted((c for c in self.comparisons.values() if c.status is Status.DONE and not c.reply_problem
+                        and matchup in (None, c.matchup) and not answered(c)), key=lambda c: (c.created_at, c.id))
+        return [c.id for c in found[:limit]]
 
     def iter_battles(self, query: BattleQuery | None = None, by_comparison: bool = False) -> Iterator[Battle]:
         battles = self._sliced(query or RAW)

@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from adapters import charts
-from adapters.console import render
+from adapters.console import judge_jobs, render
 from bot import export
 from bot.domain import Place, Status
 from bot.errors import ArenaError
@@ -57,22 +57,28 @@ async def demo(service: ArenaService, console: Console, matchup: str | None) -> 
 
 
 async def leaderboard(service: ArenaService | None, console: Console, query: BattleQuery, as_json: bool,
-                      battles_file: str | None = None, rounds: int = 100) -> None:
-    tallies = None
+                      battles_file: str | None = None, rounds: int = 100, judge_source: str | None = None) -> None:
+    """``judge_source`` (human, judge or both): add the judge's agreement, with the ratings from that source."""
+    tallies, judged = None, None
     if battles_file:
         report = await asyncio.to_thread(report_from_file, Path(battles_file), rounds)
     else:
         assert service is not None
         tallies = await service.leaderboard(query.matchup)  # an unknown matchup is refused before any output
         report = await service.report(query, rounds=rounds)
+        if judge_source is not None:
+            report, judged = await judge_jobs.judge_addition(service, query, report, judge_source, rounds)
     if as_json:
-        console.out(json.dumps(report_json(report), indent=2), highlight=False)
+        data = judge_jobs.with_judge_json(report, judged) if judged else report_json(report)
+        console.out(json.dumps(data, indent=2), highlight=False)
         return
     console.print(render.standings_view(report))
     for line in charts.filter_lines(report):
         console.print(f"[dim]{escape(line)}[/]")
     if tallies is not None:
         console.print(render.leaderboard_view(tallies))
+    if judged is not None:
+        console.print(judge_jobs.judge_view(judged))
 
 
 BATTLE_COLUMNS = ("model_a", "model_b", "winner")
@@ -146,12 +152,15 @@ def report_from_file(path: Path, rounds: int) -> ArenaReport:
 async def write_report(service: ArenaService, console: Console, query: BattleQuery, folder: str) -> None:
     report = await service.report(query)
     tallies = await service.leaderboard(query.matchup)
+    judged = await judge_jobs.judge_for_report(service, report)
     target = Path(folder)
     png = await asyncio.to_thread(charts.chart_png, report)
     target.mkdir(parents=True, exist_ok=True)
     (target / "leaderboard.png").write_bytes(png)
-    (target / "index.html").write_text(charts.html_page(report, png, tallies), encoding="utf-8")
-    (target / "leaderboard.json").write_text(json.dumps(report_json(report), indent=2), encoding="utf-8")
+    page = judge_jobs.with_judge_html(charts.html_page(report, png, tallies), judged)
+    (target / "index.html").write_text(page, encoding="utf-8")
+    data = judge_jobs.with_judge_json(report, judged) if judged else report_json(report)
+    (target / "leaderboard.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
     console.print(f"Wrote {target / 'index.html'}, leaderboard.png and leaderboard.json.")
 
 

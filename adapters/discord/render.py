@@ -10,6 +10,7 @@ import discord
 
 from bot import display
 from bot.domain import Comparison, Matchup, Side, Status, Tally
+from bot.judge_report import agreement_lines
 from bot.statistics.report import ArenaReport
 
 CONTENT_LIMIT = 2000
@@ -69,6 +70,9 @@ def leaderboard_embed(tallies: list[Tally], report: ArenaReport) -> discord.Embe
     for tally in tallies[:20]:
         embed.add_field(name=display.truncate(safe(tally.matchup), 256),
                         value=display.truncate(safe(display.tally_text(tally)), 1024), inline=False)
+    if report.judge is not None:
+        embed.add_field(name="LLM judge", value=display.truncate(safe("\n".join(agreement_lines(report.judge))), 1024),
+                        inline=False)
     return embed
 
 

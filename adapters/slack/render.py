@@ -26,6 +26,7 @@ from slack_sdk.models.views import View
 from adapters import flow, ids
 from bot import display
 from bot.domain import Choice, Comparison, Matchup, Reveal, Side, Status, Tally
+from bot.judge_report import agreement_lines
 from bot.prompts import MAX_REASON_CHARS
 from bot.statistics.report import ArenaReport
 
@@ -156,6 +157,9 @@ def leaderboard_blocks(tallies: list[Tally], report: ArenaReport) -> list[Block]
                            _section("*Fine-tuned vs base* (win rate over decided votes, 95% Wilson interval)")]
     for tally in tallies[:40]:
         blocks.append(_section(f"*{escape(tally.matchup)}*\n{escape(display.tally_text(tally))}"))
+    if report.judge is not None:
+        blocks.append(_section(display.truncate("*LLM judge*\n" + escape("\n".join(agreement_lines(report.judge))),
+                                                SECTION_LIMIT)))
     return blocks
 
 

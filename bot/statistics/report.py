@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.statistics.bias import BiasReport
 from bot.statistics.bradley_terry import Leaderboard
 from bot.statistics.slices import BattleQuery, BattleSet
+
+if TYPE_CHECKING:  # bot.judge_report builds on the statistics: at run time this import would be circular
+    from bot.judge_report import JudgeReport
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,7 @@ class ArenaReport:
     battles: BattleSet
     win_rates: dict[str, dict[str, float]]
     bias: BiasReport
+    judge: JudgeReport | None = None  # the LLM judge's agreement with the votes, when a judge is configured
 
 
 def report_json(report: ArenaReport) -> dict[str, Any]:
