@@ -166,10 +166,11 @@ class ChatFlow:
             await surface.refuse(exc.user_message)
             return
         await surface.acknowledge()
-        tallies = await self.service.leaderboard(matchup)
+        tallies = await self.service.leaderboard(matchup, verdicts=True)
         report, chart = None, None
         if surface.shows_ratings:
-            report = await self.service.report(BattleQuery(matchup=matchup))
+            # The report leaderboard(verdicts=True) just made, from the service's cache.
+            report = await self.service.report(BattleQuery(matchup=matchup), verdicts=True)
             chart = await asyncio.to_thread(charts.chart_png, report)
         await surface.show_leaderboard(tallies, report, chart)
 

@@ -9,6 +9,7 @@ from typing import IO, TYPE_CHECKING, Protocol
 
 from bot.domain import Choice, Comparison, Counts, GenerationParams, LengthLimit, Reply, Vote
 from bot.statistics.slices import BattleQuery, BattleSet
+from bot.statistics.vote_table import VoteTable
 
 if TYPE_CHECKING:  # bot.export imports Battle from here: at run time this import would be circular
     from bot.export import ExportOptions
@@ -119,6 +120,11 @@ class Repository(Protocol):
         """Grouped battle counts for a slice after its quality filters, with what each filter removed. The
         ``daily_cap`` filter keeps each voter's first votes (in the order first cast) of every UTC day of
         their last click; it applies here only."""
+        ...
+
+    async def vote_table(self, query: BattleQuery) -> VoteTable:
+        """The votes of a slice after its quality filters (the cap aside), one by one in the order first cast,
+        with both replies' style features (as stored when each reply was saved)."""
         ...
 
     async def votes_per_voter(self, query: BattleQuery) -> list[int]:

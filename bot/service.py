@@ -5,6 +5,7 @@ Adapters call this and nothing below it; storage and model backends come in as p
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import secrets
@@ -44,7 +45,9 @@ from bot.ratelimit import RateLimiter
 from bot.statistics import bradley_terry
 from bot.statistics.bias import bias_report
 from bot.statistics.report import ArenaReport
-from bot.statistics.slices import BattleQuery
+from bot.statistics.slices import BattleQuery, BattleSet, FilterStep
+from bot.statistics.verdicts import OUTLIER_STEP, Verdicts, outlier_report
+from bot.statistics.verdicts import verdicts as verdicts_of
 from bot.statistics.win_rates import tallies
 from bot.tracing import request_id
 
@@ -91,7 +94,7 @@ class ArenaService:
         self.sample_matchups = tuple(sample_matchups)
         self.export_salt = export_salt
         self._finished: OrderedDict[str, Comparison] = OrderedDict()
-        self._reports: dict[tuple[BattleQuery, int, int], tuple[float, ArenaReport]] = {}
+        self._reports: dict[tuple[object, ...], tuple[float, ArenaReport]] = {}
         self._matchup_votes: dict[str, int] = {}
         self._rng = rng or random.SystemRandom()
         self._clock = clock
@@ -281,8 +284,9 @@ class ArenaService:
             counts=counts, comparison=comparison,
         )
 
-    async def leaderboard(self, matchup: str | None = None) -> list[Tally]:
-        """Tallies for every configured matchup (or one), including those with no votes yet."""
+    async def leaderboard(self, matchup: str | None = None, *, verdicts: bool = False) -> list[Tally]:
+        """Tallies for every configured matchup (or one), including those with no votes yet; with ``verdicts``
+        each with its length-controlled win rate and decision (from the report of the same slice, cached)."""
         names = [self.matchup(matchup).name] if matchup else sorted(self.matchups)
         # A matchup whose models were swapped in the config keeps its name: count only the current pair.
         found = {t.matchup: t for t in tallies(await self.repository.outcome_counts(matchup))
@@ -295,24 +299,53 @@ class ArenaService:
                 matchup=name, base=m.base.name, finetuned=m.finetuned.name, wins=0, losses=0, ties=0,
                 both_bad=0, win_rate=None, ci_low=None, ci_high=None,
             ))
+        if verdicts:
+            found_verdicts = (await self.report(BattleQuery(matchup=matchup), verdicts=True)).verdicts
+            judged = found_verdicts.matchups if found_verdicts else {}
+            result = [replace(t, lc_win_rate=judged[t.matchup].length.lc_win_rate,
+                              decision=judged[t.matchup].decision.describe()) if t.matchup in judged else t
+                      for t in result]
         return result
 
-    async def report(self, query: BattleQuery | None = None, *, rounds: int = 100, seed: int = 0) -> ArenaReport:
-        """Bradley-Terry ratings with bootstrap intervals, win rates, bias checks and filter tolls for a slice.
+    async def report(self, query: BattleQuery | None = None, *, rounds: int = 100, seed: int = 0,
+                     verdicts: bool = False, style: bool = False, style_rounds: int | None = None) -> ArenaReport:
+        """Bradley-Terry ratings with bootstrap intervals, win rates, bias checks and filter tolls for a slice;
+        with ``verdicts`` (or ``query.drop_outliers``) also the LC win rates, decisions and outlier voters, and
+        with ``style`` the style-controlled ratings (sandwich intervals, or bootstrap over ``style_rounds``).
         Counting happens in the database; the fitting runs in a worker thread."""
         query = query or BattleQuery()
-        key = (query, rounds, seed)
+        key = (query, rounds, seed, verdicts, style, style_rounds)
         cached = self._reports.get(key)
         if cached and time.monotonic() - cached[0] < REPORT_CACHE_S:
             return cached[1]
         battles = await self.repository.battle_set(query)
+        found = None
+        if verdicts or style or query.drop_outliers:
+            battles, query, found = await self._verdicts(query, battles, style, style_rounds, seed)
         board = await asyncio.to_thread(bradley_terry.leaderboard, battles.counts, rounds, seed)
         matrix = bradley_terry.win_rate_matrix(battles.counts)
         bias = bias_report(battles.counts, await self.repository.votes_per_voter(query))
-        report = ArenaReport(query=query, leaderboard=board, battles=battles, win_rates=matrix, bias=bias)
+        report = ArenaReport(query=key[0], leaderboard=board, battles=battles, win_rates=matrix, bias=bias,
+                             verdicts=found)
         self._reports = {k: v for k, v in self._reports.items() if time.monotonic() - v[0] < REPORT_CACHE_S}
         self._reports[key] = (time.monotonic(), report)
         return report
+
+    async def _verdicts(self, query: BattleQuery, battles: BattleSet, style: bool, style_rounds: int | None,
+                        seed: int) -> tuple[BattleSet, BattleQuery, Verdicts]:
+        """The verdicts of a slice; with ``query.drop_outliers`` also the slice without the flagged voters (the
+        votes they removed counted as the last filter step) and the query that reads it."""
+        table = await self.repository.vote_table(query)
+        outliers = await asyncio.to_thread(outlier_report, table)
+        if query.drop_outliers and outliers.outliers:
+            query = replace(query, without_voters=tuple(sorted(outliers.voter_ids)))
+            narrowed = await self.repository.battle_set(query)
+            battles = BattleSet(counts=narrowed.counts, sliced=battles.sliced, steps=(
+                *narrowed.steps, FilterStep(OUTLIER_STEP, battles.kept - narrowed.kept)))
+            table = table.without_voters(query.without_voters)
+        found = await asyncio.to_thread(functools.partial(
+            verdicts_of, table, outliers, style=style, dropped=query.drop_outliers, rounds=style_rounds, seed=seed))
+        return battles, query, found
 
     async def export(self, fmt: str, out: IO[str], query: BattleQuery | None = None,
                      options: export.ExportOptions | None = None) -> int:

@@ -11,10 +11,11 @@ from sqlalchemy import Connection, select
 from bot.domain import Comparison, Place, Reply, Side, Status
 from storage.driver import driver_many, insert_many
 from storage.orm import COMPARISONS, REPLIES
+from storage.reply_style import STYLE_COLUMNS, style_values
 
 COMPARISON_COLUMNS = ("id", "prompt", "matchup", "model_a", "model_b", "base_side", "blind", "requester", "platform",
                       "server", "channel", "status", "created_at", "identity_leak", "reply_problem")
-REPLY_COLUMNS = ("comparison_id", "side", "model", "text", "tokens", "latency_ms", "error", "cut")
+REPLY_COLUMNS = ("comparison_id", "side", "model", "text", "tokens", "latency_ms", "error", "cut", *STYLE_COLUMNS)
 REPLY_FIELDS = ("text", "tokens", "latency_ms", "error", "cut")
 ADD, SAVE = "add", "save"
 Write = tuple[str, Comparison]  # (ADD or SAVE, the comparison)
@@ -42,7 +43,7 @@ def write_comparisons(requests: list[Write], connection: Connection) -> list[Exc
         driver_many(connection, f"DELETE FROM {REPLIES.name} WHERE comparison_id = ?", ids)
         insert_many(connection, REPLIES.name, REPLY_COLUMNS, [
             (c.id, side.value, c.model_on(side), c.reply(side).text, c.reply(side).tokens, c.reply(side).latency_ms,
-             c.reply(side).error, c.reply(side).cut) for c in saved for side in Side])
+             c.reply(side).error, c.reply(side).cut, *style_values(c.reply(side))) for c in saved for side in Side])
     return [None] * len(requests)
 
 

@@ -82,6 +82,19 @@ class ReplyRow(Base):
     latency_ms: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     cut: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Style features (bot.statistics.style), counted when the reply is saved; NULL only on a reply saved by a
+    # process older than migration 0011 after that migration ran (the readers then count them from the text).
+    style_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    header_h1: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    header_h2: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    header_h3: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    header_h4: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    header_h5: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    header_h6: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    list_ordered: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    list_unordered: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    bold_asterisks: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    bold_underscores: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class VoteRow(Base):

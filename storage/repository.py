@@ -19,7 +19,8 @@ from bot.errors import StorageError
 from bot.export import ExportOptions, judge_for
 from bot.ports import Battle, ComparisonFilter, ComparisonPage, OutcomeCount
 from bot.statistics.slices import BattleQuery, BattleSet
-from storage import battles, browse, csv_export
+from bot.statistics.vote_table import VoteTable
+from storage import battles, browse, csv_export, vote_table
 from storage.comparisons import ADD, SAVE, Write, load_comparisons, write_comparisons
 from storage.group_commit import GroupCommit
 from storage.orm import ComparisonRow
@@ -86,6 +87,9 @@ class SqlAlchemyRepository:
 
     async def battle_set(self, query: BattleQuery) -> BattleSet:
         return await self._run(lambda connection: battles.battle_set(connection, query))
+
+    async def vote_table(self, query: BattleQuery) -> VoteTable:
+        return await self._run(lambda connection: vote_table.vote_table(connection, query))
 
     async def votes_per_voter(self, query: BattleQuery) -> list[int]:
         return await self._run(lambda connection: battles.votes_per_voter(connection, query))

@@ -27,6 +27,8 @@ from bot.ports import UNVOTED, Battle, BrowsedComparison, ComparisonFilter, Comp
 from bot.providers.common import collect_reply
 from bot.statistics.battles import BattleCount
 from bot.statistics.slices import BattleQuery, BattleSet, FilterStep
+from bot.statistics.style import style_features
+from bot.statistics.vote_table import VoteRecord, VoteTable, table_from_records
 
 
 class InMemoryRepository:
@@ -115,6 +117,15 @@ class InMemoryRepository:
         return BattleSet(counts=tuple(BattleCount(*k, n) for k, n in grouped.items()), sliced=len(sliced),
                          steps=tuple(steps))
 
+    async def vote_table(self, query: BattleQuery) -> VoteTable:
+        return table_from_records(VoteRecord(
+            matchup=b.comparison.matchup, voter=b.vote.voter, model_a=b.comparison.model_a,
+            model_b=b.comparison.model_b, winner=WINNER[b.vote.choice],
+            finetuned_side=b.comparison.finetuned_side.value,
+            style_a=style_features(b.comparison.reply_a.text, b.comparison.reply_a.tokens),
+            style_b=style_features(b.comparison.reply_b.text, b.comparison.reply_b.tokens),
+        ) for b in self._filtered(self._sliced(query), query))
+
     async def votes_per_voter(self, query: BattleQuery) -> list[int]:
         voters: dict[str, int] = {}
         for b in self._filtered(self._sliced(query), query):
@@ -163,7 +174,7 @@ def _in_slice(b: Battle, query: BattleQuery) -> bool:
               (query.channel, c.place.channel), (query.voter, v.voter))
     return (all(value is None or value == found for value, found in wanted)
             and (query.since is None or v.updated_at >= query.since)
-            and (query.until is None or v.updated_at < query.until))
+            and (query.until is None or v.updated_at < query.until) and v.voter not in query.without_voters)
 
 
 def _capped(battles: list[Battle], cap: int) -> list[Battle]:

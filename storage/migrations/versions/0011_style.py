@@ -1,0 +1,32 @@
+"""Each reply keeps its style features (bot.statistics.style: tokens, headers h1..h6, ordered and unordered list
+items, bold ``**`` and ``__``), counted when it is saved, for style control and the exports' ``conv_metadata``.
+Replies saved before are counted here from their stored text, a batch at a time (storage/reply_style.py).
+
+Revision ID: 0011
+Revises: 0007
+Create Date: 2026-12-03
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from storage.reply_style import STYLE_COLUMNS, backfill
+
+revision = "0011"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    for name in STYLE_COLUMNS:
+        op.add_column("replies", sa.Column(name, sa.Integer(), nullable=True))
+    backfill(op.get_bind())
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("replies") as batch:
+        for name in STYLE_COLUMNS:
+            batch.drop_column(name)
