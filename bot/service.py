@@ -337,12 +337,14 @@ class ArenaService:
         votes they removed counted as the last filter step) and the query that reads it."""
         table = await self.repository.vote_table(query)
         outliers = await asyncio.to_thread(outlier_report, table)
-        if query.drop_outliers and outliers.outliers:
-            query = replace(query, without_voters=tuple(sorted(outliers.voter_ids)))
-            narrowed = await self.repository.battle_set(query)
+        if query.drop_outliers:
+            narrowed = battles
+            if outliers.outliers:
+                query = replace(query, without_voters=tuple(sorted(outliers.voter_ids)))
+                narrowed = await self.repository.battle_set(query)
+                table = table.without_voters(query.without_voters)
             battles = BattleSet(counts=narrowed.counts, sliced=battles.sliced, steps=(
                 *narrowed.steps, FilterStep(OUTLIER_STEP, battles.kept - narrowed.kept)))
-            table = table.without_voters(query.without_voters)
         found = await asyncio.to_thread(functools.partial(
             verdicts_of, table, outliers, style=style, dropped=query.drop_outliers, rounds=style_rounds, seed=seed))
         return battles, query, found
