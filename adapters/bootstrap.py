@@ -50,6 +50,7 @@ def build_service(
         settings.matchups, providers, repository, default_matchup=settings.arena.default_matchup,
         max_prompt_chars=settings.arena.max_prompt_chars, rate_limiter=limiter,
         sample_matchups=settings.arena.sample_matchups, rng=rng, export_salt=settings.arena.export_salt,
+        announce_decisions=settings.arena.announce_decisions,
     )
 
 

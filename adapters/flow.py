@@ -97,6 +97,10 @@ class Surface(Protocol):
         """Attach a file for the person asking only; refuse it (with the reason) when the platform cannot."""
         ...
 
+    async def announce(self, places: Sequence[Place], text: str) -> None:
+        """Post ``text`` publicly in each of ``places`` (channels of this surface's platform)."""
+        ...
+
 
 class ChatFlow:
     """The compare, vote, leaderboard, models and export commands, for any ``Surface``."""
@@ -156,7 +160,18 @@ class ChatFlow:
             return None
         await surface.show_reveal(reveal)
         await surface.show_votes(reveal.comparison, reveal.counts.total)
+        await self._announce_decision(surface, reveal.comparison.matchup)
         return reveal
+
+    async def _announce_decision(self, surface: Surface, matchup: str) -> None:
+        """Tell the channels of this platform that the matchup is decided, the first time it is. The vote is
+        recorded and shown by now: a failure here is logged and costs the voter nothing."""
+        try:
+            found = await self.service.decisions.reached(matchup, surface.place.platform)
+            if found is not None:
+                await surface.announce(found.places, found.text)
+        except Exception:
+            log.exception("could not announce the decision on matchup %s", matchup)
 
     async def leaderboard(self, surface: Surface, matchup: str | None = None) -> None:
         """Tallies, ratings and the chart for one matchup or all."""

@@ -62,6 +62,8 @@ class ArenaSettings:
     stale_grace_s: float = 60.0
     # ftarena serve: /healthz and /readyz on this port (0: off).
     health_port: int = 0
+    # Tell each channel where a matchup was voted, once, when its anytime-valid decision is reached.
+    announce_decisions: bool = True
 
 
 class Section(Protocol):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Protocol
 
-from bot.domain import Choice, Comparison, Counts, GenerationParams, LengthLimit, Reply, Vote
+from bot.domain import Choice, Comparison, Counts, GenerationParams, LengthLimit, Place, Reply, Vote
 from bot.statistics.slices import BattleQuery, BattleSet
 from bot.statistics.vote_table import VoteTable
 
@@ -125,6 +125,16 @@ class Repository(Protocol):
     async def vote_table(self, query: BattleQuery) -> VoteTable:
         """The votes of a slice after its quality filters (the cap aside), one by one in the order first cast,
         with both replies' style features (as stored when each reply was saved)."""
+        ...
+
+    async def vote_places(self, matchup: str) -> list[Place]:
+        """Every place (platform, server, channel) with a vote on the matchup."""
+        ...
+
+    async def claim_announcements(self, matchup: str, places: Sequence[Place], state: str,
+                                  at: datetime) -> list[Place]:
+        """Mark ``places`` as told that the matchup is decided (``state``); returns those no call (in any process)
+        marked before, which the caller then tells."""
         ...
 
     async def votes_per_voter(self, query: BattleQuery) -> list[int]:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import IO
 
 from bot import export
+from bot.announcements import DecisionWatch
 from bot.domain import (
     Choice,
     Comparison,
@@ -82,6 +83,7 @@ class ArenaService:
         export_salt: str = export.SALT,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        announce_decisions: bool = True,
     ) -> None:
         if not matchups:
             raise ArenaError("No matchup is configured.")
@@ -98,6 +100,7 @@ class ArenaService:
         self._matchup_votes: dict[str, int] = {}
         self._rng = rng or random.SystemRandom()
         self._clock = clock
+        self.decisions = DecisionWatch(repository, self.matchups, clock, announce_decisions)
 
     def matchup(self, name: str | None = None) -> Matchup:
         key = name or self.default_matchup

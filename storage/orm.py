@@ -144,8 +144,23 @@ class ComparisonCsvRow(Base):
     tail: Mapped[str] = mapped_column(Text)
 
 
+class DecisionAnnouncementRow(Base):
+    """A channel told that a matchup's vote is decided (bot.statistics.sequential): one row per matchup and
+    channel, so every process and restart tells each channel once."""
+
+    __tablename__ = "decision_announcements"
+
+    matchup: Mapped[str] = mapped_column(String(NAME_LEN), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    server: Mapped[str] = mapped_column(String(NAME_LEN), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(NAME_LEN), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    announced_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 # Core tables of the mapped classes: statements built on them skip the ORM's per-row work.
 COMPARISONS = cast(Table, ComparisonRow.__table__)
 REPLIES = cast(Table, ReplyRow.__table__)
 VOTES = cast(Table, VoteRow.__table__)
 CSV_PARTS = cast(Table, ComparisonCsvRow.__table__)
+ANNOUNCEMENTS = cast(Table, DecisionAnnouncementRow.__table__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import IO
 
@@ -15,6 +15,7 @@ from bot.domain import (
     GenerationParams,
     Matchup,
     Model,
+    Place,
     Reply,
     Status,
     Vote,
@@ -39,6 +40,7 @@ class InMemoryRepository:
         self.comparisons: dict[str, Comparison] = {}
         # In the order first cast, as the SQL rows' ids run: a changed vote keeps its place.
         self.votes: dict[tuple[str, str], Vote] = {}
+        self.announced: dict[tuple[str, Place], str] = {}
 
     async def ping(self) -> None:
         return None
@@ -125,6 +127,16 @@ class InMemoryRepository:
             style_a=style_features(b.comparison.reply_a.text, b.comparison.reply_a.tokens),
             style_b=style_features(b.comparison.reply_b.text, b.comparison.reply_b.tokens),
         ) for b in self._filtered(self._sliced(query), query))
+
+    async def vote_places(self, matchup: str) -> list[Place]:
+        places = {self.comparisons[cid].place for (cid, _) in self.votes if self.comparisons[cid].matchup == matchup}
+        return sorted(places, key=lambda p: (p.platform, p.server, p.channel))
+
+    async def claim_announcements(self, matchup: str, places: Sequence[Place], state: str,
+                                  at: datetime) -> list[Place]:
+        claimed = [place for place in places if (matchup, place) not in self.announced]
+        self.announced.update({(matchup, place): state for place in claimed})
+        return claimed
 
     async def votes_per_voter(self, query: BattleQuery) -> list[int]:
         voters: dict[str, int] = {}

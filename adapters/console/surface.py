@@ -77,3 +77,7 @@ class ConsoleSurface:
 
     async def send_file(self, path: Path, text: str) -> None:
         self.console.print(escape(text))
+
+    async def announce(self, places: Sequence[Place], text: str) -> None:
+        """The terminal is one place: said once, whatever the places."""
+        self.console.print(f"[bold green]★[/] {escape(text)}")

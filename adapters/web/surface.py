@@ -65,3 +65,6 @@ class WebSurface:
 
     async def send_file(self, path: Path, text: str) -> None:
         await self.refuse(NO_FILES)
+
+    async def announce(self, places: Sequence[Place], text: str) -> None:
+        """The web arena has no channels: its leaderboard page shows each matchup's decision instead."""

@@ -77,6 +77,10 @@ class VoteTable:
         return [VoterVote(self.voters[v], self.models[a], self.models[b], str(w))
                 for v, a, b, w in zip(self.voter.tolist(), self.a.tolist(), self.b.tolist(), winner, strict=True)]
 
+    def finetuned_scores(self, name: str) -> FloatArray:
+        """One matchup's votes in order as the fine-tune's scores (1 preferred, 1/2 a tie, 0 the base)."""
+        return self._finetuned(name)[0]
+
     def _finetuned(self, name: str) -> tuple[FloatArray, CountArray, CountArray]:
         """One matchup's votes in order: the fine-tune's scores and both sides' tokens (fine-tune, base)."""
         rows = self.matchup == self.matchups.index(name)

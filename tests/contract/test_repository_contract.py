@@ -350,3 +350,18 @@ async def test_vote_table_reads_votes_in_order_with_both_replies_style(repo: Rep
     assert sorted(without.voters[v] for v in without.voter) == ["alice", "carol"]
     assert (await repo.battle_set(BattleQuery(matchup=matchup, without_voters=("bob",)))).kept == 2
     assert len(await repo.vote_table(BattleQuery(matchup=f"m-{uuid.uuid4().hex}"))) == 0
+
+
+@pytest.mark.asyncio
+async def test_each_channel_is_told_once_that_a_matchup_is_decided(repo: Repository) -> None:
+    matchup = f"m-{uuid.uuid4().hex}"
+    here, there = Place("discord", "c1", "g1"), Place("slack", "C2", "T1")
+    for place, voter in ((here, "alice"), (there, "bob"), (here, "carol")):
+        c = await finished(repo, matchup, place=place)
+        await repo.record_vote(c.id, voter, Choice.A, NOW)
+    assert await repo.vote_places(matchup) == [here, there]
+    assert await repo.claim_announcements(matchup, [here], "finetuned", NOW) == [here]
+    # A second process (or a restart) asking again gets only the channel not told yet.
+    assert await repo.claim_announcements(matchup, [here, there], "finetuned", NOW) == [there]
+    assert await repo.claim_announcements(matchup, [here, there], "finetuned", NOW) == []
+    assert await repo.claim_announcements(f"m-{uuid.uuid4().hex}", [here], "base", NOW) == [here]

@@ -1,6 +1,8 @@
-"""Each reply keeps its style features (bot.statistics.style: tokens, headers h1..h6, ordered and unordered list
-items, bold ``**`` and ``__``), counted when it is saved, for style control and the exports' ``conv_metadata``.
+"""Issue #16. Each reply keeps its style features (bot.statistics.style: tokens, headers h1..h6, ordered and
+unordered list items, bold ``**`` and ``__``), counted when it is saved, for style control and the exports'
+``conv_metadata``.
 Replies saved before are counted here from their stored text, a batch at a time (storage/reply_style.py).
+And ``decision_announcements``: the channels already told that a matchup's vote is decided, one row each.
 
 Revision ID: 0011
 Revises: 0007
@@ -24,9 +26,19 @@ def upgrade() -> None:
     for name in STYLE_COLUMNS:
         op.add_column("replies", sa.Column(name, sa.Integer(), nullable=True))
     backfill(op.get_bind())
+    op.create_table(
+        "decision_announcements",
+        sa.Column("matchup", sa.String(200), primary_key=True),
+        sa.Column("platform", sa.String(32), primary_key=True),
+        sa.Column("server", sa.String(200), primary_key=True),
+        sa.Column("channel", sa.String(200), primary_key=True),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("announced_at", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("decision_announcements")
     with op.batch_alter_table("replies") as batch:
         for name in STYLE_COLUMNS:
             batch.drop_column(name)
