@@ -111,18 +111,15 @@ def leaderboard_view(tallies: list[Tally]) -> Table:
     table.add_column("fine-tuned\nvs base", overflow="fold")
     for column in ("W", "L", "T", "bad", "win rate", "95% CI"):
         table.add_column(column, justify="right", no_wrap=True)
-    verdicts = any(t.lc_win_rate is not None for t in tallies)
-    if verdicts:
-        table.add_column("LC", justify="right", no_wrap=True)
     for t in tallies:
         ci = "–" if t.ci_low is None else f"{percent(t.ci_low)}–{percent(t.ci_high)}"
-        row = [escape(t.matchup), f"{escape(t.finetuned)}\n[dim]vs[/] {escape(t.base)}", str(t.wins),
-               str(t.losses), str(t.ties), str(t.both_bad), percent(t.win_rate), ci]
-        table.add_row(*row, *([percent(t.lc_win_rate)] if verdicts else []))
+        table.add_row(escape(t.matchup), f"{escape(t.finetuned)}\n[dim]vs[/] {escape(t.base)}", str(t.wins),
+                      str(t.losses), str(t.ties), str(t.both_bad), percent(t.win_rate), ci)
+    # The LC win rate and the decision under the table: a ninth column would split model names at 80 columns.
+    verdicts = [f"{t.matchup}: length-controlled win rate {percent(t.lc_win_rate)}; {t.decision}"
+                for t in tallies if t.lc_win_rate is not None and t.decision]
     if verdicts:
-        # Decisions are sentences: below the table, where the 80 columns do not fold them.
-        decisions = [f"{t.matchup}: {t.decision}" for t in tallies if t.decision]
-        table.caption = "\n".join([table.caption or "", "LC: win rate at equal reply length", *map(escape, decisions)])
+        table.caption = "\n".join([table.caption or "", *map(escape, verdicts)])
     return table
 
 
