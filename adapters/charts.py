@@ -90,15 +90,16 @@ def chart_figure(report: ArenaReport) -> Figure:
 
 def _style_markers(axis: Any, report: ArenaReport, standings: Sequence[Standing], ys: Sequence[int]) -> None:
     """The style-controlled rating of each model beside its raw one, when the report has them."""
-    controlled = style_columns(report.verdicts.style if report.verdicts else None)
+    style = report.verdicts.style if report.verdicts else None
+    controlled, method = style_columns(style), style.method if style else ""
     shown = [(controlled[s.model], y) for s, y in zip(standings, ys, strict=True) if s.model in controlled]
     if not shown:
         return
     offset = [y - 0.25 for _, y in shown]
     axis.errorbar([c.rating for c, _ in shown], offset, xerr=[[c.rating - c.ci_low for c, _ in shown],
                                                                [c.ci_high - c.rating for c, _ in shown]],
-                  fmt="s", capsize=3, color="#dd8452", label="style-controlled")
-    axis.legend(loc="lower right", fontsize=8)
+                  fmt="s", capsize=3, color="#dd8452", label=f"style-controlled ({method} interval)")
+    axis.legend(loc="best", fontsize=8)
 
 
 # Fields of a query that slice_text words itself, or leaves out (voter ids are nobody's business in a report).

@@ -90,6 +90,11 @@ def test_report_writes_png_and_self_contained_html(filled: Path) -> None:
     assert "data:image/png;base64," in page and "tuned-echo" in page and "removed 1: identity leak" in page
     assert page.index('id="tallies"') < page.index("<th>rank</th>")  # the win rates over the base come first
     assert "20 votes after filters" in page and "slice: all votes" in page
+    style = page[page.index('<table id="style">'):page.index('<ul id="verdicts">')]
+    assert "<th>style-controlled rating</th>" in style and "<td>tuned-echo</td>" in style
+    verdicts = page[page.index('<ul id="verdicts">'):]
+    assert "Style coefficients: longer answers: " in verdicts and "logit per SD" in verdicts
+    assert "<li>pair: win rate 70%, length-controlled " in verdicts and "undecided — about" in verdicts
 
 
 def test_report_opens_with_the_fine_tunes_win_rate_over_its_base(filled: Path) -> None:
