@@ -11,7 +11,7 @@ from sqlalchemy import Connection, select
 from bot.domain import Comparison, Place, Reply, Side, Status
 from storage.driver import driver_many, insert_many
 from storage.orm import COMPARISONS, REPLIES
-from storage.reply_style import STYLE_COLUMNS, style_values
+from storage.reply_style import STYLE_COLUMNS, STYLE_TOTALS, style_totals, style_values
 
 COMPARISON_COLUMNS = ("id", "prompt", "matchup", "model_a", "model_b", "base_side", "blind", "requester", "platform",
                       "server", "channel", "status", "created_at", "identity_leak", "reply_problem")
@@ -37,8 +37,10 @@ def write_comparisons(requests: list[Write], connection: Connection) -> list[Exc
             for c in added])
     if saved:
         ids = [(c.id,) for c in saved]
-        driver_many(connection, f"UPDATE {COMPARISONS.name} SET status = ?, identity_leak = ?, reply_problem = ? "
-                     "WHERE id = ?", [(c.status.value, c.identity_leak, c.reply_problem, c.id) for c in saved])
+        totals = "".join(f", {name} = ?" for name in STYLE_TOTALS)
+        driver_many(connection, f"UPDATE {COMPARISONS.name} SET status = ?, identity_leak = ?, reply_problem = ?"
+                     f"{totals} WHERE id = ?", [(c.status.value, c.identity_leak, c.reply_problem,
+                                                 *style_totals(c.reply_a, c.reply_b), c.id) for c in saved])
         # Saving again replaces the replies.
         driver_many(connection, f"DELETE FROM {REPLIES.name} WHERE comparison_id = ?", ids)
         insert_many(connection, REPLIES.name, REPLY_COLUMNS, [

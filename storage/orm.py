@@ -66,6 +66,16 @@ class ComparisonRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     identity_leak: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     reply_problem: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Both replies' style totals (STYLE_TOTALS: tokens, headers, list items, bold spans of A, then of B), written
+    # with the replies, so that each vote copies them with its slice columns (NULL before the replies are in).
+    a_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    a_headers: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    a_lists: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    a_bold: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    b_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    b_headers: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    b_lists: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    b_bold: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     __table_args__ = (Index("ix_comparisons_matchup", "matchup"), Index("ix_comparisons_status", "status"))
 
@@ -121,6 +131,17 @@ class VoteRow(Base):
     channel: Mapped[str] = mapped_column(String(NAME_LEN), server_default="")
     identity_leak: Mapped[bool] = mapped_column(Boolean, server_default=false())
     reply_problem: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # Copied the same way for style control, the LC win rate and the decision (storage/vote_table.py): which side
+    # the base model was on and both replies' style totals, so that reading them scans this one table.
+    base_side: Mapped[str] = mapped_column(String(1), server_default="")
+    a_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    a_headers: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    a_lists: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    a_bold: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    b_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    b_headers: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    b_lists: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    b_bold: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     __table_args__ = (UniqueConstraint("comparison_id", "voter", name="uq_votes_comparison_voter"),
                       Index("ix_votes_updated_at", "updated_at"), Index("ix_votes_voter", "voter"),

@@ -12,12 +12,19 @@ from storage.orm import REPLIES
 
 STYLE_COLUMNS = ("style_tokens", "header_h1", "header_h2", "header_h3", "header_h4", "header_h5", "header_h6",
                  "list_ordered", "list_unordered", "bold_asterisks", "bold_underscores")
+# Both replies' totals as comparisons and votes carry them (StyleFeatures.totals() of A, then of B).
+STYLE_TOTALS = ("a_tokens", "a_headers", "a_lists", "a_bold", "b_tokens", "b_headers", "b_lists", "b_bold")
 BACKFILL_BATCH = 2000
 
 
 def style_values(reply: Reply) -> tuple[int, ...]:
     """A reply's style columns, in the order of ``STYLE_COLUMNS``."""
     return feature_values(style_features(reply.text, reply.tokens))
+
+
+def style_totals(a: Reply, b: Reply) -> tuple[int, ...]:
+    """Both replies' totals, in the order of ``STYLE_TOTALS``."""
+    return (*style_features(a.text, a.tokens).totals(), *style_features(b.text, b.tokens).totals())
 
 
 def feature_values(style: StyleFeatures) -> tuple[int, ...]:
@@ -47,5 +54,25 @@ def backfill(connection: Connection, batch: int | None = None) -> int:
             (*feature_values(style_features(text or "", tokens or 0)), cid, side) for cid, side, text, tokens in rows])
         done += len(rows)
         last = (rows[-1].comparison_id, rows[-1].side)
+
+
+def _reply_total(side: str, expression: str) -> str:
+    return f"(SELECT {expression} FROM {REPLIES.name} r WHERE r.comparison_id = {{table}}.id AND r.side = '{side}')"
+
+
+_TOTALS_SQL = {"tokens": "coalesce(r.style_tokens, r.tokens)",
+               "headers": " + ".join(f"r.header_h{level}" for level in range(1, 7)),
+               "lists": "r.list_ordered + r.list_unordered", "bold": "r.bold_asterisks + r.bold_underscores"}
+
+
+def backfill_totals(connection: Connection) -> None:
+    """Copy the replies' style totals onto their comparisons, then onto every vote with the base model's side
+    (after ``backfill``): one statement per table, the database does the work (row values, SQLite 3.15+)."""
+    sets = ", ".join(f"{name} = " + _reply_total(name[0], _TOTALS_SQL[name[2:]]).format(table="comparisons")
+                     for name in STYLE_TOTALS)
+    connection.exec_driver_sql(f"UPDATE comparisons SET {sets}")
+    columns = ", ".join(("base_side", *STYLE_TOTALS))
+    connection.exec_driver_sql(
+        f"UPDATE votes SET ({columns}) = (SELECT {columns} FROM comparisons c WHERE c.id = votes.comparison_id)")
 
 

@@ -106,7 +106,7 @@ def _index(names: Sequence[str]) -> tuple[tuple[str, ...], IntArray]:
     """Distinct names (sorted) and each row's index into them, keeping Python's dict speed for short lists."""
     distinct = tuple(sorted(set(names)))
     position = {name: i for i, name in enumerate(distinct)}
-    return distinct, np.fromiter((position[name] for name in names), dtype=np.intp, count=len(names))
+    return distinct, np.array(list(map(position.__getitem__, names)), dtype=np.intp)
 
 
 def table_from_columns(

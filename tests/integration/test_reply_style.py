@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from bot.statistics.style import style_features
 from storage import reply_style
 from storage.database import MIGRATIONS, make_engine, migrate
-from storage.reply_style import STYLE_COLUMNS, feature_values
+from storage.reply_style import STYLE_COLUMNS, STYLE_TOTALS, feature_values
 
 TEXTS = ["# Title\n\n- a\n- b\n\n**bold** and __this__", "```\n# code\n```\n1. one\n2. two", "", "plain words"]
 
@@ -61,6 +61,9 @@ def test_upgrade_backfills_the_style_of_stored_replies_in_batches(
                     "INSERT INTO replies (comparison_id, side, model, text, tokens, latency_ms, cut) VALUES "
                     "(:id, :side, 'x', :text, :tokens, 1, false)"), {"id": f"c{n}", "side": side, "text": body,
                                                                     "tokens": 5 if side == "a" else 0})
+            connection.execute(text(
+                "INSERT INTO votes (comparison_id, voter, choice, changes, created_at, updated_at) VALUES "
+                "(:id, 'u', 'a', 0, '2026-11-01 00:00:00', '2026-11-01 00:00:00')"), {"id": f"c{n}"})
     # Two replies per round: six replies take three, and every one must be reached.
     monkeypatch.setattr(reply_style, "BACKFILL_BATCH", 2)
     migrate(fresh_engine)
@@ -72,3 +75,10 @@ def test_upgrade_backfills_the_style_of_stored_replies_in_batches(
     for _, _, body, tokens, *stored in rows:
         assert tuple(stored) == feature_values(style_features(body, tokens))
     assert rows[0][4:] == (5, 1, 0, 0, 0, 0, 0, 0, 2, 1, 1)  # the first text: h1, two items, ** and __
+    # Each vote carries its comparison's base side and both replies' totals, which the leaderboard reads.
+    with fresh_engine.connect() as connection:
+        votes = connection.execute(text(
+            f"SELECT comparison_id, base_side, {', '.join(STYLE_TOTALS)} FROM votes ORDER BY comparison_id")).all()
+    assert [tuple(v[2:]) for v in votes] == [
+        (*style_features(TEXTS[n], 5).totals(), *style_features(TEXTS[n + 1], 0).totals()) for n in range(3)]
+    assert {v[1] for v in votes} == {"a"} and votes[0][2:6] == (5, 1, 2, 2)
