@@ -3,12 +3,15 @@
 records each channel told (``Repository.claim_announcements``), so every process and restart together tell
 each channel once; a channel on another platform is told at the next vote cast on that platform.
 
-Cost: one read of the matchup's votes per vote (the columnar read) and an O(votes) test of 1/2; the full
-confidence sequence is computed only once the decision is reached."""
+Cost: a check reads every vote on the matchup (the columnar read) and tests 1/2 in O(votes); the full confidence
+sequence is computed only once the decision is reached. After a check that took t seconds the next one on that
+matchup waits ``cost_factor * t``, so checking takes at most about 1% of the time however large a matchup grows;
+a decision reached meanwhile is announced at the next vote after the wait."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +20,9 @@ from bot.domain import Matchup, Place
 from bot.ports import Repository
 from bot.statistics.sequential import Decision, decide, first_decision
 from bot.statistics.slices import BattleQuery
+
+# Checks may take this many times their own duration apart (see the module's docstring).
+COST_FACTOR = 100.0
 
 
 @dataclass(frozen=True)
@@ -38,16 +44,25 @@ class DecisionWatch:
     """Checks a matchup after each vote and claims the channels to tell (``enabled=False``: never)."""
 
     def __init__(self, repository: Repository, matchups: Mapping[str, Matchup], clock: Callable[[], datetime],
-                 enabled: bool = True) -> None:
+                 enabled: bool = True, cost_factor: float = COST_FACTOR) -> None:
         self.repository = repository
         self.matchups = matchups
         self.clock = clock
         self.enabled = enabled
+        self.cost_factor = cost_factor
+        self._next_check: dict[str, float] = {}
 
     async def reached(self, matchup: str, platform: str) -> Announcement | None:
         """The announcement due on ``platform`` now that a vote on ``matchup`` came in, if any."""
-        if not self.enabled or matchup not in self.matchups:
+        if not self.enabled or matchup not in self.matchups or time.monotonic() < self._next_check.get(matchup, 0):
             return None
+        started = time.monotonic()
+        try:
+            return await self._check(matchup, platform)
+        finally:
+            self._next_check[matchup] = time.monotonic() + self.cost_factor * (time.monotonic() - started)
+
+    async def _check(self, matchup: str, platform: str) -> Announcement | None:
         table = await self.repository.vote_table(BattleQuery(matchup=matchup))
         if not len(table):
             return None

@@ -237,7 +237,9 @@ def test_export_wording(rows: int, expected: str) -> None:
 
 async def decide_by_votes(flow: ChatFlow, surfaces: list[RecordingSurface], votes: int) -> list[int]:
     """``votes`` comparisons on "pair", each voted for the fine-tune by the next surface (round robin); returns
-    the vote numbers after which something was announced."""
+    the vote numbers after which something was announced. Every vote is checked: these come faster than the
+    pause a check earns by its cost."""
+    flow.service.decisions.cost_factor = 0
     announced = []
     for n in range(votes):
         surface = surfaces[n % len(surfaces)]
@@ -270,6 +272,23 @@ async def test_a_decided_matchup_is_announced_once_per_channel_across_restarts()
     late.place = Place("test", channel="c3", server="s1")
     assert await decide_by_votes(restarted, [late], 2) == [1]
     assert [value[0] for name, value in late.calls if name == "announce"] == [[late.place]]
+
+
+async def test_a_check_that_took_long_waits_before_the_next_one() -> None:
+    flow = make_flow()
+    watch = flow.service.decisions
+    await decide_by_votes(flow, [RecordingSurface()], 1)
+    watch.cost_factor = 1e9  # the next check's own duration buys a pause far longer than this test
+    assert await watch.reached("pair", "test") is None  # checked: one vote decides nothing
+    reads = []
+    original = watch.repository.vote_table
+
+    async def counted(query: object) -> object:
+        reads.append(query)
+        return await original(query)  # type: ignore[arg-type]
+
+    watch.repository.vote_table = counted  # type: ignore[method-assign]
+    assert await watch.reached("pair", "test") is None and reads == []  # within the pause: not even read
 
 
 async def test_announcements_can_be_turned_off() -> None:
