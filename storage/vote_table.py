@@ -13,12 +13,13 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Connection, case, func, select
 
 from bot.domain import Choice, Side
 from bot.outcomes import SCORES, WINNER
 from bot.statistics.slices import BattleQuery
-from bot.statistics.vote_table import VoteTable, table_from_columns
+from bot.statistics.vote_table import VoteTable
 from storage.battles import conditions
 from storage.driver import driver_query
 from storage.orm import VOTES
@@ -42,18 +43,47 @@ def vote_table(connection: Connection, query: BattleQuery) -> VoteTable:
                  .where(*conditions(replace(query, without_voters=()))).order_by(v.id))
     sql, params = driver_query(connection, statement)
     cursor: Any = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    names = _Names()
+    chunks: list[tuple[npt.NDArray[np.int32], npt.NDArray[np.float64], npt.NDArray[np.int32]]] = []
     try:
         cursor.execute(sql, params({}))
-        rows: list[Sequence[Any]] = []
+        # A chunk's rows become arrays before the next is fetched: a million rows as Python tuples took 600 MB.
         while batch := cursor.fetchmany(FETCH_BATCH):
-            rows.extend(batch)
+            columns = list(zip(*batch, strict=True))
+            chunks.append((np.array([names.codes(k, columns[k]) for k in range(4)], dtype=np.int32),
+                           np.array(columns[4], dtype=np.float64), np.array(columns[5:], dtype=np.int32)))
     finally:
         cursor.close()
-    columns = list(zip(*rows, strict=True)) if rows else [()] * 14
-    table = table_from_columns(
-        columns[0], columns[1], columns[2], columns[3], np.array(columns[4], dtype=np.float64),
-        np.array(columns[5], dtype=bool), np.array(columns[6:10], dtype=np.int64).T,
-        np.array(columns[10:14], dtype=np.int64).T,
-    )
+    strings = np.concatenate([c[0] for c in chunks], axis=1) if chunks else np.zeros((4, 0), dtype=np.int32)
+    numbers = np.concatenate([c[2] for c in chunks], axis=1) if chunks else np.zeros((9, 0), dtype=np.int32)
+    table = names.table(strings, np.concatenate([c[1] for c in chunks]) if chunks else np.zeros(0), numbers)
     # Voters left out here, not in SQL: NOT IN's expanding parameter has no form on the driver's own cursor.
     return table.without_voters(query.without_voters) if query.without_voters else table
+
+
+class _Names:
+    """Codes for the text columns (matchup, voter, model a, model b) as chunks come in; models share one list."""
+
+    def __init__(self) -> None:
+        self.found: list[dict[str, int]] = [{}, {}, {}]
+
+    def codes(self, column: int, values: Sequence[str]) -> list[int]:
+        known = self.found[min(column, 2)]
+        for value in set(values).difference(known):
+            known[value] = len(known)
+        return list(map(known.__getitem__, values))
+
+    def table(self, strings: npt.NDArray[np.int32], scores: npt.NDArray[np.float64],
+              numbers: npt.NDArray[np.int32]) -> VoteTable:
+        """The table, with each name list sorted (as ``table_from_columns`` gives them) and codes renumbered."""
+        lists, remapped = [], []
+        for known in self.found:
+            ordered = sorted(known)
+            order = np.zeros(len(known), dtype=np.intp)
+            order[[known[name] for name in ordered]] = np.arange(len(ordered))
+            lists.append(tuple(ordered))
+            remapped.append(order)
+        matchup, voter, a, b = (remapped[min(k, 2)][strings[k]] for k in range(4))
+        return VoteTable(models=lists[2], matchups=lists[0], voters=lists[1], a=a, b=b, matchup=matchup, voter=voter,
+                         scores=scores, finetuned_a=numbers[0].astype(bool), style_a=numbers[1:5].T,
+                         style_b=numbers[5:9].T)

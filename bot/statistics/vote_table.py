@@ -21,7 +21,7 @@ from bot.statistics.style_control import StyleBattles, battles_from_arrays
 IntArray = npt.NDArray[np.intp]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
-CountArray = npt.NDArray[np.int64]
+CountArray = npt.NDArray[np.int32]
 
 
 @dataclass(frozen=True)
@@ -122,8 +122,8 @@ def table_from_columns(
         models=models, matchups=matchup_names, voters=voter_names, a=both[:n], b=both[n:], matchup=matchup,
         voter=voter, scores=np.asarray(scores, dtype=np.float64).reshape(n),
         finetuned_a=np.asarray(finetuned_a, dtype=bool).reshape(n),
-        style_a=np.asarray(style_a, dtype=np.int64).reshape(n, 4),
-        style_b=np.asarray(style_b, dtype=np.int64).reshape(n, 4),
+        style_a=np.asarray(style_a, dtype=np.int32).reshape(n, 4),
+        style_b=np.asarray(style_b, dtype=np.int32).reshape(n, 4),
     )
 
 
