@@ -35,6 +35,7 @@ def report_json(report: ArenaReport) -> dict[str, Any]:
                     "removed": {step.name: step.removed for step in report.battles.steps}},
         "bias": dataclasses.asdict(report.bias),
         "win_rates": report.win_rates,
+        # Without the voters the outlier filter left out: voter ids are never shown.
         "query": {k: (v.isoformat() if hasattr(v, "isoformat") else v)
                   for k, v in dataclasses.asdict(report.query).items() if k != "without_voters"},
     }
