@@ -18,7 +18,8 @@ from datetime import datetime
 
 from bot.domain import Matchup, Place
 from bot.ports import Repository
-from bot.statistics.sequential import Decision, decide, first_decision
+from bot.statistics.decisions import quick_decision
+from bot.statistics.sequential import Decision, first_decision
 from bot.statistics.slices import BattleQuery
 
 # Checks may take this many times their own duration apart (see the module's docstring).
@@ -70,6 +71,6 @@ class DecisionWatch:
         if not await asyncio.to_thread(lambda: bool(first_decision(scores)[0])):
             return None
         places = [p for p in await self.repository.vote_places(matchup) if p.platform == platform]
-        decision = await asyncio.to_thread(decide, scores)
+        decision = await asyncio.to_thread(quick_decision, scores)
         claimed = await self.repository.claim_announcements(matchup, places, decision.state, self.clock())
         return Announcement(matchup, decision, tuple(claimed)) if claimed else None

@@ -12,9 +12,10 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.outcomes import MODEL_A, MODEL_B, SCORES, TIE
+from bot.statistics.decisions import quick_decision
 from bot.statistics.length_control import LengthControlledWinRate, length_controlled_win_rate
 from bot.statistics.outliers import VoterVote
-from bot.statistics.sequential import Decision, decide
+from bot.statistics.sequential import Decision
 from bot.statistics.style import StyleFeatures
 from bot.statistics.style_control import StyleBattles, battles_from_arrays
 
@@ -95,7 +96,7 @@ class VoteTable:
 
     def decisions(self) -> dict[str, Decision]:
         """The anytime-valid decision per matchup with votes, from its votes in the order cast."""
-        return {name: decide(self._finetuned(name)[0]) for name in self._voted()}
+        return {name: quick_decision(self._finetuned(name)[0]) for name in self._voted()}
 
     def _voted(self) -> list[str]:
         present = set(np.unique(self.matchup).tolist())
