@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.statistics.bradley_terry import Standing
 from bot.statistics.length_control import LengthControlledWinRate
-from bot.statistics.outliers import OutlierReport, find_outliers
+from bot.statistics.outliers import OutlierReport
 from bot.statistics.sequential import Decision
 from bot.statistics.style_control import StyleLeaderboard, describe_coefficients, style_leaderboard
 from bot.statistics.vote_table import VoteTable
@@ -39,7 +39,7 @@ class Verdicts:
 
 
 def outlier_report(table: VoteTable) -> OutlierReport:
-    return find_outliers(table.voter_votes())
+    return table.outliers()
 
 
 def verdicts(table: VoteTable, outliers: OutlierReport, *, style: bool, dropped: bool,

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from bot.outcomes import MODEL_A, MODEL_B, SCORES, TIE
+from bot.outcomes import SCORES
 from bot.statistics.decisions import quick_decision
 from bot.statistics.length_control import LengthControlledWinRate, length_controlled_win_rate
-from bot.statistics.outliers import VoterVote
+from bot.statistics.outliers import OutlierReport, outliers_from_columns
 from bot.statistics.sequential import Decision
 from bot.statistics.style import StyleFeatures
 from bot.statistics.style_control import StyleBattles, battles_from_arrays
@@ -72,11 +72,9 @@ class VoteTable:
         """The votes as style-control battles (one row each)."""
         return battles_from_arrays(self.models, self.a, self.b, self.scores, self.style_a, self.style_b)
 
-    def voter_votes(self) -> list[VoterVote]:
-        """The votes as the outlier test reads them."""
-        winner = np.where(self.scores == 1, MODEL_A, np.where(self.scores == 0, MODEL_B, TIE))
-        return [VoterVote(self.voters[v], self.models[a], self.models[b], str(w))
-                for v, a, b, w in zip(self.voter.tolist(), self.a.tolist(), self.b.tolist(), winner, strict=True)]
+    def outliers(self) -> OutlierReport:
+        """The voters the outlier test flags among these votes."""
+        return outliers_from_columns(self.voters, self.voter, self.a, self.b, self.scores)
 
     def finetuned_scores(self, name: str) -> FloatArray:
         """One matchup's votes in order as the fine-tune's scores (1 preferred, 1/2 a tie, 0 the base)."""

@@ -48,6 +48,18 @@ async def test_outlier_voters_are_reported_and_dropped_only_when_asked() -> None
     assert kept.verdicts.matchups["pair"].length.win_rate == 8 / 9
 
 
+async def test_the_outlier_test_on_columns_equals_the_one_on_rows() -> None:
+    from bot.outcomes import MODEL_A, MODEL_B, TIE
+    from bot.statistics.outliers import VoterVote, find_outliers
+
+    service = await arena()
+    table = await service.repository.vote_table(BattleQuery())
+    winner = {1.0: MODEL_A, 0.0: MODEL_B, 0.5: TIE}
+    rows = [VoterVote(table.voters[v], table.models[a], table.models[b], winner[s])
+            for v, a, b, s in zip(table.voter, table.a, table.b, table.scores.tolist(), strict=True)]
+    assert table.outliers() == find_outliers(rows) and table.outliers().outliers
+
+
 async def test_decision_lc_win_rate_and_style_through_the_service() -> None:
     service = await arena()
     report = await service.report(BattleQuery(), rounds=5, style=True)
