@@ -267,7 +267,8 @@ async def test_a_decided_matchup_is_announced_once_in_its_channels_and_shown_on_
                                      and said in c.args.get("text", ""))
         await click(fake, url, ts, fake.messages[(DEFAULT_CHANNEL_ID, ts)], "b", "U91")
         await command(fake, url, "/leaderboard", "")
-        posted = await fake.wait_for_response_post()
+        # Ratings with 100 bootstrap rounds, the verdicts and the chart: allow a loaded CI machine its time.
+        posted = await fake.wait_for_response_post(timeout=30)
         shown = str(posted.body["blocks"])
         assert "length-controlled win rate" in shown and "fine-tune better (anytime-valid 95%)" in shown, shown
     told = [c for c in fake.calls if c.method == "chat.postMessage" and "Decided:" in c.args.get("text", "")]
