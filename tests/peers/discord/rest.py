@@ -103,6 +103,7 @@ class Rest:
             ("GET", "/webhooks/{app}/{token}/messages/{message}", self._get_webhook_message),
             ("PATCH", "/webhooks/{app}/{token}/messages/{message}", self._patch_webhook_message),
             ("DELETE", "/webhooks/{app}/{token}/messages/{message}", self._delete_webhook_message),
+            ("POST", "/channels/{channel}/messages", self._post_channel_message),
             ("*", "/{unknown:.*}", self._unknown_route),
         ]
         for method, path, handler in api:
@@ -270,6 +271,17 @@ class Rest:
             interaction.message_ids.add(message["id"])
         if not _is_truthy(request.query.get("wait")):
             return web.Response(status=204)
+        return _json_response(message)
+
+    async def _post_channel_message(self, request: web.Request, body: _Body) -> web.Response:
+        """Create Message: the bot posting in a channel by itself, outside any interaction (no webhook)."""
+        payload = body.json or {}
+        check_limits(payload)
+        message = {**self._state.message_skeleton(request.match_info["channel"], 0),
+                   "content": payload.get("content") or "", "embeds": payload.get("embeds") or [],
+                   "components": payload.get("components") or [], "attachments": [], "flags": payload.get("flags", 0)}
+        del message["webhook_id"]
+        self._state.messages[message["id"]] = message
         return _json_response(message)
 
     async def _get_webhook_message(self, request: web.Request, body: _Body) -> web.Response:
