@@ -93,7 +93,7 @@ class ReplyRow(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     cut: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Style features (bot.statistics.style), counted when the reply is saved; NULL only on a reply saved by a
-    # process older than migration 0011 after that migration ran (the readers then count them from the text).
+    # process older than migration 0011 after that migration ran (exports count from the text regardless).
     style_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
     header_h1: Mapped[int | None] = mapped_column(Integer, nullable=True)
     header_h2: Mapped[int | None] = mapped_column(Integer, nullable=True)
