@@ -29,7 +29,7 @@ from bot.statistics import bradley_terry
 from bot.statistics.battles import count_battles
 from bot.statistics.report import ArenaReport, report_json
 from bot.statistics.slices import BattleQuery
-from bot.statistics.verdicts import OUTLIER_STEP, verdict_lines
+from bot.statistics.verdicts import OUTLIER_STEP, Verdicts, verdict_lines
 
 DEFAULT_ROUNDS = 100
 
@@ -144,7 +144,9 @@ def report_from_file(path: Path, rounds: int, *, style: bool = False, drop_outli
     from bot.statistics.bias import bias_report
     from bot.statistics.slices import BattleSet, FilterStep
 
-    found, added, dropped = None, (), frozenset[str]()
+    found: Verdicts | None = None
+    added: tuple[FilterStep, ...] = ()
+    dropped: frozenset[str] = frozenset()
     try:
         rows: Iterable[dict[str, Any]] = _rows(path)
         if style or drop_outliers:  # two passes over the rows: read them once
