@@ -19,6 +19,7 @@ from bot.outcomes import BASE, FINETUNED
 from bot.statistics.sequential import ALPHA, GRID, UNDECIDED, Decision, bets, decide, log_wealth, more_votes
 
 HALF = GRID.size // 2  # GRID[HALF] == 1/2
+NEAR = 32
 COARSE_STEP = 16
 
 
@@ -35,8 +36,8 @@ def quick_decision(scores: npt.ArrayLike, alpha: float = ALPHA) -> Decision:
 
     share = float(x.mean())
     near = int(np.clip(np.searchsorted(GRID, share), 0, GRID.size - 1))
-    # A candidate inside: the share, or (when an earlier stretch of votes ruled the share out) the nearest kept
-    # one on a coarse grid; a kept interval narrower than that grid's step falls back to the full grid.
+    # A candidate inside: the share, or (when an earlier stretch of votes ruled the share out) the nearest kept one;
+    # none found (a kept interval narrower than the coarse step, far from the share) falls back to the full grid.
     inside = next((i for i in _outward(near) if not out(i)), None)
     if inside is None:
         return decide(x, alpha)
@@ -52,10 +53,12 @@ def quick_decision(scores: npt.ArrayLike, alpha: float = ALPHA) -> Decision:
 
 
 def _outward(start: int) -> Iterator[int]:
-    """``start``, then candidates ``COARSE_STEP`` apart going outward on both sides."""
-    yield start
-    for distance in range(COARSE_STEP, GRID.size, COARSE_STEP):
-        yield from (i for i in (start - distance, start + distance) if 0 <= i < GRID.size)
+    """``start``, then every candidate within ``NEAR`` of it, then candidates ``COARSE_STEP`` apart, going outward
+    on both sides: a kept interval that excludes the share lies next to it (the share was ruled out only by a
+    stretch of votes the later ones outweigh)."""
+    distances = [*range(NEAR + 1), *range(NEAR + COARSE_STEP, GRID.size, COARSE_STEP)]
+    for distance in distances:
+        yield from (i for i in {start - distance, start + distance} if 0 <= i < GRID.size)
 
 
 def _edge(out: Callable[[int], bool], ruled: int, kept: int) -> int:
