@@ -66,7 +66,7 @@ def build_service(
         channels=ChannelControl(repository, defaults, settings.matchups),
         sample_matchups=settings.arena.sample_matchups, rng=rng,
         export_salt=export_salt or settings.arena.export_salt or export.SALT,
-        judge=judge,
+        judge=judge, announce_decisions=settings.arena.announce_decisions,
     )
 
 

@@ -9,14 +9,17 @@ import html
 import io
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from bot import display
 from bot.domain import Tally
+from bot.statistics.bradley_terry import Standing
 from bot.statistics.report import ArenaReport
 from bot.statistics.slices import BattleQuery
+from bot.statistics.verdicts import style_columns, verdict_lines
 
 MAX_MODELS_SHOWN = 30
 # Below this many votes a model's bootstrap interval spans most of the scale (2 votes gave "7–1000"): the
@@ -62,7 +65,8 @@ def chart_figure(report: ArenaReport) -> Figure:
     ys = list(range(len(standings)))[::-1]
     ratings = [s.rating for s in standings]
     errors = [[s.rating - s.ci_low for s in standings], [s.ci_high - s.rating for s in standings]]
-    bars.errorbar(ratings, ys, xerr=errors, fmt="o", capsize=4, color="#4c72b0")
+    bars.errorbar(ratings, ys, xerr=errors, fmt="o", capsize=4, color="#4c72b0", label="raw")
+    _style_markers(bars, report, standings, ys)
     bars.set_yticks(ys, [f"{s.rank}. {s.model}" for s in standings])
     bars.set_xlabel("Bradley-Terry rating\n(95% bootstrap interval)")
     bars.set_title(f"Ratings from {display.plural(report.leaderboard.battles, 'vote')}")
@@ -84,13 +88,32 @@ def chart_figure(report: ArenaReport) -> Figure:
     return figure
 
 
+def _style_markers(axis: Any, report: ArenaReport, standings: Sequence[Standing], ys: Sequence[int]) -> None:
+    """The style-controlled rating of each model beside its raw one, when the report has them."""
+    style = report.verdicts.style if report.verdicts else None
+    controlled, method = style_columns(style), style.method if style else ""
+    shown = [(controlled[s.model], y) for s, y in zip(standings, ys, strict=True) if s.model in controlled]
+    if not shown:
+        return
+    offset = [y - 0.25 for _, y in shown]
+    axis.errorbar([c.rating for c, _ in shown], offset, xerr=[[c.rating - c.ci_low for c, _ in shown],
+                                                               [c.ci_high - c.rating for c, _ in shown]],
+                  fmt="s", capsize=3, color="#dd8452", label=f"style-controlled ({method} interval)")
+    axis.legend(loc="best", fontsize=8)
+
+
+# Fields of a query that slice_text words itself, or leaves out (voter ids are nobody's business in a report).
+_WORDED = ("drop_identity_leaks", "drop_failed", "drop_outliers", "without_voters")
+
+
 def slice_text(query: BattleQuery) -> str:
     """The slice a report covers, in the words of ``ftarena report``'s options."""
     parts = [f"{field.name.replace('_', ' ')} {display_value(getattr(query, field.name))}"
              for field in dataclasses.fields(query)
-             if field.name not in ("drop_identity_leaks", "drop_failed") and getattr(query, field.name) is not None]
+             if field.name not in _WORDED and getattr(query, field.name) is not None]
     kept = [] if query.drop_identity_leaks and query.drop_failed else ["keeping every vote (--keep-all)"]
-    return "; ".join(parts + kept) or "all votes"
+    dropped = ["without outlier voters (--drop-outliers)"] if query.drop_outliers else []
+    return "; ".join(parts + kept + dropped) or "all votes"
 
 
 def display_value(value: object) -> str:
@@ -125,6 +148,25 @@ def _tally_rows(tallies: Sequence[Tally]) -> str:
     return "".join(row(t) for t in tallies) or '<tr><td colspan="10">No matchups configured.</td></tr>'
 
 
+def _verdict_section(report: ArenaReport) -> str:
+    """Style control, the LC win rate, the decision and the outliers (issue #16); empty when not computed."""
+    v = report.verdicts
+    if v is None:
+        return ""
+    table = ""
+    if v.style is not None:
+        controlled = style_columns(v.style)
+        rows = "".join(
+            f"<tr><td>{html.escape(s.model)}</td><td>{s.rank}</td><td>{s.rating:.0f}</td><td>{c.rank}</td>"
+            f"<td>{c.rating:.0f}</td><td>{c.ci_low:.0f} – {c.ci_high:.0f}</td></tr>"
+            for s in report.leaderboard.standings if (c := controlled.get(s.model)))
+        table = (f'<table id="style"><thead><tr><th>model</th><th>raw rank</th><th>raw rating</th>'
+                 f"<th>style rank</th><th>style-controlled rating</th><th>95% {v.style.method} interval</th>"
+                 f"</tr></thead><tbody>{rows}</tbody></table>")
+    lines = "".join(f"<li>{html.escape(line)}</li>" for line in verdict_lines(v))
+    return f'<h2>Style control, length and the decision</h2>\n{table}\n<ul id="verdicts">{lines}</ul>'
+
+
 def html_page(report: ArenaReport, png: bytes, tallies: Sequence[Tally] = (), at: datetime | None = None) -> str:
     """The report: first the date, the slice, the votes it covers and each fine-tune's win rate over its base;
     then the arena ratings, the filters and bias checks, and the chart."""
@@ -157,6 +199,7 @@ is {TOO_FEW}.</p>
 <table><thead><tr><th>rank</th><th>model</th><th>rating</th><th>95% CI</th><th>votes</th></tr></thead>
 <tbody>{rows}</tbody></table>
 <ul>{notes}</ul>
+{_verdict_section(report)}
 <img alt="Ratings with intervals and win-rate heatmap" src="data:image/png;base64,{image}">
 </body></html>
 """

@@ -44,6 +44,16 @@ def _when(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
+    return value
+
+
 def _add_slice(parser: argparse.ArgumentParser, filters: bool = True) -> None:
     parser.add_argument("--matchup", default=None)
     parser.add_argument("--platform", default=None, help="console, discord, slack, …")
@@ -56,13 +66,16 @@ def _add_slice(parser: argparse.ArgumentParser, filters: bool = True) -> None:
         parser.add_argument("--keep-all", action="store_true",
                             help="keep identity-leak prompts and failed or empty replies")
         parser.add_argument("--daily-cap", type=int, default=None, help="count at most N votes per voter per day")
+        parser.add_argument("--drop-outliers", action="store_true",
+                            help="leave out voters whose votes disagree with everyone's far beyond chance")
 
 
 def _query(args: argparse.Namespace) -> BattleQuery:
     keep = getattr(args, "keep_all", False)
     return BattleQuery(matchup=args.matchup, platform=args.platform, server=args.server, channel=args.channel,
                        voter=args.voter, since=args.since, until=args.until, drop_identity_leaks=not keep,
-                       drop_failed=not keep, daily_cap=getattr(args, "daily_cap", None))
+                       drop_failed=not keep, daily_cap=getattr(args, "daily_cap", None),
+                       drop_outliers=getattr(args, "drop_outliers", False))
 
 
 EXIT_STATUSES = ("Exit status: 0 done; 1 the job failed (both models failed, a model cannot answer); "
@@ -124,7 +137,10 @@ def _parser() -> argparse.ArgumentParser:
     _add_slice(board)
     board.add_argument("--json", action="store_true", help="machine-readable ratings with intervals")
     board.add_argument("--battles", metavar="FILE", help="rate a battle file (arena schema) instead of the database")
-    board.add_argument("--rounds", type=int, default=100, help="bootstrap rounds (default 100)")
+    board.add_argument("--rounds", type=_positive, default=None,
+                       help="bootstrap rounds (default 100); with --style also for its intervals (default: sandwich)")
+    board.add_argument("--style", action="store_true",
+                       help="style-controlled ratings beside the raw ones (length and markdown as covariates)")
     board.add_argument("--judge", action="store_true",
                        help="add the LLM judge's agreement with the votes (kappa, consistency, confusion matrix)")
     board.add_argument("--source", choices=SOURCES, default=None,
@@ -205,7 +221,7 @@ def _job(args: argparse.Namespace, console: Console, settings: Settings) -> Call
         return lambda s: jobs.demo(s, console, args.matchup)
     if args.command == "leaderboard":
         source = args.source or ("human" if args.judge else None)
-        return lambda s: jobs.leaderboard(s, console, _query(args), args.json, rounds=args.rounds,
+        return lambda s: jobs.leaderboard(s, console, _query(args), args.json, rounds=args.rounds, style=args.style,
                                           judge_source=source)
     if args.command == "judge":
         return lambda s: judge_jobs.run_backfill(s, console, args.limit, args.matchup)
@@ -234,10 +250,11 @@ def run(argv: list[str] | None = None) -> int:
             if args.judge or args.source:
                 raise ArenaError("--judge and --source read the judge's verdicts from the database, not from a "
                                  "--battles file.")
-            if _query(args) != BattleQuery():
+            if dataclasses.replace(_query(args), drop_outliers=False) != BattleQuery():
                 raise ArenaError("--battles rates the whole file: the slice and filter options apply to "
-                                 "the database's votes.")
-            event_loop.run(jobs.leaderboard(None, console, BattleQuery(), args.json, args.battles, args.rounds))
+                                 "the database's votes (--drop-outliers applies to both).")
+            event_loop.run(jobs.leaderboard(None, console, BattleQuery(drop_outliers=args.drop_outliers), args.json,
+                                            args.battles, args.rounds, style=args.style))
             return 0
         settings = _settings(args)
         if args.command == "models" and not args.check:

@@ -138,6 +138,10 @@ class Surface(Protocol):
         """Ask the person asking, privately, with one button (``label``) carrying ``button_id``."""
         ...
 
+    async def announce(self, places: Sequence[Place], text: str) -> None:
+        """Post ``text`` publicly in each of ``places`` (channels of this surface's platform)."""
+        ...
+
 
 class ChatFlow:
     """The compare, vote (and why), leaderboard, models, export, settings and forget-me commands, for any
@@ -262,7 +266,18 @@ class ChatFlow:
             return None
         await surface.show_reveal(reveal)
         await surface.show_votes(reveal.comparison, reveal.counts.total)
+        await self._announce_decision(surface, reveal.comparison.matchup)
         return reveal
+
+    async def _announce_decision(self, surface: Surface, matchup: str) -> None:
+        """Tell the channels of this platform that the matchup is decided, the first time it is. The vote is
+        recorded and shown by now: a failure here is logged and costs the voter nothing."""
+        try:
+            found = await self.service.decisions.reached(matchup, surface.place.platform)
+            if found is not None:
+                await surface.announce(found.places, found.text)
+        except Exception:
+            log.exception("could not announce the decision on matchup %s", matchup)
 
     async def why_button(self, surface: Surface, button_id: str) -> None:
         """The *Why?* button under a reveal: open the box for the reason (the box is the acknowledgement)."""
@@ -315,10 +330,11 @@ class ChatFlow:
         # A member's own votes are theirs: their board is shown to them only.
         private = scope == channel_commands.ME
         await surface.acknowledge(private=private)
-        tallies = await self.service.leaderboard(matchup, query if scope else None)
+        tallies = await self.service.leaderboard(matchup, query if scope else None, verdicts=True)
         report, chart = None, None
         if surface.shows_ratings:
-            report = await self.service.report(query)
+            # The report leaderboard(verdicts=True) just made, from the service's cache.
+            report = await self.service.report(query, verdicts=True)
             report = await with_judge(report, self.service.repository, self._judge_name())
             chart = await asyncio.to_thread(charts.chart_png, report)
         await surface.show_leaderboard(tallies, report, chart, heading, private)

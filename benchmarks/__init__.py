@@ -14,6 +14,7 @@ BENCHMARKS: dict[str, str] = {
     "generation": "tokens/s through LlamaCppProvider vs llama-cpp-python directly, and event-loop lag",
     "leaderboard": "ArenaService.report() and the CSV export on 1,000,000 votes",
     "style_control": "style-controlled leaderboard on 1,000,000 battles: time, peak memory, a bootstrap round",
+    "style_board": "style-controlled leaderboard end to end from 1,000,000 stored votes (SQLite): time, memory",
     "sequential": "anytime-valid decisions simulated: false alarms at p = 1/2, votes to decide at p = 0.6",
     "judge": "judge backfill with the embedded SmolLM2 as judge: comparisons per minute, how answers ended",
     "web": "leaderboard page and /api/leaderboard with 50 concurrent clients: p50, p99, event-loop lag",

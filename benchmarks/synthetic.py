@@ -4,7 +4,8 @@ into the migrated SQLite schema with sqlite3 ``executemany`` and cached under ``
 The data look like a busy arena: five models in five matchups (one connected graph, so every rating is identified),
 20,000 voters, 60 days of votes, replies of varied length with quotes, commas and newlines, 1% of comparisons
 flagged for an identity leak and 1% with a failed side, so the report's filters have something to remove.
-Each comparison also gets its stored CSV rendering (``comparison_csv``), as the app writes it when it saves one."""
+Each comparison also gets its stored CSV rendering (``comparison_csv``) and each reply its style features, as the
+app writes them when it saves one."""
 
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ from bot.export import CSV_PARTS_VERSION, csv_parts, tstamp_text
 from storage.comparisons import COMPARISON_COLUMNS, REPLY_COLUMNS
 from storage.csv_export import CSV_PARTS_COLUMNS
 from storage.database import make_engine, migrate
+from storage.reply_style import STYLE_TOTALS, style_totals, style_values
 
 CACHE_DIR = Path(__file__).with_name(".cache")
 # Bump when the generated data change, so an old cached file is not reused.
-VERSION = 6
+VERSION = 8
 VOTES_PER_COMPARISON = 4
 VOTERS = 20_000
 BATCH = 5_000  # comparisons per executemany round
@@ -48,7 +50,7 @@ WORDS = ("the", "dog", "should", "sit", "when", "you", "say", "so,", "reward", "
          "\"good\"", "Mars", "is", "red;", "quite", "far", "away", "and", "cold.", "1.", "2.", "\n", "- step")
 VOTE_COLUMNS = ("comparison_id", "voter", "choice", "previous_choice", "changes", "created_at", "updated_at",
                 "tstamp", "matchup", "model_a", "model_b", "platform", "server", "channel", "identity_leak",
-                "reply_problem")
+                "reply_problem", "base_side", *STYLE_TOTALS)
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime on SQLite
 
 
@@ -118,18 +120,24 @@ def _batches(comparisons: int, rng: random.Random) -> Iterator[Rows]:
                 cid, f"{rng.choice(PROMPTS)} (#{n})", matchup, model_a, model_b, base_side, 1, f"U{n % VOTERS:06d}",
                 platform, f"{platform}-server", f"channel-{n % 7}", "done", created.strftime(TIME_FORMAT),
                 int(leak), int(failed_side), None, 1, None, None))
+            replies = []
             for side, model in (("a", model_a), ("b", model_b)):
                 broken = failed_side and side == "b"
                 text = "" if broken else _reply(rng)
-                reply_rows.append((cid, side, model, text, len(text.split()), rng.randint(300, 9000),
-                                   "The model timed out after 120 s." if broken else None, 0, 0))
+                replies.append(Reply(text, len(text.split())))
+                # Not cut, no turn left out; then the style features the app stores with every saved reply.
+                reply_rows.append((cid, side, model, text, replies[-1].tokens, rng.randint(300, 9000),
+                                   "The model timed out after 120 s." if broken else None, False, 0,
+                                   *style_values(replies[-1])))
+            totals = style_totals(*replies)
             csv_rows.append(_csv_row(comparison_rows[-1], reply_rows[-2:]))
             for k, voter in enumerate(rng.sample(range(VOTERS), VOTES_PER_COMPARISON)):
                 when = created + timedelta(seconds=30 + 45 * k)
                 at = when.strftime(TIME_FORMAT)
                 vote_rows.append((cid, f"U{voter:06d}", _outcome(rng, model_a, model_b), None, 0, at, at,
                                   tstamp_text(when.replace(tzinfo=UTC)), matchup, model_a, model_b, platform,
-                                  f"{platform}-server", f"channel-{n % 7}", int(leak), int(failed_side)))
+                                  f"{platform}-server", f"channel-{n % 7}", int(leak), int(failed_side),
+                                  base_side, *totals))
         yield comparison_rows, reply_rows, vote_rows, csv_rows
 
 

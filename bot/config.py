@@ -71,6 +71,8 @@ class ArenaSettings:
     allowed_channels: tuple[str, ...] = ()
     allowed_roles: tuple[str, ...] = ()
     allowed_users: tuple[str, ...] = ()
+    # Tell each channel where a matchup was voted, once, when its anytime-valid decision is reached.
+    announce_decisions: bool = True
 
 
 class Section(Protocol):

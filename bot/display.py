@@ -86,4 +86,11 @@ def percent(value: float | None) -> str:
 def tally_text(t: Tally) -> str:
     interval = "no decided votes yet" if t.ci_low is None else f"95% CI {percent(t.ci_low)}–{percent(t.ci_high)}"
     return (f"{t.finetuned} vs {t.base}: won {t.wins} · lost {t.losses} · tie {t.ties} · both bad {t.both_bad}\n"
-            f"win rate {percent(t.win_rate)} ({interval})")
+            f"win rate {percent(t.win_rate)} ({interval}){verdict_text(t)}")
+
+
+def verdict_text(t: Tally) -> str:
+    """The length-controlled win rate and the decision, on a line of their own (empty when not computed)."""
+    if t.lc_win_rate is None or t.decision is None:
+        return ""
+    return f"\nlength-controlled win rate {percent(t.lc_win_rate)} · {t.decision}"

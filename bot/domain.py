@@ -245,6 +245,10 @@ class Tally:
     win_rate: float | None
     ci_low: float | None
     ci_high: float | None
+    # Issue #16, over the votes the ratings count (quality filters on): the win rate at equal reply length and
+    # the anytime-valid decision in words (bot.statistics.sequential); None where not computed or no votes.
+    lc_win_rate: float | None = None
+    decision: str | None = None
 
     @property
     def votes(self) -> int:

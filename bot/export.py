@@ -24,12 +24,21 @@ from bot.domain import Choice, Comparison, Side
 from bot.errors import ArenaError
 from bot.outcomes import WINNER
 from bot.ports import Battle
+from bot.statistics.style import (
+    BOLD_MARKS,
+    HEADER_LEVELS,
+    LIST_KINDS,
+    SIDES,
+    StyleFeatures,
+    conv_metadata,
+    style_features,
+)
 
 COLUMNS = [
     "question_id", "model_a", "model_b", "winner", "judge", "conversation_a", "conversation_b",
     "turn", "anony", "language", "tstamp",
     "matchup", "base_model", "platform", "server", "channel", "vote_changes", "feedback", "latency_a_ms",
-    "latency_b_ms", "error_a", "error_b",
+    "latency_b_ms", "error_a", "error_b", "conv_metadata",
 ]
 CSV_HEADER = ",".join(COLUMNS) + "\r\n"
 SALT = "finetune-arena"
@@ -43,7 +52,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CSV_SPECIAL = frozenset(',"\r\n')
 JUDGE_CACHE = 1 << 16
 # Bump whenever csv_parts renders differently: stored renderings of another version are not used.
-CSV_PARTS_VERSION = 1
+CSV_PARTS_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -103,7 +112,15 @@ def battle_row(battle: Battle, options: ExportOptions | None = None) -> dict[str
         "latency_b_ms": c.reply_b.latency_ms,
         "error_a": c.reply_a.error or "",
         "error_b": c.reply_b.error or "",
+        "conv_metadata": style_metadata(c),
     }
+
+
+def style_metadata(c: Comparison) -> dict[str, Any]:
+    """Both replies' style features in lmsys ``conv_metadata`` form, counted from the replies as stored (the
+    same function counts them for the database's columns when a reply is saved)."""
+    return conv_metadata(style_features(c.reply_a.text, c.reply_a.tokens),
+                         style_features(c.reply_b.text, c.reply_b.tokens))
 
 
 def write_jsonl(battles: Iterable[Battle], out: IO[str], options: ExportOptions | None = None) -> int:
@@ -144,7 +161,7 @@ def csv_parts(c: Comparison) -> tuple[str, str, str, str]:
     slices = ",".join(("", *map(csv_field, (c.matchup, c.model_on(c.base_side), c.place.platform, c.place.server,
                                             c.place.channel)), ""))
     tail = (f",{c.reply_a.latency_ms},{c.reply_b.latency_ms},{csv_field(c.reply_a.error or '')},"
-            f"{csv_field(c.reply_b.error or '')}\r\n")
+            f"{csv_field(c.reply_b.error or '')},{csv_field(json.dumps(style_metadata(c)))}\r\n")
     return head, middle, slices, tail
 
 
@@ -191,6 +208,11 @@ def write_parquet(battles: Iterable[Battle], out: IO[bytes], options: ExportOpti
     types = {"conversation_a": pa.list_(message), "conversation_b": pa.list_(message), "turn": pa.int64(),
              "anony": pa.bool_(), "tstamp": pa.float64(), "vote_changes": pa.int64(),
              "latency_a_ms": pa.int64(), "latency_b_ms": pa.int64()}
+    counts = {f"{key}_{side}": pa.struct([(kind, pa.int64()) for kind in kinds]) for side in SIDES
+              for key, kinds in (("header_count", HEADER_LEVELS), ("list_count", LIST_KINDS),
+                                 ("bold_count", BOLD_MARKS))}
+    types["conv_metadata"] = pa.struct([(name, counts.get(name, pa.int64())) for name in conv_metadata(
+        StyleFeatures(), StyleFeatures())])
     schema = pa.schema([(name, types.get(name, pa.string())) for name in COLUMNS])
     n = 0
     with pq.ParquetWriter(out, schema) as writer:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Protocol
 
 from bot.channels import StoredSetting
-from bot.domain import Choice, Comparison, Counts, GenerationParams, LengthLimit, ModelInput, Reply, Vote
+from bot.domain import Choice, Comparison, Counts, GenerationParams, LengthLimit, ModelInput, Place, Reply, Vote
 from bot.judgement import JudgedComparison, Judgement
 from bot.statistics.slices import BattleQuery, BattleSet
+from bot.statistics.vote_table import VoteTable
 
 if TYPE_CHECKING:  # bot.export imports Battle from here: at run time this import would be circular
     from bot.export import ExportOptions
@@ -133,6 +134,21 @@ class Repository(Protocol):
         """Grouped battle counts for a slice after its quality filters, with what each filter removed. The
         ``daily_cap`` filter keeps each voter's first votes (in the order first cast) of every UTC day of
         their last click; it applies here only."""
+        ...
+
+    async def vote_table(self, query: BattleQuery) -> VoteTable:
+        """The votes of a slice after its quality filters (the cap aside), one by one in the order first cast,
+        with both replies' style features (as stored when each reply was saved)."""
+        ...
+
+    async def vote_places(self, matchup: str) -> list[Place]:
+        """Every place (platform, server, channel) with a vote on the matchup."""
+        ...
+
+    async def claim_announcements(self, matchup: str, places: Sequence[Place], state: str,
+                                  at: datetime) -> list[Place]:
+        """Mark ``places`` as told that the matchup is decided (``state``); returns those no call (in any process)
+        marked before, which the caller then tells."""
         ...
 
     async def votes_per_voter(self, query: BattleQuery) -> list[int]:

@@ -5,6 +5,7 @@ Adapters call this and nothing below it; storage and model backends come in as p
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import secrets
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from typing import IO
 
 from bot import conversation, export
+from bot.announcements import DecisionWatch
 from bot.channels import CONFIG, ChannelControl, ConfigDefaults, Effective
 from bot.domain import (
     Choice,
@@ -46,7 +48,9 @@ from bot.ratelimit import Limiter
 from bot.statistics import bradley_terry
 from bot.statistics.bias import bias_report
 from bot.statistics.report import ArenaReport
-from bot.statistics.slices import BattleQuery
+from bot.statistics.slices import BattleQuery, BattleSet, FilterStep
+from bot.statistics.verdicts import OUTLIER_STEP, Verdicts, outlier_report
+from bot.statistics.verdicts import verdicts as verdicts_of
 from bot.statistics.win_rates import outcome_counts_of, tallies
 from bot.tracing import request_id
 
@@ -85,6 +89,7 @@ class ArenaService:
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         judge: JudgeQueue | None = None,
+        announce_decisions: bool = True,
     ) -> None:
         if not matchups:
             raise ArenaError("No matchup is configured.")
@@ -101,11 +106,12 @@ class ArenaService:
         self.sample_matchups = tuple(sample_matchups)
         self.export_salt = export_salt
         self._finished: OrderedDict[str, Comparison] = OrderedDict()
-        self._reports: dict[tuple[BattleQuery, int, int], tuple[float, ArenaReport]] = {}
+        self._reports: dict[tuple[object, ...], tuple[float, ArenaReport]] = {}
         self._matchup_votes: dict[str, int] = {}
         self._rng = rng or random.SystemRandom()
         self._clock = clock
         self.judge = judge  # judges finished comparisons in the background, when a judge is configured
+        self.decisions = DecisionWatch(repository, self.matchups, clock, announce_decisions)
 
     def matchup(self, name: str | None = None) -> Matchup:
         key = name or self.default_matchup
@@ -379,9 +385,12 @@ class ArenaService:
                  found.comparisons, found.others_votes)
         return found
 
-    async def leaderboard(self, matchup: str | None = None, query: BattleQuery | None = None) -> list[Tally]:
+    async def leaderboard(self, matchup: str | None = None, query: BattleQuery | None = None, *,
+                          verdicts: bool = False) -> list[Tally]:
         """Tallies for every configured matchup (or one), including those with no votes yet; of the votes in
-        ``query``'s slice (a member's, a channel's) when given, with no quality filter, as the board counts."""
+        ``query``'s slice (a member's, a channel's) when given, with no quality filter, as the board counts. With
+        ``verdicts`` each with its length-controlled win rate and decision (from the report of the same slice,
+        cached)."""
         names = [self.matchup(matchup).name] if matchup else sorted(self.matchups)
         if query is None:
             counted = await self.repository.outcome_counts(matchup)
@@ -400,24 +409,55 @@ class ArenaService:
                 matchup=name, base=m.base.name, finetuned=m.finetuned.name, wins=0, losses=0, ties=0,
                 both_bad=0, win_rate=None, ci_low=None, ci_high=None,
             ))
+        if verdicts:
+            found_verdicts = (await self.report(query or BattleQuery(matchup=matchup), verdicts=True)).verdicts
+            judged = found_verdicts.matchups if found_verdicts else {}
+            result = [replace(t, lc_win_rate=judged[t.matchup].length.lc_win_rate,
+                              decision=judged[t.matchup].decision.describe()) if t.matchup in judged else t
+                      for t in result]
         return result
 
-    async def report(self, query: BattleQuery | None = None, *, rounds: int = 100, seed: int = 0) -> ArenaReport:
-        """Bradley-Terry ratings with bootstrap intervals, win rates, bias checks and filter tolls for a slice.
+    async def report(self, query: BattleQuery | None = None, *, rounds: int = 100, seed: int = 0,
+                     verdicts: bool = False, style: bool = False, style_rounds: int | None = None) -> ArenaReport:
+        """Bradley-Terry ratings with bootstrap intervals, win rates, bias checks and filter tolls for a slice;
+        with ``verdicts`` (or ``query.drop_outliers``) also the LC win rates, decisions and outlier voters, and
+        with ``style`` the style-controlled ratings (sandwich intervals, or bootstrap over ``style_rounds``).
         Counting happens in the database; the fitting runs in a worker thread."""
         query = query or BattleQuery()
-        key = (query, rounds, seed)
+        key = (query, rounds, seed, verdicts, style, style_rounds)
         cached = self._reports.get(key)
         if cached and time.monotonic() - cached[0] < REPORT_CACHE_S:
             return cached[1]
         battles = await self.repository.battle_set(query)
+        found = None
+        if verdicts or style or query.drop_outliers:
+            battles, query, found = await self._verdicts(query, battles, style, style_rounds, seed)
         board = await asyncio.to_thread(bradley_terry.leaderboard, battles.counts, rounds, seed)
         matrix = bradley_terry.win_rate_matrix(battles.counts)
         bias = bias_report(battles.counts, await self.repository.votes_per_voter(query))
-        report = ArenaReport(query=query, leaderboard=board, battles=battles, win_rates=matrix, bias=bias)
+        report = ArenaReport(query=key[0], leaderboard=board, battles=battles, win_rates=matrix, bias=bias,
+                             verdicts=found)
         self._reports = {k: v for k, v in self._reports.items() if time.monotonic() - v[0] < REPORT_CACHE_S}
         self._reports[key] = (time.monotonic(), report)
         return report
+
+    async def _verdicts(self, query: BattleQuery, battles: BattleSet, style: bool, style_rounds: int | None,
+                        seed: int) -> tuple[BattleSet, BattleQuery, Verdicts]:
+        """The verdicts of a slice; with ``query.drop_outliers`` also the slice without the flagged voters (the
+        votes they removed counted as the last filter step) and the query that reads it."""
+        table = await self.repository.vote_table(query)
+        outliers = await asyncio.to_thread(outlier_report, table)
+        if query.drop_outliers:
+            narrowed = battles
+            if outliers.outliers:
+                query = replace(query, without_voters=tuple(sorted(outliers.voter_ids)))
+                narrowed = await self.repository.battle_set(query)
+                table = table.without_voters(query.without_voters)
+            battles = BattleSet(counts=narrowed.counts, sliced=battles.sliced, steps=(
+                *narrowed.steps, FilterStep(OUTLIER_STEP, battles.kept - narrowed.kept)))
+        found = await asyncio.to_thread(functools.partial(
+            verdicts_of, table, outliers, style=style, dropped=query.drop_outliers, rounds=style_rounds, seed=seed))
+        return battles, query, found
 
     async def export(self, fmt: str, out: IO[str], query: BattleQuery | None = None,
                      options: export.ExportOptions | None = None) -> int:

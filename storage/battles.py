@@ -42,6 +42,8 @@ def slice_conditions(query: BattleQuery) -> list[ColumnElement[bool]]:
     wanted: list[tuple[Any, Any]] = [(v.matchup, query.matchup), (v.platform, query.platform),
                                      (v.server, query.server), (v.channel, query.channel), (v.voter, query.voter)]
     conditions = [column == value for column, value in wanted if value is not None]
+    if query.without_voters:
+        conditions.append(v.voter.not_in(query.without_voters))
     if query.since is not None:
         conditions.append(v.updated_at >= query.since)
     if query.until is not None:

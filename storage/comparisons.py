@@ -12,11 +12,13 @@ from sqlalchemy import Connection, select
 from bot.domain import Comparison, Exchange, Place, Reply, Side, Status
 from storage.driver import driver_many, insert_many
 from storage.orm import COMPARISONS, REPLIES
+from storage.reply_style import STYLE_COLUMNS, STYLE_TOTALS, style_totals, style_values
 
 COMPARISON_COLUMNS = ("id", "prompt", "matchup", "model_a", "model_b", "base_side", "blind", "requester", "platform",
                       "server", "channel", "status", "created_at", "identity_leak", "reply_problem",
                       "conversation_id", "turn", "history", "regenerated_from")
-REPLY_COLUMNS = ("comparison_id", "side", "model", "text", "tokens", "latency_ms", "error", "cut", "dropped_turns")
+REPLY_COLUMNS = ("comparison_id", "side", "model", "text", "tokens", "latency_ms", "error", "cut", "dropped_turns",
+                 *STYLE_COLUMNS)
 REPLY_FIELDS = ("text", "tokens", "latency_ms", "error", "cut", "dropped_turns")
 ADD, SAVE = "add", "save"
 Write = tuple[str, Comparison]  # (ADD or SAVE, the comparison)
@@ -39,13 +41,16 @@ def write_comparisons(requests: list[Write], connection: Connection) -> list[Exc
             for c in added])
     if saved:
         ids = [(c.id,) for c in saved]
-        driver_many(connection, f"UPDATE {COMPARISONS.name} SET status = ?, identity_leak = ?, reply_problem = ? "
-                     "WHERE id = ?", [(c.status.value, c.identity_leak, c.reply_problem, c.id) for c in saved])
+        totals = "".join(f", {name} = ?" for name in STYLE_TOTALS)
+        driver_many(connection, f"UPDATE {COMPARISONS.name} SET status = ?, identity_leak = ?, reply_problem = ?"
+                     f"{totals} WHERE id = ?", [(c.status.value, c.identity_leak, c.reply_problem,
+                                                 *style_totals(c.reply_a, c.reply_b), c.id) for c in saved])
         # Saving again replaces the replies.
         driver_many(connection, f"DELETE FROM {REPLIES.name} WHERE comparison_id = ?", ids)
         insert_many(connection, REPLIES.name, REPLY_COLUMNS, [
             (c.id, side.value, c.model_on(side), c.reply(side).text, c.reply(side).tokens, c.reply(side).latency_ms,
-             c.reply(side).error, c.reply(side).cut, c.reply(side).dropped_turns) for c in saved for side in Side])
+             c.reply(side).error, c.reply(side).cut, c.reply(side).dropped_turns, *style_values(c.reply(side)))
+            for c in saved for side in Side])
     return [None] * len(requests)
 
 

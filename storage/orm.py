@@ -76,6 +76,17 @@ class ComparisonRow(Base):
     history: Mapped[str | None] = mapped_column(Text, nullable=True)
     regenerated_from: Mapped[str | None] = mapped_column(String(ID_LEN), nullable=True)
 
+    # Both replies' style totals (STYLE_TOTALS: tokens, headers, list items, bold spans of A, then of B), written
+    # with the replies, so that each vote copies them with its slice columns (NULL before the replies are in).
+    a_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    a_headers: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    a_lists: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    a_bold: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    b_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    b_headers: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    b_lists: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    b_bold: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
     __table_args__ = (Index("ix_comparisons_matchup", "matchup"), Index("ix_comparisons_status", "status"))
 
 
@@ -92,6 +103,19 @@ class ReplyRow(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     cut: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     dropped_turns: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Style features (bot.statistics.style), counted when the reply is saved; NULL only on a reply saved by a
+    # process older than migration 0011 after that migration ran (exports count from the text regardless).
+    style_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    header_h1: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    header_h2: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    header_h3: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    header_h4: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    header_h5: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    header_h6: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    list_ordered: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    list_unordered: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    bold_asterisks: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    bold_underscores: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class VoteRow(Base):
@@ -120,6 +144,17 @@ class VoteRow(Base):
     reply_problem: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # The member's reason for this vote (the *Why?* button, /why): the latest they gave; "" for none.
     feedback: Mapped[str] = mapped_column(Text, server_default="")
+    # Copied the same way for style control, the LC win rate and the decision (storage/vote_table.py): which side
+    # the base model was on and both replies' style totals, so that reading them scans this one table.
+    base_side: Mapped[str] = mapped_column(String(1), server_default="")
+    a_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    a_headers: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    a_lists: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    a_bold: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    b_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    b_headers: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    b_lists: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    b_bold: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     __table_args__ = (UniqueConstraint("comparison_id", "voter", name="uq_votes_comparison_voter"),
                       Index("ix_votes_updated_at", "updated_at"), Index("ix_votes_voter", "voter"),
@@ -199,6 +234,20 @@ class JudgementRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class DecisionAnnouncementRow(Base):
+    """A channel told that a matchup's vote is decided (bot.statistics.sequential): one row per matchup and
+    channel, so every process and restart tells each channel once."""
+
+    __tablename__ = "decision_announcements"
+
+    matchup: Mapped[str] = mapped_column(String(NAME_LEN), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    server: Mapped[str] = mapped_column(String(NAME_LEN), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(NAME_LEN), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    announced_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 # Core tables of the mapped classes: statements built on them skip the ORM's per-row work.
 COMPARISONS = cast(Table, ComparisonRow.__table__)
 REPLIES = cast(Table, ReplyRow.__table__)
@@ -208,3 +257,4 @@ CHANNEL_SETTINGS = cast(Table, ChannelSettingRow.__table__)
 RATE_SLOTS = cast(Table, RateSlotRow.__table__)
 INSTALLATION = cast(Table, InstallationRow.__table__)
 JUDGEMENTS = cast(Table, JudgementRow.__table__)
+ANNOUNCEMENTS = cast(Table, DecisionAnnouncementRow.__table__)

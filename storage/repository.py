@@ -7,7 +7,7 @@ module: votes.py, comparisons.py, battles.py, csv_export.py, people.py."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import IO, Any
 
@@ -15,13 +15,14 @@ from sqlalchemy import Connection, Engine, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.channels import StoredSetting
-from bot.domain import Choice, Comparison, Counts, Status, Vote
+from bot.domain import Choice, Comparison, Counts, Place, Status, Vote
 from bot.errors import StorageError, UnknownComparisonError
 from bot.export import ExportOptions, judge_for
 from bot.judgement import JudgedComparison, Judgement
 from bot.ports import Battle, ComparisonFilter, ComparisonPage, Forgotten, OutcomeCount
 from bot.statistics.slices import BattleQuery, BattleSet
-from storage import battles, browse, channels, csv_export, judgements, people
+from bot.statistics.vote_table import VoteTable
+from storage import announcements, battles, browse, channels, csv_export, judgements, people, vote_table
 from storage.comparisons import ADD, SAVE, Write, load_comparisons, write_comparisons
 from storage.group_commit import GroupCommit
 from storage.orm import ComparisonRow
@@ -88,6 +89,16 @@ class SqlAlchemyRepository:
 
     async def battle_set(self, query: BattleQuery) -> BattleSet:
         return await self._run(lambda connection: battles.battle_set(connection, query))
+
+    async def vote_table(self, query: BattleQuery) -> VoteTable:
+        return await self._run(lambda connection: vote_table.vote_table(connection, query))
+
+    async def vote_places(self, matchup: str) -> list[Place]:
+        return await self._run(lambda connection: announcements.vote_places(connection, matchup))
+
+    async def claim_announcements(self, matchup: str, places: Sequence[Place], state: str,
+                                  at: datetime) -> list[Place]:
+        return await self._run(lambda connection: announcements.claim(connection, matchup, places, state, at))
 
     async def votes_per_voter(self, query: BattleQuery) -> list[int]:
         return await self._run(lambda connection: battles.votes_per_voter(connection, query))

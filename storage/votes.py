@@ -18,6 +18,7 @@ from bot.errors import UnknownComparisonError
 from bot.export import tstamp_text
 from storage.driver import Params, driver_statement
 from storage.orm import COMPARISONS, UtcDateTime, VoteRow
+from storage.reply_style import STYLE_TOTALS
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,8 @@ def upsert_statement(dialect: str) -> Any:
     ).returning(*VOTE_RETURNING)
 
 
-COPIED = ("matchup", "model_a", "model_b", "platform", "server", "channel", "identity_leak", "reply_problem")
+COPIED = ("matchup", "model_a", "model_b", "platform", "server", "channel", "identity_leak", "reply_problem",
+          "base_side", *STYLE_TOTALS)
 
 
 def counts_in(connection: Connection, comparison_id: str) -> Counts:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import IO
@@ -19,6 +19,7 @@ from bot.domain import (
     Matchup,
     Model,
     ModelInput,
+    Place,
     Reply,
     Status,
     Vote,
@@ -40,6 +41,8 @@ from bot.ports import (
 from bot.providers.common import collect_reply
 from bot.statistics.battles import BattleCount
 from bot.statistics.slices import BattleQuery, BattleSet, FilterStep
+from bot.statistics.style import style_features
+from bot.statistics.vote_table import VoteRecord, VoteTable, table_from_records
 
 
 class InMemoryRepository:
@@ -54,6 +57,7 @@ class InMemoryRepository:
         self.rate_hits: dict[str, list[datetime]] = {}
         self.installation: dict[str, str] = {}
         self.judgements: dict[tuple[str, str], Judgement] = {}
+        self.announced: dict[tuple[str, Place], str] = {}
 
     async def ping(self) -> None:
         return None
@@ -131,6 +135,25 @@ class InMemoryRepository:
             grouped[key] = grouped.get(key, 0) + 1
         return BattleSet(counts=tuple(BattleCount(*k, n) for k, n in grouped.items()), sliced=len(sliced),
                          steps=tuple(steps))
+
+    async def vote_table(self, query: BattleQuery) -> VoteTable:
+        return table_from_records(VoteRecord(
+            matchup=b.comparison.matchup, voter=b.vote.voter, model_a=b.comparison.model_a,
+            model_b=b.comparison.model_b, winner=WINNER[b.vote.choice],
+            finetuned_side=b.comparison.finetuned_side.value,
+            style_a=style_features(b.comparison.reply_a.text, b.comparison.reply_a.tokens),
+            style_b=style_features(b.comparison.reply_b.text, b.comparison.reply_b.tokens),
+        ) for b in self._filtered(self._sliced(query), query))
+
+    async def vote_places(self, matchup: str) -> list[Place]:
+        places = {self.comparisons[cid].place for (cid, _) in self.votes if self.comparisons[cid].matchup == matchup}
+        return sorted(places, key=lambda p: (p.platform, p.server, p.channel))
+
+    async def claim_announcements(self, matchup: str, places: Sequence[Place], state: str,
+                                  at: datetime) -> list[Place]:
+        claimed = [place for place in places if (matchup, place) not in self.announced]
+        self.announced.update({(matchup, place): state for place in claimed})
+        return claimed
 
     async def votes_per_voter(self, query: BattleQuery) -> list[int]:
         voters: dict[str, int] = {}
@@ -272,7 +295,7 @@ def _in_slice(b: Battle, query: BattleQuery) -> bool:
               (query.channel, c.place.channel), (query.voter, v.voter))
     return (all(value is None or value == found for value, found in wanted)
             and (query.since is None or v.updated_at >= query.since)
-            and (query.until is None or v.updated_at < query.until))
+            and (query.until is None or v.updated_at < query.until) and v.voter not in query.without_voters)
 
 
 def _capped(battles: list[Battle], cap: int) -> list[Battle]:

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from adapters import charts
 from adapters.console import judge_jobs, render
+from adapters.console.file_verdicts import VERDICT_COLUMNS, file_verdicts
 from bot import export
 from bot.domain import Place, Status
 from bot.errors import ArenaError
@@ -28,6 +29,9 @@ from bot.statistics import bradley_terry
 from bot.statistics.battles import count_battles
 from bot.statistics.report import ArenaReport, report_json
 from bot.statistics.slices import BattleQuery
+from bot.statistics.verdicts import OUTLIER_STEP, Verdicts, verdict_lines
+
+DEFAULT_ROUNDS = 100
 
 
 class JobFailedError(Exception):
@@ -57,24 +61,36 @@ async def demo(service: ArenaService, console: Console, matchup: str | None) -> 
 
 
 async def leaderboard(service: ArenaService | None, console: Console, query: BattleQuery, as_json: bool,
-                      battles_file: str | None = None, rounds: int = 100, judge_source: str | None = None) -> None:
-    """``judge_source`` (human, judge or both): add the judge's agreement, with the ratings from that source."""
+                      battles_file: str | None = None, rounds: int | None = None, style: bool = False,
+                      judge_source: str | None = None) -> None:
+    """The leaderboard of the database's votes or a battle file; ``rounds`` bootstrap rounds (100 by default),
+    which ``style`` uses instead of its sandwich intervals when given. ``judge_source`` (human, judge or both):
+    add the judge's agreement, with the ratings from that source."""
     tallies, judged = None, None
     if battles_file:
-        report = await asyncio.to_thread(report_from_file, Path(battles_file), rounds)
+        report = await asyncio.to_thread(report_from_file, Path(battles_file), rounds or DEFAULT_ROUNDS, style=style,
+                                         drop_outliers=query.drop_outliers, style_rounds=rounds)
     else:
         assert service is not None
         tallies = await service.leaderboard(query.matchup)  # an unknown matchup is refused before any output
-        report = await service.report(query, rounds=rounds)
+        report = await service.report(query, rounds=rounds or DEFAULT_ROUNDS, verdicts=True, style=style,
+                                      style_rounds=rounds)
         if judge_source is not None:
-            report, judged = await judge_jobs.judge_addition(service, query, report, judge_source, rounds)
+            report, judged = await judge_jobs.judge_addition(service, query, report, judge_source,
+                                                             rounds or DEFAULT_ROUNDS)
     if as_json:
         data = judge_jobs.with_judge_json(report, judged) if judged else report_json(report)
         console.out(json.dumps(data, indent=2), highlight=False)
         return
     console.print(render.standings_view(report))
+    styled = render.style_standings_view(report)
+    if styled is not None:
+        console.print(styled)
     for line in charts.filter_lines(report):
         console.print(f"[dim]{escape(line)}[/]")
+    if report.verdicts is not None:
+        for line in verdict_lines(report.verdicts):
+            console.print(escape(line))
     if tallies is not None:
         console.print(render.leaderboard_view(tallies))
     if judged is not None:
@@ -108,7 +124,9 @@ def _raw_rows(path: Path) -> Iterator[Any]:
 
         file = pq.ParquetFile(path)
         _require_columns(file.schema_arrow.names)
-        for batch in file.iter_batches(columns=list(BATTLE_COLUMNS)):
+        present = set(file.schema_arrow.names)
+        extra = [column for column in VERDICT_COLUMNS if column in present]
+        for batch in file.iter_batches(columns=[*BATTLE_COLUMNS, *extra]):
             yield from batch.to_pylist()
     elif suffix == ".json":
         with path.open(encoding="utf-8") as f:
@@ -129,28 +147,42 @@ def _require_columns(names: Iterable[str]) -> None:
         raise NotBattlesError(f"no {', '.join(missing)} column")
 
 
-def report_from_file(path: Path, rounds: int) -> ArenaReport:
+def report_from_file(path: Path, rounds: int, *, style: bool = False, drop_outliers: bool = False,
+                     style_rounds: int | None = None) -> ArenaReport:
     from bot.statistics.bias import bias_report
     from bot.statistics.slices import BattleSet, FilterStep
 
+    found: Verdicts | None = None
+    added: tuple[FilterStep, ...] = ()
+    dropped: frozenset[str] = frozenset()
     try:
-        counts, skipped = count_battles(_rows(path))
+        rows: Iterable[dict[str, Any]] = _rows(path)
+        if style or drop_outliers:  # two passes over the rows: read them once
+            listed = list(rows)
+            found, added, dropped = file_verdicts(listed, style=style, drop_outliers=drop_outliers,
+                                                  rounds=style_rounds)
+            rows = [row for row in listed if str(row.get("judge") or "") not in dropped]
+            if drop_outliers:
+                added = (*added, FilterStep(OUTLIER_STEP, len(listed) - len(rows)))
+        counts, skipped = count_battles(rows)
     except FileNotFoundError:
         raise ArenaError(f"No battle file at {path}.") from None
     except NotBattlesError as exc:
         raise ArenaError(f"{path} is not a battle file in the arena schema: {exc}.") from None
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise ArenaError(f"{path} is not a battle file in the arena schema ({type(exc).__name__}).") from None
-    total = sum(c.count for c in counts) + skipped
+    total = sum(c.count for c in counts) + skipped + sum(step.removed for step in added
+                                                         if step.name == OUTLIER_STEP)
     battles = BattleSet(counts=tuple(counts), sliced=total,
-                        steps=(FilterStep("rows without models or a known winner", skipped),))
-    return ArenaReport(query=BattleQuery(), leaderboard=bradley_terry.leaderboard(counts, rounds),
+                        steps=(FilterStep("rows without models or a known winner", skipped), *added))
+    return ArenaReport(query=BattleQuery(drop_outliers=drop_outliers),
+                       leaderboard=bradley_terry.leaderboard(counts, rounds),
                        battles=battles, win_rates=bradley_terry.win_rate_matrix(counts),
-                       bias=bias_report(counts, []))
+                       bias=bias_report(counts, []), verdicts=found)
 
 
 async def write_report(service: ArenaService, console: Console, query: BattleQuery, folder: str) -> None:
-    report = await service.report(query)
+    report = await service.report(query, verdicts=True, style=True)
     tallies = await service.leaderboard(query.matchup)
     judged = await judge_jobs.judge_for_report(service, report)
     target = Path(folder)

@@ -13,6 +13,7 @@ from bot import display
 from bot.domain import Comparison, Matchup, Reveal, Side, Status, Tally
 from bot.outcomes import CHOICE_WORDS
 from bot.statistics.report import ArenaReport
+from bot.statistics.verdicts import style_columns
 
 COMMANDS = (
     ("/compare PROMPT", "put PROMPT to both models (plain text does the same; \\n starts a new line)"),
@@ -123,6 +124,11 @@ def leaderboard_view(tallies: list[Tally]) -> Table:
         ci = "–" if t.ci_low is None else f"{percent(t.ci_low)}–{percent(t.ci_high)}"
         table.add_row(escape(t.matchup), f"{escape(t.finetuned)}\n[dim]vs[/] {escape(t.base)}", str(t.wins),
                       str(t.losses), str(t.ties), str(t.both_bad), percent(t.win_rate), ci)
+    # The LC win rate and the decision under the table: a ninth column would split model names at 80 columns.
+    verdicts = [f"{t.matchup}: length-controlled win rate {percent(t.lc_win_rate)}; {t.decision}"
+                for t in tallies if t.lc_win_rate is not None and t.decision]
+    if verdicts:
+        table.caption = "\n".join([table.caption or "", *map(escape, verdicts)])
     return table
 
 
@@ -136,6 +142,22 @@ def models_view(matchups: list[Matchup], default: str) -> Table:
         table.add_row(escape(m.name + mark), f"{escape(m.base.name)}\n[dim]{escape(m.base.provider)}[/]",
                       f"{escape(m.finetuned.name)}\n[dim]{escape(m.finetuned.provider)}[/]",
                       "blind" if m.blind else "named")
+    return table
+
+
+def style_standings_view(report: ArenaReport) -> Table | None:
+    """Raw and style-controlled rating and rank side by side (``leaderboard --style``); None without them."""
+    style = report.verdicts.style if report.verdicts else None
+    if style is None:
+        return None
+    controlled = style_columns(style)
+    table = Table(title=f"Raw and style-controlled ratings (95% {style.method} interval for style control)")
+    for column in ("model", "raw rank", "raw rating", "style rank", "style rating", "95% CI"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for s in report.leaderboard.standings:
+        c = controlled.get(s.model)
+        table.add_row(escape(s.model), str(s.rank), f"{s.rating:.0f}", str(c.rank) if c else "–",
+                      f"{c.rating:.0f}" if c else "–", f"{c.ci_low:.0f}–{c.ci_high:.0f}" if c else "–")
     return table
 
 

@@ -95,3 +95,6 @@ class ConsoleSurface:
     async def confirm(self, text: str, button_id: str, label: str) -> None:
         """The terminal has no buttons: the confirmation is typed."""
         self.console.print(f"{escape(text)}\nType [bold]{FORGET_COMMAND} confirm[/] to go ahead.")
+    async def announce(self, places: Sequence[Place], text: str) -> None:
+        """The terminal is one place: said once, whatever the places."""
+        self.console.print(f"[bold green]★[/] {escape(text)}")

@@ -122,3 +122,10 @@ class DiscordSurface:
                               "`ftarena export` on the server instead.")
             return
         await self.interaction.followup.send(text, file=discord.File(path), ephemeral=True)
+
+    async def announce(self, places: Sequence[Place], text: str) -> None:
+        """In each channel by id (a partial channel: no cache or fetch needed to send)."""
+        for place in places:
+            if place.channel.isdigit():
+                channel = self.interaction.client.get_partial_messageable(int(place.channel))
+                await channel.send(render.safe(text), allowed_mentions=render.NO_MENTIONS)

@@ -135,3 +135,9 @@ class SlackSurface:
         content = await asyncio.to_thread(path.read_bytes)
         await self.client.files_upload_v2(channel=direct["channel"]["id"], content=content,
                                           filename=path.name, initial_comment=text)
+
+    async def announce(self, places: Sequence[Place], text: str) -> None:
+        """In each channel of this workspace (the token posts in no other)."""
+        for place in places:
+            if place.server == self.place.server and place.channel:
+                await self.client.chat_postMessage(channel=place.channel, text=render.escape(text))

@@ -37,6 +37,7 @@ from bot.config import Settings
 from bot.domain import Comparison, Tally
 from bot.service import ArenaService
 from bot.statistics.report import ArenaReport
+from bot.statistics.verdicts import verdict_lines
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,8 @@ NEW_VISITOR = web.RequestKey("new_visitor", str)  # set when this request gets a
 def board_renderer(env: jinja2.Environment) -> Callable[[ArenaReport, list[Tally]], str]:
     def render(report: ArenaReport, tallies: list[Tally]) -> str:
         return env.get_template("_board.html").render(
-            report=report, tallies=tallies, notes=charts.filter_lines(report), percent=display.percent,
+            report=report, tallies=tallies, percent=display.percent,
+            notes=charts.filter_lines(report) + (verdict_lines(report.verdicts) if report.verdicts else []),
             plural=display.plural)
 
     return render

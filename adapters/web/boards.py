@@ -61,7 +61,7 @@ class Boards:
         return board
 
     async def _make(self, query: BattleQuery) -> Board:
-        report = await self.service.report(query)
+        report = await self.service.report(query, verdicts=True)
         configured = query.matchup is None or query.matchup in self.service.matchups
         tallies = await self.service.leaderboard(query.matchup) if configured else []
         board = Board(report=report, tallies=tallies, json=json.dumps(report_json(report)).encode(),

@@ -80,3 +80,5 @@ class WebSurface:
 
     async def confirm(self, text: str, button_id: str, label: str) -> None:
         await self.refuse(NO_FORGET)
+    async def announce(self, places: Sequence[Place], text: str) -> None:
+        """The web arena has no channels: its leaderboard page shows each matchup's decision instead."""

@@ -14,7 +14,7 @@ voters is at most ``alpha``, under any dependence between voters.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,9 +77,31 @@ def find_outliers(votes: Iterable[VoterVote], alpha: float = ALPHA) -> OutlierRe
     )
     kind = np.array([_kind(row.winner) for row in rows], dtype=np.intp)
     kind = np.where(swapped, _FLIP[kind], kind)
-    pair, voter = pair.ravel(), voter.ravel()
+    return outliers_of(tuple(str(name) for name in voter_names), voter.ravel(), pair.ravel(), kind, alpha)
 
-    n_pairs, n_voters = int(pair.max()) + 1, voter_names.size
+
+def outliers_from_columns(voters: Sequence[str], voter: npt.ArrayLike, a: npt.ArrayLike, b: npt.ArrayLike,
+                          scores: npt.ArrayLike, alpha: float = ALPHA) -> OutlierReport:
+    """``find_outliers`` on columns (a database read): voter indices into ``voters``, model indices ``a`` and ``b``
+    (into one list of models, so that a < b names the same pair both ways), and the score of model a."""
+    ia, ib = np.asarray(a, dtype=np.intp), np.asarray(b, dtype=np.intp)
+    s = np.asarray(scores, dtype=np.float64)
+    if not s.size:
+        return OutlierReport((), 0, 0)
+    kind = np.where(s == 1, A_WINS, np.where(s == 0, B_WINS, NEITHER))
+    kind = np.where(ia > ib, _FLIP[kind], kind)
+    _, pair = np.unique(np.minimum(ia, ib) * (max(ia.max(), ib.max()) + 1) + np.maximum(ia, ib),
+                        return_inverse=True)
+    # Only voters with votes here count as tested, as with the rows.
+    present, voter_index = np.unique(np.asarray(voter, dtype=np.intp), return_inverse=True)
+    return outliers_of(tuple(voters[i] for i in present), voter_index.ravel(), pair.ravel(), kind, alpha)
+
+
+def outliers_of(voter_names: Sequence[str], voter: npt.NDArray[np.intp], pair: npt.NDArray[np.intp],
+                kind: npt.NDArray[np.intp], alpha: float) -> OutlierReport:
+    """The test on coded votes: voter and (unordered) pair indices, and what each vote said about the pair with
+    its models in canonical order (A_WINS, B_WINS or NEITHER)."""
+    n_pairs, n_voters = int(pair.max()) + 1, len(voter_names)
     per_pair = np.zeros((n_pairs, 3))
     np.add.at(per_pair, (pair, kind), 1)
     # The voter's own votes on the pair, left out of the consensus they are judged against.
@@ -90,7 +112,7 @@ def find_outliers(votes: Iterable[VoterVote], alpha: float = ALPHA) -> OutlierRe
     others = per_pair[pair] - own[cell_index.ravel()]
     consensus = (others + 1) / (others.sum(axis=1, keepdims=True) + 3)
 
-    rows_at = np.arange(len(rows))
+    rows_at = np.arange(kind.size)
     alternative = 0.5 * consensus[rows_at[:, None], _FLIP[None, :]] + 0.5 / 3
     log_e = np.log(alternative[rows_at, kind]) - np.log(consensus[rows_at, kind])
     voter_log_e = np.bincount(voter, weights=log_e, minlength=n_voters).astype(np.float64)

@@ -139,11 +139,11 @@ def decide(scores: npt.ArrayLike, alpha: float = ALPHA) -> Decision:
     state = UNDECIDED
     if out[GRID.size // 2]:  # 1/2 is ruled out; the candidates left are all on one side of it
         state = FINETUNED if share > 0.5 else BASE
-    more = _more_votes(n, share, low, high) if state == UNDECIDED else 0
+    more = more_votes(n, share, low, high) if state == UNDECIDED else 0
     return Decision(state, n, share, low, high, alpha, more)
 
 
-def _more_votes(n: int, share: float, low: float, high: float) -> int | None:
+def more_votes(n: int, share: float, low: float, high: float) -> int | None:
     """The stated projection: if the share stays where it is and the interval narrows like 1/sqrt(votes), its
     bound on the side of 1/2 (now ``share - low`` or ``high - share`` away) passes 1/2 after
     ``n * (reach / distance)^2`` votes. It ignores the slowly growing log factor of the sequence, so it errs on the

@@ -23,6 +23,10 @@ class BattleQuery:
     drop_identity_leaks: bool = True
     drop_failed: bool = True
     daily_cap: int | None = None
+    # Leave out the voters the outlier test flags (bot.statistics.outliers), counted like the other filters.
+    drop_outliers: bool = False
+    # Votes of these voters are not in the slice (how the outlier filter reaches the database).
+    without_voters: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

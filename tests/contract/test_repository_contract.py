@@ -311,3 +311,57 @@ async def test_a_cut_reply_and_a_cancelled_comparison_are_stored_as_such(repo: R
     await repo.save_result(c)
     again = await repo.get_comparison(c.id)
     assert again is not None and again.status is Status.CANCELLED
+
+
+STYLED_A = "# Plan\n\n1. **sit**\n2. stay\n\n```\n# not a header\n- nor a list\n```\n"
+STYLED_B = "- one\n- __two__\n\n## More\n"
+
+
+@pytest.mark.asyncio
+async def test_vote_table_reads_votes_in_order_with_both_replies_style(repo: Repository) -> None:
+    from bot.statistics.style import style_features
+
+    matchup = f"m-{uuid.uuid4().hex}"
+    first = new_comparison(matchup, Side.A)
+    second = new_comparison(matchup, Side.B)
+    for c in (first, second):
+        await repo.add_comparison(c)
+        c.reply_a, c.reply_b = Reply(STYLED_A, 0, 10), Reply(STYLED_B, 7, 10)
+        c.status = Status.DONE
+        await repo.save_result(c)
+    await repo.record_vote(second.id, "bob", Choice.TIE, NOW)
+    await repo.record_vote(first.id, "alice", Choice.A, NOW)
+    await repo.record_vote(first.id, "carol", Choice.B, NOW)
+    await repo.record_vote(first.id, "bob", Choice.BOTH_BAD, NOW)
+
+    table = await repo.vote_table(BattleQuery(matchup=matchup))
+    assert [table.voters[v] for v in table.voter] == ["bob", "alice", "carol", "bob"]  # the order first cast
+    assert table.scores.tolist() == [0.5, 1.0, 0.0, 0.5]
+    # The base was A in the first comparison, B in the second: the fine-tune is A only in the second.
+    assert table.finetuned_a.tolist() == [True, False, False, False]
+    assert [(table.models[a], table.models[b]) for a, b in zip(table.a, table.b, strict=True)] == [
+        ("tuned", "base"), ("base", "tuned"), ("base", "tuned"), ("base", "tuned")]
+    expected_a, expected_b = style_features(STYLED_A, 0).totals(), style_features(STYLED_B, 7).totals()
+    assert expected_a == (-(-len(STYLED_A) // 4), 1, 2, 1) and expected_b == (7, 1, 2, 1)
+    assert [tuple(row) for row in table.style_a.tolist()] == [expected_a] * 4
+    assert [tuple(row) for row in table.style_b.tolist()] == [expected_b] * 4
+
+    without = await repo.vote_table(BattleQuery(matchup=matchup, without_voters=("bob",)))
+    assert sorted(without.voters[v] for v in without.voter) == ["alice", "carol"]
+    assert (await repo.battle_set(BattleQuery(matchup=matchup, without_voters=("bob",)))).kept == 2
+    assert len(await repo.vote_table(BattleQuery(matchup=f"m-{uuid.uuid4().hex}"))) == 0
+
+
+@pytest.mark.asyncio
+async def test_each_channel_is_told_once_that_a_matchup_is_decided(repo: Repository) -> None:
+    matchup = f"m-{uuid.uuid4().hex}"
+    here, there = Place("discord", "c1", "g1"), Place("slack", "C2", "T1")
+    for place, voter in ((here, "alice"), (there, "bob"), (here, "carol")):
+        c = await finished(repo, matchup, place=place)
+        await repo.record_vote(c.id, voter, Choice.A, NOW)
+    assert await repo.vote_places(matchup) == [here, there]
+    assert await repo.claim_announcements(matchup, [here], "finetuned", NOW) == [here]
+    # A second process (or a restart) asking again gets only the channel not told yet.
+    assert await repo.claim_announcements(matchup, [here, there], "finetuned", NOW) == [there]
+    assert await repo.claim_announcements(matchup, [here, there], "finetuned", NOW) == []
+    assert await repo.claim_announcements(f"m-{uuid.uuid4().hex}", [here], "base", NOW) == [here]

@@ -90,6 +90,11 @@ def test_report_writes_png_and_self_contained_html(filled: Path) -> None:
     assert "data:image/png;base64," in page and "tuned-echo" in page and "removed 1: identity leak" in page
     assert page.index('id="tallies"') < page.index("<th>rank</th>")  # the win rates over the base come first
     assert "20 votes after filters" in page and "slice: all votes" in page
+    style = page[page.index('<table id="style">'):page.index('<ul id="verdicts">')]
+    assert "<th>style-controlled rating</th>" in style and "<td>tuned-echo</td>" in style
+    verdicts = page[page.index('<ul id="verdicts">'):]
+    assert "Style coefficients: longer answers: " in verdicts and "logit per SD" in verdicts
+    assert "<li>pair: win rate 70%, length-controlled " in verdicts and "undecided — about" in verdicts
 
 
 def test_report_opens_with_the_fine_tunes_win_rate_over_its_base(filled: Path) -> None:
@@ -311,3 +316,55 @@ def test_the_leaderboard_table_shows_what_the_json_says(filled: Path) -> None:
     filters = board["filters"]
     assert f"{filters['sliced']} votes in this slice, {filters['kept']} kept after filters" in table, table
     assert "95% Wilson interval" in table  # and the per-matchup win rates after it
+
+
+STYLE_KEYS = {"style_rating", "style_ci_low", "style_ci_high", "style_rank"}
+
+
+def test_style_leaderboard_json_adds_style_columns_coefficients_and_verdicts(filled: Path) -> None:
+    board = json.loads(ftarena(filled, "leaderboard", "--style", "--json", "--drop-outliers"))
+    assert board["standings"] and all(set(s) >= STYLE_KEYS for s in board["standings"])
+    for s in board["standings"]:
+        assert s["style_ci_low"] <= s["style_rating"] <= s["style_ci_high"] and s["style_rank"] >= 1
+    assert set(board["style_coefficients"]) == {"length", "header", "list", "bold"}
+    assert board["style_intervals"] == "sandwich"
+    assert list(board["matchups"]) == ["pair"]
+    matchup = board["matchups"]["pair"]
+    # 20 kept votes: 12 won, 4 lost, 4 tied, so the fine-tune scores 14 of 20.
+    assert matchup["votes"] == 20 and matchup["win_rate"] == pytest.approx(0.7)
+    assert 0 < matchup["lc_win_rate"] < 1 and matchup["decision_text"].startswith("undecided — about ")
+    assert board["outliers"] == {"voters_tested": 20, "flagged": 0, "votes": 0, "dropped": True}
+    assert board["filters"]["removed"]["outlier voters"] == 0
+    plain = json.loads(ftarena(filled, "leaderboard", "--json", "--rounds", "10"))
+    assert "style_coefficients" not in plain and STYLE_KEYS.isdisjoint(plain["standings"][0])
+    booted = json.loads(ftarena(filled, "leaderboard", "--style", "--json", "--rounds", "20"))
+    assert booted["style_intervals"] == "bootstrap"
+
+
+def test_style_leaderboard_text_shows_raw_and_style_side_by_side_with_coefficients_in_words(filled: Path) -> None:
+    board = json.loads(ftarena(filled, "leaderboard", "--style", "--json"))
+    table = ftarena(filled, "leaderboard", "--style")
+    rows = {line.split("│")[1].strip(): [cell.strip() for cell in line.split("│")[1:-1]]
+            for line in table.splitlines() if line.count("│") == 7}
+    for s in board["standings"]:
+        assert rows[s["model"]] == [s["model"], str(s["rank"]), f"{s['rating']:.0f}", str(s["style_rank"]),
+                                    f"{s['style_rating']:.0f}", f"{s['style_ci_low']:.0f}–{s['style_ci_high']:.0f}"]
+    said = " ".join(table.split())
+    assert "longer answers: " in said and " logit per SD" in said
+    assert "length-controlled" in said and "undecided — about" in said and "Outlier voters: none of 20" in said
+
+
+def test_a_battle_file_with_conv_metadata_gives_the_databases_style_ratings(filled: Path) -> None:
+    battles = filled / "styled.jsonl"
+    ftarena(filled, "export", "--format", "jsonl", "-o", str(battles))
+    from_file = json.loads(ftarena(filled, "leaderboard", "--json", "--style", "--battles", str(battles)))
+    from_db = json.loads(ftarena(filled, "leaderboard", "--json", "--style", "--keep-all"))
+    assert {s["model"]: round(s["style_rating"], 3) for s in from_file["standings"]} == \
+        {s["model"]: round(s["style_rating"], 3) for s in from_db["standings"]}
+    assert from_file["style_coefficients"] == pytest.approx(from_db["style_coefficients"])
+    bare = filled / "bare.jsonl"
+    bare.write_text("".join(json.dumps({k: v for k, v in json.loads(line).items() if k != "conv_metadata"}) + "\n"
+                            for line in battles.read_text().splitlines()))
+    result = run_ftarena(["leaderboard", "--style", "--battles", str(bare)], filled)
+    said = " ".join(result.stderr.split())
+    assert result.returncode == 2 and "--style needs battles with conv_metadata" in said, said

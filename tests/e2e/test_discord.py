@@ -260,3 +260,31 @@ async def test_a_vote_while_the_database_is_down_tells_the_member_to_retry(
                               {"cid": custom_id.split(":")[1]}).all()
     engine.dispose()
     assert stored == [("discord:901", "a")]  # the failed click stored nothing half-done, the retry one vote
+
+
+async def test_a_decided_matchup_is_announced_once_in_each_discord_channel_it_was_voted_in(
+        fake: FakeDiscord, tmp_path: Path) -> None:
+    settings = settings_for(fake, tmp_path)
+    other = "1200000000000000777"
+    service = build_service(settings, await open_repository(settings.database_url))
+    # 24 votes for the fine-tune in two channels: decided, nobody told yet.
+    for n in range(24):
+        place = Place("discord", channel=fake.channel_id if n % 2 else other, server=fake.guild_id)
+        c = await service.compare(f"question {n}", "asker", place)
+        await service.vote(c.id, f"discord:{n}", c.finetuned_side.value)
+    await service.aclose()
+
+    said = "Decided: fine-tune better (anytime-valid 95%) on matchup pair"
+
+    def told(channel: str) -> list[Any]:
+        return [r for r in fake.requests if r.method == "POST" and r.path.endswith(f"/channels/{channel}/messages")
+                and said in (r.json or {}).get("content", "")]
+
+    async with running_bot(fake, settings) as bot:
+        interaction = await slash(fake, bot, "compare", prompt="one more")
+        await click(fake, interaction, "a")
+        for channel in (fake.channel_id, other):
+            await fake.wait_for(lambda r, ch=channel: bool(told(ch)), timeout=10)
+        await click(fake, interaction, "b", user=fake.make_user("77", "late"))
+        assert told(other)[0].json["allowed_mentions"] == {"parse": []}  # a post that can ping nobody
+    assert len(told(fake.channel_id)) == 1 and len(told(other)) == 1  # once each, the second click said nothing

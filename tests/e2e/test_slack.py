@@ -21,11 +21,13 @@ from adapters.bootstrap import build_service, open_repository
 from adapters.slack.app import EVENTS_PATH, SlackCredentials, build_app, slack_credentials
 from adapters.slack.settings import SlackSettings
 from bot.config import Settings
+from bot.domain import Place
 from bot.errors import ConfigError
 from bot.service import ArenaService
 from tests.e2e.arena_config import arena_settings
 from tests.peers.slack import (
     DEFAULT_CHANNEL_ID,
+    TEAM_ID,
     FakeSlack,
     block_actions_payload,
     form_body,
@@ -243,3 +245,31 @@ def test_missing_secrets_are_named() -> None:
     creds = slack_credentials(SlackSettings(), {"SLACK_BOT_TOKEN": "xoxb-secret", "SLACK_APP_TOKEN": "xapp-s"},
                               http=False)
     assert "secret" not in repr(creds)
+
+
+async def test_a_decided_matchup_is_announced_once_in_its_channels_and_shown_on_the_leaderboard(
+        fake: FakeSlack, tmp_path: Path) -> None:
+    settings = settings_for(fake, tmp_path)
+    service = await open_arena(settings)
+    # 24 votes, every one for the fine-tune, in two channels: decided, and nobody told yet.
+    for n in range(24):
+        place = Place("slack", channel=DEFAULT_CHANNEL_ID if n % 2 else "C0OTHER", server=TEAM_ID)
+        c = await service.compare(f"question {n}", "asker", place)
+        await service.vote(c.id, f"slack:{TEAM_ID}:U{n}", c.finetuned_side.value)
+    await service.aclose()
+    async with http_app(settings) as url:
+        await command(fake, url, "/compare", "one more")
+        ts, message = await finished_message(fake)
+        await click(fake, url, ts, message, "a", "U90")
+        said = "Decided: fine-tune better (anytime-valid 95%) on matchup pair, after 25 votes"
+        for channel in (DEFAULT_CHANNEL_ID, "C0OTHER"):
+            await fake.wait_for_call("chat.postMessage", lambda c, ch=channel: c.args["channel"] == ch
+                                     and said in c.args.get("text", ""))
+        await click(fake, url, ts, fake.messages[(DEFAULT_CHANNEL_ID, ts)], "b", "U91")
+        await command(fake, url, "/leaderboard", "")
+        # Ratings with 100 bootstrap rounds, the verdicts and the chart: allow a loaded CI machine its time.
+        posted = await fake.wait_for_response_post(timeout=30)
+        shown = str(posted.body["blocks"])
+        assert "length-controlled win rate" in shown and "fine-tune better (anytime-valid 95%)" in shown, shown
+    told = [c for c in fake.calls if c.method == "chat.postMessage" and "Decided:" in c.args.get("text", "")]
+    assert sorted(c.args["channel"] for c in told) == sorted([DEFAULT_CHANNEL_ID, "C0OTHER"])  # once each

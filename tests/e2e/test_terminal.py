@@ -131,6 +131,8 @@ def test_eighty_columns_split_no_model_name(chat: Any) -> None:
     table = chat.before
     for name in ("smollm2-135m-instruct-echo", "gemma-3-270m-base-echo"):
         assert name in table, table
+    # One vote decides nothing; the projection says how far a decision is.
+    chat.expect(r"pair: length-controlled win rate \d+%; undecided\s+—\s+about")
     chat.send("/models\r")
     chat.expect_exact("Matchups")
     chat.expect_exact(PROMPT)

@@ -20,5 +20,6 @@ def reference_csv(battles: Iterable[Battle], options: ExportOptions | None = Non
         row = battle_row(battle, options)
         row["conversation_a"] = json.dumps(row["conversation_a"], ensure_ascii=False)
         row["conversation_b"] = json.dumps(row["conversation_b"], ensure_ascii=False)
+        row["conv_metadata"] = json.dumps(row["conv_metadata"])
         writer.writerow(row)
     return out.getvalue()

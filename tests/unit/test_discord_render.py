@@ -91,3 +91,20 @@ def test_models_embed_keeps_to_25_fields_and_escapes_names() -> None:
     escaped = render.models_embed([matchup("**x**", base="@everyone")], "none").to_dict()["fields"][0]
     assert escaped["name"] == "\\*\\*x\\*\\*" and "@everyone" not in escaped["value"]
 
+
+
+def test_the_leaderboard_embed_shows_each_matchups_lc_win_rate_and_decision() -> None:
+    from bot.domain import Tally
+    from bot.statistics import bradley_terry
+    from bot.statistics.bias import bias_report
+    from bot.statistics.report import ArenaReport
+    from bot.statistics.slices import BattleQuery, BattleSet
+
+    tally = Tally(matchup="pair", base="base", finetuned="tuned", wins=30, losses=10, ties=0, both_bad=0,
+                  win_rate=0.75, ci_low=0.6, ci_high=0.86, lc_win_rate=0.61,
+                  decision="fine-tune better (anytime-valid 95%)")
+    empty = ArenaReport(query=BattleQuery(), leaderboard=bradley_terry.leaderboard([], rounds=5),
+                        battles=BattleSet(counts=(), sliced=0, steps=()), win_rates={}, bias=bias_report([], []))
+    [field] = render.leaderboard_embed([tally], empty).fields
+    assert field.value is not None
+    assert field.value.endswith("\nlength-controlled win rate 61% · fine-tune better (anytime-valid 95%)")

@@ -95,12 +95,45 @@ def test_csv_equals_the_csv_module_byte_for_byte(prompt: str, reply_a: str, repl
 
 # csv_parts of one fixed comparison, by CSV_PARTS_VERSION. Stored renderings of an older version are rendered
 # afresh on export, so a change to the rendering must come with a new version, and a new line here.
-RENDERINGS = {1: "d4507a193debedce3c55abcccac566137aafa649bd80804fb83064a73ca67b9a"}
+RENDERINGS = {1: "d4507a193debedce3c55abcccac566137aafa649bd80804fb83064a73ca67b9a",
+              2: "c9b2e3d2040029db2eb9780f14672dd20de57b5c9e0b13fe6e075283f2023628"}
 
 
 def test_a_changed_rendering_comes_with_a_new_version() -> None:
     digest = hashlib.sha256("\x00".join(csv_parts(battle(Choice.A).comparison)).encode()).hexdigest()
     assert RENDERINGS.get(CSV_PARTS_VERSION) == digest, "csv_parts renders differently: bump CSV_PARTS_VERSION"
+
+
+MARKDOWN = "## Steps\n\n1. **Sit**\n2. Stay\n- treat\n\n```py\n# not a header\n```\n__good__ dog"
+EXPECTED_METADATA = {
+    "sum_assistant_a_tokens": 9, "header_count_a": {"h1": 0, "h2": 1, "h3": 0, "h4": 0, "h5": 0, "h6": 0},
+    "list_count_a": {"ordered": 2, "unordered": 1}, "bold_count_a": {"**": 1, "__": 1},
+    # B failed: no text, no tokens.
+    "sum_assistant_b_tokens": 0, "header_count_b": {"h1": 0, "h2": 0, "h3": 0, "h4": 0, "h5": 0, "h6": 0},
+    "list_count_b": {"ordered": 0, "unordered": 0}, "bold_count_b": {"**": 0, "__": 0},
+}
+
+
+def styled_battle() -> Battle:
+    b = battle(Choice.A)
+    b.comparison.reply_a = Reply(MARKDOWN, 9, 120)
+    return b
+
+
+def test_every_battle_format_carries_style_as_lmsys_conv_metadata(tmp_path: Any) -> None:
+    import pyarrow.parquet as pq
+
+    from bot.export import write_parquet
+
+    jsonl, csv_out = io.StringIO(), io.StringIO()
+    write_jsonl([styled_battle()], jsonl)
+    write_csv([styled_battle()], csv_out)
+    with (tmp_path / "b.parquet").open("wb") as f:
+        write_parquet([styled_battle()], f)
+    [row] = list(csv.DictReader(io.StringIO(csv_out.getvalue())))
+    assert json.loads(jsonl.getvalue())["conv_metadata"] == EXPECTED_METADATA
+    assert json.loads(row["conv_metadata"]) == EXPECTED_METADATA
+    assert pq.read_table(tmp_path / "b.parquet").to_pylist()[0]["conv_metadata"] == EXPECTED_METADATA
 
 
 def test_unknown_format() -> None:

@@ -84,6 +84,9 @@ class RecordingSurface:
     async def send_file(self, path: Path, text: str) -> None:
         self.calls.append(("send_file", (path.read_text(encoding="utf-8"), text)))
 
+    async def announce(self, places: Sequence[Place], text: str) -> None:
+        self.calls.append(("announce", (list(places), text)))
+
 
 def make_flow(base: ScriptedProvider | None = None, *, limiter: RateLimiter | None = None) -> ChatFlow:
     m = matchup()
@@ -244,3 +247,65 @@ async def test_follow_ups_and_regenerations_count_against_the_rate_limit() -> No
     assert await flow.regenerate(surface, first.id) is not None
     assert await flow.follow_up(surface, first.id, "Why?") is None
     assert surface.calls[-1] == ("refuse", "You are comparing too often: try again in 60 s.")
+async def decide_by_votes(flow: ChatFlow, surfaces: list[RecordingSurface], votes: int) -> list[int]:
+    """``votes`` comparisons on "pair", each voted for the fine-tune by the next surface (round robin); returns
+    the vote numbers after which something was announced. Every vote is checked: these come faster than the
+    pause a check earns by its cost."""
+    flow.service.decisions.cost_factor = 0
+    announced = []
+    for n in range(votes):
+        surface = surfaces[n % len(surfaces)]
+        c = await flow.compare(surface, f"question {n}", "pair")
+        assert c is not None
+        before = surface.names().count("announce")
+        await flow.vote(surface, c.id, c.finetuned_side.value)
+        if surface.names().count("announce") > before:
+            announced.append(n + 1)
+    return announced
+
+
+async def test_a_decided_matchup_is_announced_once_per_channel_across_restarts() -> None:
+    flow = make_flow()
+    here = RecordingSurface(voter="alice")
+    there = RecordingSurface(voter="bob")
+    there.place = Place("test", channel="c2", server="s1")
+    announced = await decide_by_votes(flow, [here, there], 30)
+    # Every vote prefers the fine-tune: the sequence rules 1/2 out after a handful, and says so once.
+    assert len(announced) == 1 and 5 <= announced[0] <= 20, announced
+    [(places, text)] = [value for name, value in here.calls + there.calls if name == "announce"]
+    assert sorted(p.channel for p in places) == ["c1", "c2"]
+    assert text.startswith("Decided: fine-tune better (anytime-valid 95%) on matchup pair, after ")
+    # A restarted process (a new service on the same database) does not say it again...
+    restarted = ChatFlow(ArenaService(flow.service.matchups, flow.service.providers, flow.service.repository,
+                                      rng=random.Random(4)))
+    assert await decide_by_votes(restarted, [here], 3) == []
+    # ...but a channel that votes for the first time after the decision hears it, once.
+    late = RecordingSurface(voter="carol")
+    late.place = Place("test", channel="c3", server="s1")
+    assert await decide_by_votes(restarted, [late], 2) == [1]
+    assert [value[0] for name, value in late.calls if name == "announce"] == [[late.place]]
+
+
+async def test_a_check_that_took_long_waits_before_the_next_one() -> None:
+    flow = make_flow()
+    watch = flow.service.decisions
+    await decide_by_votes(flow, [RecordingSurface()], 1)
+    watch.cost_factor = 1e9  # the next check's own duration buys a pause far longer than this test
+    assert await watch.reached("pair", "test") is None  # checked: one vote decides nothing
+    reads = []
+    original = watch.repository.vote_table
+
+    async def counted(query: object) -> object:
+        reads.append(query)
+        return await original(query)  # type: ignore[arg-type]
+
+    watch.repository.vote_table = counted  # type: ignore[method-assign]
+    assert await watch.reached("pair", "test") is None and reads == []  # within the pause: not even read
+
+
+async def test_announcements_can_be_turned_off() -> None:
+    m = matchup()
+    providers = {"base-m": ScriptedProvider(["base"]), "tuned-m": ScriptedProvider(["tuned"])}
+    flow = ChatFlow(ArenaService({m.name: m}, providers, InMemoryRepository(), rng=random.Random(3),
+                                 announce_decisions=False))
+    assert await decide_by_votes(flow, [RecordingSurface()], 25) == []

@@ -230,7 +230,13 @@ async def test_api_leaderboard_is_the_object_the_cli_prints(client: TestClient) 
     service = client.server.app[STATE].service
     answer = await client.get("/api/leaderboard?matchup=pair&platform=web&since=2026-11-01")
     query = BattleQuery(matchup="pair", platform="web", since=datetime(2026, 11, 1, tzinfo=UTC))
-    assert await answer.json() == json.loads(json.dumps(report_json(await service.report(query))))
+    found = await answer.json()
+    assert found == json.loads(json.dumps(report_json(await service.report(query, verdicts=True))))
+    assert found["outliers"]["voters_tested"] == 0 and found["matchups"] == {}
+    comparison = await service.compare("hi", "v", Place("web"))
+    await service.vote(comparison.id, "v", comparison.finetuned_side.value)
+    page = await (await client.get("/?matchup=pair&platform=web")).text()
+    assert "pair: win rate 100%, length-controlled " in page and "undecided — about" in page, page
     assert (await client.get("/api/leaderboard?since=yesterday")).status == 400
 
 

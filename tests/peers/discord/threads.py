@@ -113,7 +113,7 @@ def start_thread(state: DiscordState, parts: Mapping[str, str], body: Mapping[st
 
 def send_message(state: DiscordState, parts: Mapping[str, str], body: Mapping[str, Any]) -> dict[str, Any]:
     channel_id = parts["channel"]
-    if channel_id != state.channel_id and channel_id not in state.threads:
+    if channel_id not in (state.channel_id, state.other_channel_id) and channel_id not in state.threads:
         raise DiscordError(404, "Unknown Channel", 10003)
     check_limits(body)
     if not (body.get("content") or body.get("embeds") or body.get("components")):
