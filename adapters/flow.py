@@ -330,11 +330,13 @@ class ChatFlow:
         # A member's own votes are theirs: their board is shown to them only.
         private = scope == channel_commands.ME
         await surface.acknowledge(private=private)
-        tallies = await self.service.leaderboard(matchup, query if scope else None, verdicts=True)
+        # Where ratings are shown, the style-controlled ones beside them (issue #16).
+        style = surface.shows_ratings
+        tallies = await self.service.leaderboard(matchup, query if scope else None, verdicts=True, style=style)
         report, chart = None, None
         if surface.shows_ratings:
             # The report leaderboard(verdicts=True) just made, from the service's cache.
-            report = await self.service.report(query, verdicts=True)
+            report = await self.service.report(query, verdicts=True, style=style)
             report = await with_judge(report, self.service.repository, self._judge_name())
             chart = await asyncio.to_thread(charts.chart_png, report)
         await surface.show_leaderboard(tallies, report, chart, heading, private)

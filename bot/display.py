@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from bot.domain import Choice, Comparison, Counts, Reveal, Side, Status, Tally
+from bot.statistics.report import ArenaReport
+from bot.statistics.style_control import describe_coefficients
+from bot.statistics.verdicts import style_columns
 
 CHOICE_LABELS = {Choice.A: "A is better", Choice.B: "B is better", Choice.TIE: "Tie", Choice.BOTH_BAD: "Both bad"}
 
@@ -94,3 +97,26 @@ def verdict_text(t: Tally) -> str:
     if t.lc_win_rate is None or t.decision is None:
         return ""
     return f"\nlength-controlled win rate {percent(t.lc_win_rate)} · {t.decision}"
+
+
+RATINGS_HEADING = "Arena ratings (Bradley-Terry, 95% interval)"
+STYLE_HEADING = "Arena ratings (Bradley-Terry, 95% interval; then with length and markdown held equal)"
+
+
+def standings_lines(report: ArenaReport, limit: int = 15) -> tuple[str, list[str]]:
+    """The chat leaderboard's ratings: a heading and one line per model, best first; with the style-controlled
+    rating and rank beside the raw ones when the report has them, and the style coefficients in words last."""
+    style = report.verdicts.style if report.verdicts is not None else None
+    styled = style_columns(style)
+    lines = []
+    for s in report.leaderboard.standings[:limit]:
+        line = f"{s.rank}. {s.model} — {s.rating:.0f} ({s.ci_low:.0f}–{s.ci_high:.0f}), {s.votes} votes"
+        found = styled.get(s.model)
+        if found is not None:
+            line += f"; style-controlled {found.rating:.0f} ({found.ci_low:.0f}–{found.ci_high:.0f}), #{found.rank}"
+        lines.append(line)
+    if not lines:
+        return RATINGS_HEADING, ["No votes yet."]
+    if style is None:
+        return RATINGS_HEADING, lines
+    return STYLE_HEADING, [*lines, "Style: " + "; ".join(describe_coefficients(style.coefficients))]

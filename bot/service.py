@@ -386,11 +386,11 @@ class ArenaService:
         return found
 
     async def leaderboard(self, matchup: str | None = None, query: BattleQuery | None = None, *,
-                          verdicts: bool = False) -> list[Tally]:
+                          verdicts: bool = False, style: bool = False) -> list[Tally]:
         """Tallies for every configured matchup (or one), including those with no votes yet; of the votes in
         ``query``'s slice (a member's, a channel's) when given, with no quality filter, as the board counts. With
         ``verdicts`` each with its length-controlled win rate and decision (from the report of the same slice,
-        cached)."""
+        cached; with ``style`` the style-controlled ratings too, for a caller that shows them from that report)."""
         names = [self.matchup(matchup).name] if matchup else sorted(self.matchups)
         if query is None:
             counted = await self.repository.outcome_counts(matchup)
@@ -410,7 +410,8 @@ class ArenaService:
                 both_bad=0, win_rate=None, ci_low=None, ci_high=None,
             ))
         if verdicts:
-            found_verdicts = (await self.report(query or BattleQuery(matchup=matchup), verdicts=True)).verdicts
+            found_verdicts = (await self.report(query or BattleQuery(matchup=matchup), verdicts=True,
+                                                style=style)).verdicts
             judged = found_verdicts.matchups if found_verdicts else {}
             result = [replace(t, lc_win_rate=judged[t.matchup].length.lc_win_rate,
                               decision=judged[t.matchup].decision.describe()) if t.matchup in judged else t

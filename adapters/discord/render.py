@@ -60,10 +60,8 @@ def comparison_message(comparison: Comparison, votes: int = 0) -> dict[str, Any]
 
 
 def leaderboard_embed(tallies: list[Tally], report: ArenaReport) -> discord.Embed:
-    standings = "\n".join(
-        f"{s.rank}. {safe(s.model)} — {s.rating:.0f} ({s.ci_low:.0f}–{s.ci_high:.0f}), {s.votes} votes"
-        for s in report.leaderboard.standings[:15]) or "No votes yet."
-    description = ("**Arena ratings** (Bradley-Terry, 95% interval)\n" + standings + "\n\nBelow: each fine-tune's "
+    heading, lines = display.standings_lines(report)
+    description = (f"**{heading}**\n" + safe("\n".join(lines)) + "\n\nBelow: each fine-tune's "
                    "win rate over decided votes (ties and both-bad aside), 95% Wilson interval.")
     embed = discord.Embed(title="Leaderboard: fine-tuned vs base", colour=discord.Colour.green(),
                           description=display.truncate(description, 4000))

@@ -150,10 +150,8 @@ def heading_block(text: str) -> SectionBlock:
 
 
 def leaderboard_blocks(tallies: list[Tally], report: ArenaReport) -> list[Block]:
-    standings = "\n".join(f"{s.rank}. {escape(s.model)}: {s.rating:.0f} ({s.ci_low:.0f}–{s.ci_high:.0f}), "
-                          f"{s.votes} votes" for s in report.leaderboard.standings[:15]) or "No votes yet."
-    blocks: list[Block] = [_section(display.truncate("*Arena ratings* (Bradley-Terry, 95% interval)\n" + standings,
-                                                     SECTION_LIMIT)),
+    heading, lines = display.standings_lines(report)
+    blocks: list[Block] = [_section(display.truncate(f"*{heading}*\n" + escape("\n".join(lines)), SECTION_LIMIT)),
                            _section("*Fine-tuned vs base* (win rate over decided votes, 95% Wilson interval)")]
     for tally in tallies[:40]:
         blocks.append(_section(f"*{escape(tally.matchup)}*\n{escape(display.tally_text(tally))}"))

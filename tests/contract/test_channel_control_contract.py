@@ -9,21 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.bootstrap import open_repository
 from bot.channels import StoredSetting
 from bot.ports import Repository
-from tests.fakes import InMemoryRepository
 
 NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-async def repo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Repository:
-    if request.param == "memory":
-        return InMemoryRepository()
-    if request.param == "sqlite":
-        return await open_repository(f"sqlite:///{tmp_path_factory.mktemp('db') / 'arena.db'}")
-    return await open_repository(str(request.getfixturevalue("postgres_url")))
 
 
 async def test_settings_of_a_server_and_a_channel_round_trip(repo: Repository) -> None:

@@ -16,7 +16,7 @@ from bot.domain import Choice, Exchange, Reply, Side, Status
 from bot.export import ExportOptions
 from bot.ports import Repository
 from bot.statistics.slices import BattleQuery
-from tests.contract.test_repository_contract import NOW, battles_of, new_comparison, repo  # noqa: F401 (fixture)
+from tests.contract.test_repository_contract import NOW, battles_of, new_comparison
 from tests.support.csv_reference import reference_csv
 
 HISTORY = (Exchange("Name a dog breed,\n\"please\"", "Dogs are ✓", "Border collie"),
@@ -43,7 +43,7 @@ async def turn_three(repository: Repository, matchup: str, base_side: Side = Sid
 
 
 @pytest.mark.asyncio
-async def test_a_later_turn_and_a_regeneration_round_trip(repo: Repository) -> None:  # noqa: F811
+async def test_a_later_turn_and_a_regeneration_round_trip(repo: Repository) -> None:
     later_id, again_id = await turn_three(repo, f"m-{uuid.uuid4().hex}")
     later, again = await repo.get_comparison(later_id), await repo.get_comparison(again_id)
     assert later is not None and again is not None
@@ -54,7 +54,7 @@ async def test_a_later_turn_and_a_regeneration_round_trip(repo: Repository) -> N
 
 
 @pytest.mark.asyncio
-async def test_a_first_turn_has_no_conversation_links(repo: Repository) -> None:  # noqa: F811
+async def test_a_first_turn_has_no_conversation_links(repo: Repository) -> None:
     c = new_comparison(f"m-{uuid.uuid4().hex}")
     await repo.add_comparison(c)
     loaded = await repo.get_comparison(c.id)
@@ -64,7 +64,7 @@ async def test_a_first_turn_has_no_conversation_links(repo: Repository) -> None:
 
 
 @pytest.mark.asyncio
-async def test_battles_and_the_csv_fast_path_carry_the_whole_conversation(repo: Repository) -> None:  # noqa: F811
+async def test_battles_and_the_csv_fast_path_carry_the_whole_conversation(repo: Repository) -> None:
     name = f"m-{uuid.uuid4().hex}"
     await turn_three(repo, name)
     await turn_three(repo, name, Side.B)
@@ -79,7 +79,7 @@ async def test_battles_and_the_csv_fast_path_carry_the_whole_conversation(repo: 
 
 
 @pytest.mark.asyncio
-async def test_has_later_turns_looks_at_the_export_slice_only(repo: Repository) -> None:  # noqa: F811
+async def test_has_later_turns_looks_at_the_export_slice_only(repo: Repository) -> None:
     conversation, single = f"m-{uuid.uuid4().hex}", f"m-{uuid.uuid4().hex}"
     await turn_three(repo, conversation)
     first = new_comparison(single)

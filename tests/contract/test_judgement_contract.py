@@ -10,23 +10,12 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.bootstrap import open_repository
 from bot.domain import Choice, Counts, Reply, Side, Status
 from bot.errors import UnknownComparisonError
 from bot.judgement import Judgement, JudgeStatus
 from bot.ports import Repository
 from bot.statistics.slices import BattleQuery
 from tests.contract.test_repository_contract import NOW, new_comparison
-from tests.fakes import InMemoryRepository
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-async def repo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Repository:
-    if request.param == "memory":
-        return InMemoryRepository()
-    if request.param == "sqlite":
-        return await open_repository(f"sqlite:///{tmp_path_factory.mktemp('db') / 'arena.db'}")
-    return await open_repository(str(request.getfixturevalue("postgres_url")))
 
 
 async def done(repo: Repository, matchup: str, minutes: int, base_side: Side = Side.A, ok: bool = True) -> str:

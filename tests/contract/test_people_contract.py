@@ -12,23 +12,12 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.bootstrap import open_repository
 from bot import conversation, export
 from bot.domain import Choice, Comparison, Reply, Status
 from bot.ports import Forgotten, Repository
 from bot.statistics.slices import BattleQuery
 from tests.contract.test_repository_contract import NOW, finished, new_comparison
-from tests.fakes import InMemoryRepository
 from tests.support.csv_reference import reference_csv
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-async def repo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Repository:
-    if request.param == "memory":
-        return InMemoryRepository()
-    if request.param == "sqlite":
-        return await open_repository(f"sqlite:///{tmp_path_factory.mktemp('db') / 'arena.db'}")
-    return await open_repository(str(request.getfixturevalue("postgres_url")))
 
 
 def member() -> str:

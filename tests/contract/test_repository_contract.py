@@ -10,13 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.bootstrap import open_repository
 from bot.domain import Choice, Comparison, Place, Reply, Side, Status
 from bot.errors import UnknownComparisonError
 from bot.export import ExportOptions
 from bot.ports import Battle, Repository
 from bot.statistics.slices import BattleQuery
-from tests.fakes import InMemoryRepository
 from tests.support.csv_reference import reference_csv
 
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
@@ -40,15 +38,6 @@ async def finished(repo: Repository, matchup: str, base_side: Side = Side.A,
     c.status = Status.DONE
     await repo.save_result(c)
     return c
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-async def repo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Repository:
-    if request.param == "memory":
-        return InMemoryRepository()
-    if request.param == "sqlite":
-        return await open_repository(f"sqlite:///{tmp_path_factory.mktemp('db') / 'arena.db'}")
-    return await open_repository(str(request.getfixturevalue("postgres_url")))
 
 
 async def battles_of(repo: Repository, query: BattleQuery | None = None, by_comparison: bool = False) -> list[Battle]:

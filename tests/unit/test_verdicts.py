@@ -74,3 +74,27 @@ async def test_decision_lc_win_rate_and_style_through_the_service() -> None:
     tallies = await service.leaderboard(verdicts=True)
     assert tallies[0].decision == verdict.decision.describe() and tallies[0].lc_win_rate == verdict.length.lc_win_rate
     assert (await service.leaderboard())[0].decision is None
+
+
+async def test_the_chat_leaderboard_shows_style_controlled_ratings_beside_the_raw_ones() -> None:
+    from adapters.discord import render as discord_render
+    from adapters.slack import render as slack_render
+    from bot import display
+
+    service = await arena()
+    plain = await service.report(BattleQuery(), rounds=5, verdicts=True)
+    assert display.standings_lines(plain)[0] == display.RATINGS_HEADING
+    assert not any("style" in line for line in display.standings_lines(plain)[1])
+
+    styled = await service.report(BattleQuery(), rounds=5, verdicts=True, style=True)
+    assert styled.verdicts is not None and styled.verdicts.style is not None
+    heading, lines = display.standings_lines(styled)
+    by_model = {s.model: s for s in styled.verdicts.style.standings}
+    assert heading == display.STYLE_HEADING and len(lines) == 3 and lines[-1].startswith("Style: ")
+    for line, raw in zip(lines, styled.leaderboard.standings, strict=False):
+        s = by_model[raw.model]
+        assert line.endswith(f"; style-controlled {s.rating:.0f} ({s.ci_low:.0f}–{s.ci_high:.0f}), #{s.rank}")
+    tallies = await service.leaderboard(verdicts=True, style=True)
+    embed = discord_render.leaderboard_embed(tallies, styled)
+    assert embed.description is not None and "style-controlled" in embed.description and "Style: " in embed.description
+    assert "style-controlled" in str(slack_render.leaderboard_blocks(tallies, styled)[0].to_dict())
