@@ -16,9 +16,10 @@ from typing import Any
 from adapters.platforms import PLATFORM_SETTINGS
 from bot import config
 from bot.config import Settings
-from bot.ports import Provider, Repository
+from bot.ports import ContenderRegistry, Provider, Repository
 from bot.providers import build_provider
 from bot.ratelimit import RateLimiter
+from bot.registry import RegistryView
 from bot.service import ArenaService
 
 log = logging.getLogger(__name__)
@@ -91,4 +92,14 @@ async def open_service(settings: Settings, *, rate_limited: bool = False) -> Are
     service = build_service(settings, repository, rate_limited=rate_limited)
     if settings.arena.sample_matchups:
         await service.refresh_matchup_votes()
+    await watch_registry(service, settings)
     return service
+
+
+async def watch_registry(service: ArenaService, settings: Settings) -> None:
+    """Give the service the registry's live contenders now, and the means to follow it (``registry_view``)."""
+    if not isinstance(service.repository, ContenderRegistry):
+        return
+    service.registry_view = RegistryView(service, service.repository, settings.models, build_provider,
+                                         blind=settings.arena.blind)
+    await service.registry_view.refresh(force=True)

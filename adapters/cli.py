@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -25,6 +26,10 @@ from bot.config import Settings
 from bot.errors import ArenaError, StorageError
 from bot.service import ArenaService
 from bot.statistics.slices import BattleQuery
+from training.dataset import MIN_PAIRS
+from training.errors import TrainingFailedError
+from training.params import TrainParams
+from training.pipeline import TrainRequest
 
 log = logging.getLogger("ftarena")
 
@@ -32,6 +37,7 @@ log = logging.getLogger("ftarena")
 EXIT_FAILED = 1  # the job ran and failed: both models failed, a model cannot answer
 EXIT_USAGE = 2  # bad input or configuration: nothing was done
 EXIT_UNAVAILABLE = 3  # the database is busy or unreachable
+ADAPTERS_DIR = "trained"  # ftarena train's adapters, one folder per contender (registered by absolute path)
 
 
 def _when(text: str) -> datetime:
@@ -144,9 +150,32 @@ def _parser() -> argparse.ArgumentParser:
     exporter.add_argument("--majority", action="store_true",
                           help="dpo: one row per comparison, its strict majority of decided votes")
 
-    models = _command(sub, "models", "list the configured matchups and models",
-                      "ftarena models --check --config examples/ollama.toml")
+    models = _command(sub, "models", "list the matchups, models and registered contenders; add or retire one",
+                      "ftarena models add tuned-v2 --parent smollm2-135m-instruct --lora out/adapter")
+    models.add_argument("action", nargs="?", choices=("add", "remove"),
+                        help="add NAME --parent P --lora PATH: register an adapter trained elsewhere; "
+                             "remove NAME: retire a contender (its votes stay)")
+    models.add_argument("name", nargs="?", help="the contender's name (add, remove)")
+    models.add_argument("--parent", help="add: the configured model the adapter was trained on")
+    models.add_argument("--lora", help="add: a GGUF LoRA file, a PEFT adapter folder, or (OpenAI-compatible "
+                                       "parents) the served LoRA's model name")
+    models.add_argument("--adapters-dir", default=ADAPTERS_DIR, help="add: where converted adapters are kept")
     models.add_argument("--check", action="store_true", help="ping each model with a one-token request")
+
+    trainer = _command(sub, "train", "train the next fine-tune from a matchup's votes and enter it in the arena",
+                       "ftarena train --matchup embedded --min-pairs 20 --epochs 2")
+    trainer.add_argument("--matchup", default=None, help="whose votes; its fine-tuned model is the parent")
+    trainer.add_argument("--min-votes", type=int, default=1, help="dpo: decided votes a comparison needs")
+    trainer.add_argument("--min-pairs", type=int, default=MIN_PAIRS,
+                         help=f"refuse to train on fewer usable examples (default {MIN_PAIRS})")
+    trainer.add_argument("--majority", action="store_true", help="dpo: one row per comparison, its majority")
+    trainer.add_argument("--name", default=None, help="the new contender's name (default PARENT+METHOD-N)")
+    trainer.add_argument("--adapters-dir", default=ADAPTERS_DIR, help=f"where adapters go (default ./{ADAPTERS_DIR})")
+    trainer.add_argument("--emit", metavar="DIR", default=None,
+                         help="train elsewhere: write the dataset and a TRL command into DIR instead")
+    trainer.add_argument("--hf-model", default=None, help="--emit: the checkpoint TRL trains (default: the "
+                                                          "model's hf_model option, or the embedded model's)")
+    TrainParams.add_arguments(trainer)
 
     serve_cmd = _command(sub, "serve", "run the front ends: discord, slack, web, or several at once",
                          "DISCORD_TOKEN=... ftarena serve discord web --log-format json")
@@ -190,13 +219,36 @@ def _job(args: argparse.Namespace, console: Console, settings: Settings) -> Call
         return lambda s: jobs.leaderboard(s, console, _query(args), args.json, rounds=args.rounds)
     if args.command == "report":
         return lambda s: jobs.write_report(s, console, _query(args), args.output)
-    if args.command == "models":
-        return lambda s: jobs.check(s, console)
+    if args.command in ("models", "train"):
+        return _registry_job(args, console)
     options = export.ExportOptions(salt=settings.arena.export_salt, raw_voters=args.raw_voters,
                                    min_votes=args.min_votes, majority=args.majority, include_cut=args.include_cut)
     sliced = any(getattr(args, k) for k in ("matchup", "platform", "server", "channel", "voter", "since", "until"))
     query = dataclasses.replace(_query(args), drop_identity_leaks=False, drop_failed=False) if sliced else None
     return lambda s: jobs.export_votes(s, console, args.format, args.output, query, options)
+
+
+def _registry_job(args: argparse.Namespace, console: Console) -> Callable[[ArenaService], Awaitable[None]]:
+    from adapters.console import train
+
+    if args.command == "train":
+        request = TrainRequest(matchup=args.matchup, params=TrainParams.from_namespace(args),
+                               min_pairs=args.min_pairs, min_votes=args.min_votes, majority=args.majority,
+                               name=args.name)
+        if args.emit:
+            return lambda s: train.emit(s, console, request, Path(args.emit), args.hf_model)
+        return lambda s: train.train(s, console, request, Path(args.adapters_dir))
+    if args.action and not args.name:
+        raise ArenaError(f"ftarena models {args.action} needs the contender's NAME.")
+    if args.action == "add":
+        if not (args.parent and args.lora):
+            raise ArenaError("ftarena models add NAME needs --parent MODEL and --lora PATH.")
+        return lambda s: train.add(s, console, args.name, args.parent, args.lora, Path(args.adapters_dir))
+    if args.action == "remove":
+        return lambda s: train.remove(s, console, args.name)
+    if args.check:
+        return lambda s: jobs.check(s, console)
+    return lambda s: train.list_registry(s, console)
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -214,9 +266,10 @@ def run(argv: list[str] | None = None) -> int:
             event_loop.run(jobs.leaderboard(None, console, BattleQuery(), args.json, args.battles, args.rounds))
             return 0
         settings = _settings(args)
-        if args.command == "models" and not args.check:
+        if args.command == "models" and not args.check and not args.action:
             matchups = [settings.matchups[n] for n in sorted(settings.matchups)]
             console.print(render.models_view(matchups, settings.arena.default_matchup))
+            event_loop.run(_with_service(settings, _job(args, console, settings)))
         elif args.command == "web":
             chosen = {k: v for k, v in (("port", args.port), ("host", args.host)) if v is not None}
             settings = dataclasses.replace(settings, sections={
@@ -233,6 +286,9 @@ def run(argv: list[str] | None = None) -> int:
     except StorageError as exc:
         errors.print(f"[bold red]error:[/] {escape(exc.user_message)}")
         return EXIT_UNAVAILABLE
+    except TrainingFailedError as exc:  # the run started and failed; the log has the worker's last words
+        errors.print(f"[bold red]failed:[/] {escape(exc.user_message)}")
+        return EXIT_FAILED
     except ArenaError as exc:
         errors.print(f"[bold red]error:[/] {escape(exc.user_message)}")
         return EXIT_USAGE

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Protocol, runtime_checkable
 
 from bot.domain import Choice, Comparison, Counts, GenerationParams, LengthLimit, Reply, Vote
 from bot.statistics.slices import BattleQuery, BattleSet
 
 if TYPE_CHECKING:  # bot.export imports Battle from here: at run time this import would be circular
     from bot.export import ExportOptions
+    from bot.registry import Contender
 
 
 class Provider(Protocol):
@@ -143,4 +144,36 @@ class Repository(Protocol):
         """The votes of ``iter_battles(query)`` as ``bot.export.write_csv`` writes them, header first, byte for
         byte, into ``out`` (a text stream, written from its current position); returns how many votes.
         Blocking: call it in a worker thread."""
+        ...
+
+
+@runtime_checkable
+class ContenderRegistry(Protocol):
+    """The model registry (``bot/registry.py``) and the installation's training lock. Contenders are never
+    deleted: retiring one keeps its row, its lineage and its votes."""
+
+    async def contenders(self, include_retired: bool = False) -> list[Contender]:
+        """Registered contenders, oldest first."""
+        ...
+
+    async def register_contender(self, contender: Contender) -> None:
+        """Raise RegistryError when a contender (live or retired) already has the name."""
+        ...
+
+    async def retire_contender(self, name: str, at: datetime) -> bool:
+        """Mark a live contender retired; False when there is no live contender of that name."""
+        ...
+
+    async def registry_version(self) -> str:
+        """A token that changes whenever a contender is registered or retired (cheap: polled by every bot)."""
+        ...
+
+    async def claim_training(self, holder: str, at: datetime, stale_before: datetime) -> str | None:
+        """Take the installation's one training slot for ``holder``: None when taken, else the current holder.
+        The holder claiming again renews its claim (a heartbeat); a claim last renewed before ``stale_before``
+        belongs to a dead run and is taken over."""
+        ...
+
+    async def release_training(self, holder: str) -> None:
+        """Give the slot back, if ``holder`` holds it."""
         ...
