@@ -2,8 +2,8 @@
 
 Writes ``DIR/data/train.jsonl`` (the preference rows, in TRL's conversational form for chat models: ``datasets``
 loads the folder as a dataset with a ``train`` split) and ``DIR/train.sh``, a ready command for TRL's own CLI
-(``trl dpo``; the same options run under ``accelerate launch -m trl.scripts.dpo`` on a cluster), followed by the
-line that brings the adapter back into the arena (``ftarena models add``)."""
+(``trl dpo`` / ``trl kto``, which start through ``accelerate launch``: ``--accelerate_config multi_gpu`` on a
+cluster), followed by the line that brings the adapter back into the arena (``ftarena models add``)."""
 
 from __future__ import annotations
 
@@ -49,12 +49,9 @@ def checkpoint_of(model: Model, hf_model: str | None) -> str:
 
 
 def trl_argv(checkpoint: str, data_dir: Path, adapter_dir: Path, request: TrainRequest) -> list[str]:
-    """``trl dpo`` with our hyper-parameters under TRL's own option names."""
+    """``trl dpo`` (or ``trl kto``) with our hyper-parameters under TRL's own option names."""
     p = request.params
-    if p.method != "dpo":
-        raise TrainingError("TRL's command line trains DPO; --emit with --method kto writes no command "
-                            "(KTO is in TRL's experimental package). Use --method dpo, or train KTO here.")
-    argv = ["trl", "dpo", "--model_name_or_path", checkpoint, "--dataset_name", str(data_dir),
+    argv = ["trl", p.method, "--model_name_or_path", checkpoint, "--dataset_name", str(data_dir),
             "--output_dir", str(adapter_dir), "--use_peft", "--lora_r", str(p.lora_r),
             "--lora_alpha", str(p.lora_alpha), "--lora_target_modules", *TARGET_MODULES,
             "--learning_rate", repr(p.learning_rate), "--num_train_epochs", repr(p.epochs),
@@ -86,7 +83,7 @@ def emit_handoff(rows: list[Row], request: TrainRequest, parent: Model, out: Pat
     script.write_text(
         "#!/bin/sh\n"
         f"# {len(kept)} preference rows from the arena's votes on {parent.name}; TRL's CLI trains a LoRA.\n"
-        "# On a cluster, the same options run under: accelerate launch -m trl.scripts.dpo <options>\n"
+        "# trl launches through accelerate: on a cluster add --accelerate_config multi_gpu (or zero2, fsdp2)\n"
         f"set -e\n{shlex.join(argv)}\n"
         "# Back in the arena (a PEFT adapter folder is converted to llama.cpp's format on the way in):\n"
         f"# {add}\n", encoding="utf-8")

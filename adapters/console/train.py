@@ -8,7 +8,6 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
-from rich.table import Table
 
 from bot.registry import Contender
 from bot.service import ArenaService
@@ -49,7 +48,8 @@ async def train(service: ArenaService, console: Console, request: TrainRequest, 
     try:
         contender = await run_training(service, request, adapters_dir, on_progress=show, on_start=started)
     finally:
-        bar.stop()
+        if bar.live.is_started:
+            bar.stop()
     console.print(f"[green]registered[/] [bold]{escape(contender.name)}[/] (vs {escape(contender.parent)}), "
                   f"from {contender.votes} votes in {_eta(contender.wall_s)}; it is live in running bots.")
     console.print(f"compare it: ftarena compare --matchup {escape(contender.name)} \"...\"")
@@ -66,22 +66,25 @@ async def emit(service: ArenaService, console: Console, request: TrainRequest, o
     console.print(f"then bring the adapter back:\n  {escape(handoff.add_command)}")
 
 
-def lineage(contenders: list[Contender]) -> Table:
-    table = Table(title="Registered contenders (each in a matchup of its own name, against its parent)")
-    for column in ("name", "parent", "method", "votes", "data window", "hyper-parameters", "loss", "wall",
-                   "adapter sha256", "status"):
-        table.add_column(column)
-    for c in contenders:
-        window = (f"{c.data_from:%Y-%m-%d %H:%M} – {c.data_until:%Y-%m-%d %H:%M}"
-                  if c.data_from and c.data_until else "–")
-        params = ", ".join(f"{k}={c.params[k]}" for k in ("epochs", "learning_rate", "lora_r", "lora_alpha",
-                                                          "max_length") if k in c.params)
-        losses = [p["loss"] for p in c.curve if p.get("loss") is not None]
-        loss = f"{losses[0]:.3f} → {losses[-1]:.3f}" if losses else "–"
-        status = "live" if c.live else f"retired {c.retired_at:%Y-%m-%d}"
-        table.add_row(escape(c.name), escape(c.parent), c.method, str(c.votes), window, params or "–", loss,
-                      _eta(c.wall_s) if c.wall_s is not None else "–", c.adapter_sha256[:12] or "–", status)
-    return table
+def lineage(c: Contender) -> str:
+    """One contender as a few lines of Rich markup: what it is, what it saw, how it was trained, its files."""
+    window = (f"{c.data_from:%Y-%m-%d %H:%M} to {c.data_until:%Y-%m-%d %H:%M} UTC"
+              if c.data_from and c.data_until else "no votes recorded")
+    params = ", ".join(f"{k} {c.params[k]}" for k in ("epochs", "learning_rate", "lora_r", "lora_alpha",
+                                                      "max_length", "beta") if k in c.params)
+    losses = [p["loss"] for p in c.curve if p.get("loss") is not None]
+    status = "[green]live[/]" if c.live else f"retired {c.retired_at:%Y-%m-%d %H:%M}"
+    lines = [f"[bold]{escape(c.name)}[/] vs {escape(c.parent)} · {c.method} · {status}",
+             f"  data: {c.votes} votes, {window}" + (f", votes sha256 {c.votes_hash[:16]}" if c.votes_hash else "")]
+    if params or losses:
+        curve = f"loss {losses[0]:.3f} → {losses[-1]:.3f} in {len(losses)} steps" if losses else "no loss curve"
+        lines.append(f"  training: {escape(params) or 'hyper-parameters unknown'}; {curve}"
+                     + (f"; {_eta(c.wall_s)} wall" if c.wall_s is not None else ""))
+    lines.append(f"  adapter: {escape(c.adapter)}" + (f" (sha256 {c.adapter_sha256[:16]})" if c.adapter_sha256 else ""))
+    if c.base_model:
+        lines.append(f"  parent weights: {escape(c.base_model)}"
+                     + (f" (sha256 {c.base_sha256[:16]})" if c.base_sha256 else ""))
+    return "\n".join(lines)
 
 
 async def list_registry(service: ArenaService, console: Console) -> None:
@@ -89,7 +92,9 @@ async def list_registry(service: ArenaService, console: Console) -> None:
         return
     contenders = await service.registry_view.registry.contenders(include_retired=True)
     if contenders:
-        console.print(lineage(contenders))
+        console.print("Registered contenders (each in a matchup of its own name against its parent):")
+        for contender in contenders:
+            console.print(lineage(contender), soft_wrap=True)
     else:
         console.print("No registered contenders yet: ftarena train --matchup M trains one from the votes.")
 
