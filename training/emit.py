@@ -83,7 +83,8 @@ def emit_handoff(rows: list[Row], request: TrainRequest, parent: Model, out: Pat
     script.write_text(
         "#!/bin/sh\n"
         f"# {len(kept)} preference rows from the arena's votes on {parent.name}; TRL's CLI trains a LoRA.\n"
-        "# trl launches through accelerate: on a cluster add --accelerate_config multi_gpu (or zero2, fsdp2)\n"
+        "# trl launches through accelerate: on a cluster add --accelerate_config multi_gpu (or zero2, fsdp2).\n"
+        "# It trains in bf16 on a GPU by default; on a machine without one, add --use_cpu.\n"
         f"set -e\n{shlex.join(argv)}\n"
         "# Back in the arena (a PEFT adapter folder is converted to llama.cpp's format on the way in):\n"
         f"# {add}\n", encoding="utf-8")
