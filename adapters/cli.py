@@ -37,7 +37,6 @@ log = logging.getLogger("ftarena")
 EXIT_FAILED = 1  # the job ran and failed: both models failed, a model cannot answer
 EXIT_USAGE = 2  # bad input or configuration: nothing was done
 EXIT_UNAVAILABLE = 3  # the database is busy or unreachable
-ADAPTERS_DIR = "trained"  # ftarena train's adapters, one folder per contender (registered by absolute path)
 
 
 def _when(text: str) -> datetime:
@@ -159,7 +158,7 @@ def _parser() -> argparse.ArgumentParser:
     models.add_argument("--parent", help="add: the configured model the adapter was trained on")
     models.add_argument("--lora", help="add: a GGUF LoRA file, a PEFT adapter folder, or (OpenAI-compatible "
                                        "parents) the served LoRA's model name")
-    models.add_argument("--adapters-dir", default=ADAPTERS_DIR, help="add: where converted adapters are kept")
+    models.add_argument("--adapters-dir", default=None, help="add: where converted adapters go (arena.adapters_dir)")
     models.add_argument("--check", action="store_true", help="ping each model with a one-token request")
 
     trainer = _command(sub, "train", "train the next fine-tune from a matchup's votes and enter it in the arena",
@@ -170,7 +169,8 @@ def _parser() -> argparse.ArgumentParser:
                          help=f"refuse to train on fewer usable examples (default {MIN_PAIRS})")
     trainer.add_argument("--majority", action="store_true", help="dpo: one row per comparison, its majority")
     trainer.add_argument("--name", default=None, help="the new contender's name (default PARENT+METHOD-N)")
-    trainer.add_argument("--adapters-dir", default=ADAPTERS_DIR, help=f"where adapters go (default ./{ADAPTERS_DIR})")
+    trainer.add_argument("--adapters-dir", default=None,
+                         help="where adapters go (default arena.adapters_dir, ./trained)")
     trainer.add_argument("--emit", metavar="DIR", default=None,
                          help="train elsewhere: write the dataset and a TRL command into DIR instead")
     trainer.add_argument("--hf-model", default=None, help="--emit: the checkpoint TRL trains (default: the "
@@ -220,7 +220,7 @@ def _job(args: argparse.Namespace, console: Console, settings: Settings) -> Call
     if args.command == "report":
         return lambda s: jobs.write_report(s, console, _query(args), args.output)
     if args.command in ("models", "train"):
-        return _registry_job(args, console)
+        return _registry_job(args, console, settings)
     options = export.ExportOptions(salt=settings.arena.export_salt, raw_voters=args.raw_voters,
                                    min_votes=args.min_votes, majority=args.majority, include_cut=args.include_cut)
     sliced = any(getattr(args, k) for k in ("matchup", "platform", "server", "channel", "voter", "since", "until"))
@@ -228,8 +228,11 @@ def _job(args: argparse.Namespace, console: Console, settings: Settings) -> Call
     return lambda s: jobs.export_votes(s, console, args.format, args.output, query, options)
 
 
-def _registry_job(args: argparse.Namespace, console: Console) -> Callable[[ArenaService], Awaitable[None]]:
+def _registry_job(args: argparse.Namespace, console: Console,
+                  settings: Settings) -> Callable[[ArenaService], Awaitable[None]]:
     from adapters.console import train
+
+    adapters_dir = Path(args.adapters_dir or settings.arena.adapters_dir)
 
     if args.command == "train":
         request = TrainRequest(matchup=args.matchup, params=TrainParams.from_namespace(args),
@@ -237,13 +240,13 @@ def _registry_job(args: argparse.Namespace, console: Console) -> Callable[[Arena
                                name=args.name)
         if args.emit:
             return lambda s: train.emit(s, console, request, Path(args.emit), args.hf_model)
-        return lambda s: train.train(s, console, request, Path(args.adapters_dir))
+        return lambda s: train.train(s, console, request, adapters_dir)
     if args.action and not args.name:
         raise ArenaError(f"ftarena models {args.action} needs the contender's NAME.")
     if args.action == "add":
         if not (args.parent and args.lora):
             raise ArenaError("ftarena models add NAME needs --parent MODEL and --lora PATH.")
-        return lambda s: train.add(s, console, args.name, args.parent, args.lora, Path(args.adapters_dir))
+        return lambda s: train.add(s, console, args.name, args.parent, args.lora, adapters_dir)
     if args.action == "remove":
         return lambda s: train.remove(s, console, args.name)
     if args.check:

@@ -62,6 +62,8 @@ class ArenaSettings:
     stale_grace_s: float = 60.0
     # ftarena serve: /healthz and /readyz on this port (0: off).
     health_port: int = 0
+    # Where ftarena train and /arena-train put trained adapters, one folder per contender.
+    adapters_dir: str = "trained"
 
 
 class Section(Protocol):

@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -121,7 +121,8 @@ async def preference_rows(service: ArenaService, request: TrainRequest) -> tuple
 
 async def train_contender(service: ArenaService, request: TrainRequest, adapters_dir: Path, *,
                           on_progress: ProgressHandler | None = None,
-                          on_start: Callable[[str, int], None] | None = None, holder: str | None = None,
+                          on_start: Callable[[str, int], Awaitable[None] | None] | None = None,
+                          holder: str | None = None,
                           threads: int = 0, python: str | None = None,
                           clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Contender:
     """Train, convert and register the next fine-tune of ``request.matchup``'s fine-tuned model; returns the
@@ -145,7 +146,9 @@ async def train_contender(service: ArenaService, request: TrainRequest, adapters
                                 f"it has finished.")
     try:
         if on_start is not None:
-            on_start(name, len(usable_rows(rows, request.params.method)))
+            begun = on_start(name, len(usable_rows(rows, request.params.method)))
+            if inspect.isawaitable(begun):
+                await begun
 
         async def beat(progress: Progress) -> None:
             await registry.claim_training(holder, clock(), clock() - STALE_CLAIM)

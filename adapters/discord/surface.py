@@ -96,6 +96,10 @@ class DiscordSurface:
         await self.interaction.response.send_message(embed=render.models_embed(list(matchups), default),
                                                      ephemeral=True)
 
+    async def show_status(self, text: str) -> None:
+        await self.interaction.edit_original_response(content=render.safe(text), embeds=[],
+                                                      allowed_mentions=render.NO_MENTIONS)
+
     async def send_file(self, path: Path, text: str) -> None:
         size = path.stat().st_size
         limit = getattr(self.interaction, "attachment_size_limit", ATTACHMENT_LIMIT)

@@ -1,4 +1,4 @@
-"""The Slack bot on Bolt's AsyncApp: /compare, vote buttons, /leaderboard, /arena-models, /export.
+"""The Slack bot on Bolt's AsyncApp: /compare, vote buttons, /leaderboard, /arena-models, /export, /arena-train.
 
 Each handler parses the request and hands it to the chat flow as a ``SlackSurface``; the flow acknowledges
 first (Slack's 3-second rule), then does the slow work."""
@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.flow import SOMETHING_WENT_WRONG, ChatFlow
 from adapters.slack.settings import SlackSettings
 from adapters.slack.surface import SlackSurface
+from adapters.train_flow import TrainingChat
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.service import ArenaService
@@ -77,6 +79,7 @@ def click_time(action: dict[str, Any]) -> dt.datetime | None:
 def build_app(service: ArenaService, settings: Settings, credentials: SlackCredentials) -> AsyncApp:
     slack = settings.slack
     flow = ChatFlow(service)
+    training = TrainingChat(service, Path(settings.arena.adapters_dir))
     client = AsyncWebClient(token=credentials.bot_token, base_url=slack.api_base_url)
     # Several comparisons streaming at once can hit chat.update's rate limit: wait and retry, as Slack asks.
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
@@ -121,6 +124,12 @@ def build_app(service: ArenaService, settings: Settings, credentials: SlackCrede
     @app.command(slack.export_command)
     async def export(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
         await flow.export(command_surface(client, ack, command), command.get("text", "").strip() or "csv")
+
+    @app.command(slack.train_command)
+    async def train(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
+        # "matchup:M" as /compare takes it, or the bare name.
+        text = command.get("text", "").strip().removeprefix("matchup:").strip()
+        await training.train(command_surface(client, ack, command), text or None)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], client: AsyncWebClient) -> None:

@@ -19,3 +19,4 @@ class SlackSettings:
     leaderboard_command: str = "/leaderboard"
     models_command: str = "/arena-models"
     export_command: str = "/export"
+    train_command: str = "/arena-train"

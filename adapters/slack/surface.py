@@ -44,6 +44,7 @@ class SlackSurface:
         self.export_command = export_command
         self._admin_user_ids = admin_user_ids
         self.message_ts = message_ts  # the comparison message, once posted (or the one clicked)
+        self.status_ts: str | None = None  # a training run's status message, once posted
         self.acked = False
 
     def is_admin(self) -> bool:
@@ -81,6 +82,13 @@ class SlackSurface:
             self.message_ts = str(response["ts"])
         else:
             await self.client.chat_update(channel=self.channel, ts=self.message_ts, text=text, blocks=blocks)
+
+    async def show_status(self, text: str) -> None:
+        if self.status_ts is None:
+            response = await self.client.chat_postMessage(channel=self.channel, text=render.escape(text))
+            self.status_ts = str(response["ts"])
+        else:
+            await self.client.chat_update(channel=self.channel, ts=self.status_ts, text=render.escape(text))
 
     async def show_leaderboard(self, tallies: list[Tally], report: ArenaReport | None, chart: bytes | None) -> None:
         assert report is not None and chart is not None, "shows_ratings: the flow passes both"

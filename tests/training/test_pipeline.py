@@ -1,16 +1,15 @@
 """The loop closed: votes in a real SQLite arena -> ``ftarena train`` (a real TRL run of two steps) -> a registered
-contender with its lineage, live after a restart; a killed run changes nothing; ``--emit`` hands off to TRL's CLI."""
+contender with its lineage, live after a restart; ``--emit`` hands off to TRL's CLI (a killed run:
+test_train_chat.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import shlex
-import signal
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,10 +21,7 @@ from bot.ports import ContenderRegistry
 from bot.registry import votes_fingerprint
 from tests.support.votes import FIRST_VOTE, seed_votes
 from tests.training.conftest import PAIRS, needs_train_extra
-from training.errors import TrainingFailedError
-from training.params import TrainParams
-from training.pipeline import TrainRequest, sha256_of, train_contender
-from training.runner import Progress
+from training.pipeline import sha256_of
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK = ["--min-pairs", "6", "--max-steps", "2", "--lora-r", "4", "--lora-alpha", "8", "--max-length", "64",
@@ -80,36 +76,6 @@ def test_train_registers_a_live_contender_with_its_lineage_that_survives_a_resta
     assert "lora_r 4" in text and "in 2 steps" in text
     again = ftarena(url, "train", "--matchup", "embedded", "--adapters-dir", str(trained), "--min-pairs", "60")
     assert again.returncode == 2 and "Only 6 usable preference pairs" in again.stderr
-
-
-@pytest.mark.slow
-async def test_a_killed_run_leaves_the_arena_unchanged_and_frees_the_slot(tmp_path: Path) -> None:
-    needs_train_extra()
-    import psutil
-
-    url = f"sqlite:///{tmp_path / 'arena.db'}"
-    await seed_votes(url, PAIRS)
-    service = await open_service(replace(load_settings(None, {}), database_url=url))
-    before = dict(service.matchups)
-
-    def kill_worker(progress: Progress) -> None:
-        for child in psutil.Process().children(recursive=True):
-            if "training.run" in " ".join(child.cmdline()):
-                os.kill(child.pid, signal.SIGKILL)
-
-    params = TrainParams(lora_r=4, lora_alpha=8, max_length=64, batch_size=1, max_steps=3)
-    try:
-        with pytest.raises(TrainingFailedError, match=r"killed \(SIGKILL\); nothing was saved"):
-            await train_contender(service, TrainRequest("embedded", params, min_pairs=6), tmp_path / "trained",
-                                  on_progress=kill_worker, threads=1)
-        assert isinstance(service.repository, ContenderRegistry)
-        assert await service.repository.contenders(include_retired=True) == []
-        assert service.matchups == before
-        assert list((tmp_path / "trained").iterdir()) == []
-        now = datetime.now(UTC)
-        assert await service.repository.claim_training("next-run", now, now) is None  # released
-    finally:
-        await service.aclose()
 
 
 def test_emit_writes_a_dataset_datasets_loads_and_a_trl_command_that_names_it(
