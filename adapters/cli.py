@@ -168,6 +168,8 @@ def _parser() -> argparse.ArgumentParser:
     trainer.add_argument("--min-pairs", type=int, default=MIN_PAIRS,
                          help=f"refuse to train on fewer usable examples (default {MIN_PAIRS})")
     trainer.add_argument("--majority", action="store_true", help="dpo: one row per comparison, its majority")
+    trainer.add_argument("--include-cut", action="store_true",
+                         help="keep comparisons with a reply the length limit cut (left out by default)")
     trainer.add_argument("--name", default=None, help="the new contender's name (default PARENT+METHOD-N)")
     trainer.add_argument("--adapters-dir", default=None,
                          help="where adapters go (default arena.adapters_dir, ./trained)")
@@ -237,7 +239,7 @@ def _registry_job(args: argparse.Namespace, console: Console,
     if args.command == "train":
         request = TrainRequest(matchup=args.matchup, params=TrainParams.from_namespace(args),
                                min_pairs=args.min_pairs, min_votes=args.min_votes, majority=args.majority,
-                               name=args.name)
+                               include_cut=args.include_cut, name=args.name)
         if args.emit:
             return lambda s: train.emit(s, console, request, Path(args.emit), args.hf_model)
         return lambda s: train.train(s, console, request, adapters_dir)

@@ -54,6 +54,7 @@ class TrainRequest:
     min_pairs: int = MIN_PAIRS
     min_votes: int = 1
     majority: bool = False
+    include_cut: bool = False  # keep replies the length limit stopped (a base model rarely stops by itself)
     name: str | None = None
 
 
@@ -104,7 +105,8 @@ async def preference_rows(service: ArenaService, request: TrainRequest) -> tuple
     """The matchup's DPO or KTO rows, as ``ftarena export`` writes them, and the votes they came from."""
     matchup = service.matchup(request.matchup).name
     query = BattleQuery(matchup=matchup, drop_identity_leaks=False, drop_failed=False)
-    options = ExportOptions(salt=service.export_salt, min_votes=request.min_votes, majority=request.majority)
+    options = ExportOptions(salt=service.export_salt, min_votes=request.min_votes, majority=request.majority,
+                            include_cut=request.include_cut)
     buffer = io.StringIO()
     await service.export(request.params.method, buffer, query, options)
     rows = [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
