@@ -10,6 +10,7 @@ import hashlib
 import inspect
 import io
 import json
+import logging
 import os
 import shutil
 import socket
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.domain import Model
+from bot.errors import StorageError
 from bot.export import ExportOptions
 from bot.ports import ContenderRegistry
 from bot.providers.embedded import resolve_model_path
@@ -40,6 +42,8 @@ from training.dataset import MIN_PAIRS, Row, check_enough, usable_rows
 from training.errors import TrainingBusyError, TrainingError, TrainingUnavailableError
 from training.params import TrainParams
 from training.runner import Progress, ProgressHandler, train_adapter
+
+log = logging.getLogger(__name__)
 
 # A run renews its claim on every progress event; one silent this long died without releasing it.
 STALE_CLAIM = timedelta(minutes=15)
@@ -153,7 +157,10 @@ async def train_contender(service: ArenaService, request: TrainRequest, adapters
                 await begun
 
         async def beat(progress: Progress) -> None:
-            await registry.claim_training(holder, clock(), clock() - STALE_CLAIM)
+            try:  # a database hiccup must not stop the run (a failing progress handler kills the worker)
+                await registry.claim_training(holder, clock(), clock() - STALE_CLAIM)
+            except StorageError:
+                log.warning("could not renew the training slot; will try again at the next step")
             if on_progress is not None:
                 result = on_progress(progress)
                 if inspect.isawaitable(result):
