@@ -90,6 +90,13 @@ def config_models(service: ArenaService) -> dict[str, Model]:
     return {m.name: m for mu in service.config_matchups.values() for m in (mu.base, mu.finetuned)}
 
 
+async def taken_names(service: ArenaService, registry: ContenderRegistry) -> set[str]:
+    """Names a new contender cannot have: every contender's (retired ones too: their votes carry the name), and
+    the config's models and matchups (a contender's matchup is named like it)."""
+    registered = {c.name for c in await registry.contenders(include_retired=True)}
+    return registered | set(config_models(service)) | set(service.config_matchups)
+
+
 def registry_of(service: ArenaService) -> ContenderRegistry:
     if not isinstance(service.repository, ContenderRegistry):
         raise TrainingError("This database has no model registry.")
@@ -140,7 +147,7 @@ async def train_contender(service: ArenaService, request: TrainRequest, adapters
     gguf = parent_gguf(parent)
     rows, votes = await preference_rows(service, request)
     check_enough(rows, request.params.method, request.min_pairs)
-    taken = {c.name for c in await registry.contenders(include_retired=True)} | set(config_models(service))
+    taken = await taken_names(service, registry)
     name = check_name(request.name) if request.name else next_name(parent.name, request.params.method, taken)
     if name in taken:
         raise TrainingError(f"{name} is already a model's name; choose another with --name.")
@@ -214,7 +221,7 @@ async def add_contender(service: ArenaService, name: str, parent_name: str, lora
     registry = registry_of(service)
     check_name(name)
     parent = check_parent(config_models(service), parent_name)
-    taken = {c.name for c in await registry.contenders(include_retired=True)} | set(config_models(service))
+    taken = await taken_names(service, registry)
     if name in taken:
         raise TrainingError(f"{name} is already a model's name; choose another.")
     if parent.provider != LOCAL_PROVIDER:

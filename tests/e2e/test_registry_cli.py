@@ -79,6 +79,8 @@ def test_models_add_lists_and_remove_retire_a_contender_keeping_its_row(
     assert code == cli.EXIT_USAGE and "smol-v2 is already a model's name" in said
     code, said = ftarena(capsys, database, "models", "add", "smol-v3", "--parent", TUNED, "--lora", str(parent))
     assert code == cli.EXIT_USAGE and "is a GGUF model, not a LoRA adapter" in said
+    code, said = ftarena(capsys, database, "models", "add", "embedded", "--parent", TUNED, "--lora", str(adapter))
+    assert code == cli.EXIT_USAGE and "embedded is already a model's name" in said  # a config matchup's name
     code, said = ftarena(capsys, database, "models", "add", "smol-v3", "--parent", "nope", "--lora", str(adapter))
     assert code == cli.EXIT_USAGE and "no configured model named 'nope'" in said
     assert [c.name for c in registered(database)] == ["smol-v2"]
