@@ -108,3 +108,19 @@ def test_a_second_run_waits_for_the_first(capsys: pytest.CaptureFixture[str], da
                          "--adapters-dir", str(tmp_path / "trained"))
     assert code == cli.EXIT_USAGE and "Another training run (other-host:42) is going" in said
     assert registered(database) == []
+
+
+def test_emit_kto_writes_judged_replies_and_a_trl_kto_command(capsys: pytest.CaptureFixture[str], database: str,
+                                                              tmp_path: Path) -> None:
+    import json
+
+    out = tmp_path / "handoff"
+    code, said = ftarena(capsys, database, "train", "--matchup", "embedded", "--emit", str(out), "--method", "kto",
+                         "--min-pairs", "12", "--no-chat", "--hf-model", "my-org/smol-base")
+    assert code == 0, said
+    rows = [json.loads(line) for line in (out / "data" / "train.jsonl").read_text().splitlines()]
+    assert len(rows) == 12 and sum(row["label"] for row in rows) == 6  # each vote: one liked, one disliked reply
+    assert all(isinstance(row["prompt"], str) for row in rows)  # --no-chat: plain text, not conversations
+    script = (out / "train.sh").read_text()
+    assert f"trl kto --model_name_or_path my-org/smol-base --dataset_name {out / 'data'}" in script
+    assert registered(database) == []  # a hand-off registers nothing until `models add`
