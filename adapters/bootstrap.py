@@ -20,9 +20,10 @@ from bot.channels import ChannelControl, ConfigDefaults
 from bot.config import Settings
 from bot.judge import Judge, JudgeSettings
 from bot.judge_queue import JudgeQueue
-from bot.ports import Provider, Repository
+from bot.ports import ContenderRegistry, Provider, Repository
 from bot.providers import build_provider
 from bot.ratelimit import SharedRateLimiter
+from bot.registry import RegistryView
 from bot.service import ArenaService
 
 log = logging.getLogger(__name__)
@@ -139,4 +140,14 @@ async def open_service(settings: Settings, *, rate_limited: bool = False) -> Are
                             export_salt=await installation_salt(repository, settings))
     if settings.arena.sample_matchups:
         await service.refresh_matchup_votes()
+    await watch_registry(service, settings)
     return service
+
+
+async def watch_registry(service: ArenaService, settings: Settings) -> None:
+    """Give the service the registry's live contenders now, and the means to follow it (``registry_view``)."""
+    if not isinstance(service.repository, ContenderRegistry):
+        return
+    service.registry_view = RegistryView(service, service.repository, settings.models, build_provider,
+                                         blind=settings.arena.blind)
+    await service.registry_view.refresh(force=True)

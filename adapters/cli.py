@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -26,6 +27,10 @@ from bot.errors import ArenaError, StorageError
 from bot.service import ArenaService
 from bot.statistics.rating_sources import SOURCES
 from bot.statistics.slices import BattleQuery
+from training.dataset import MIN_PAIRS
+from training.errors import TrainingFailedError
+from training.params import TrainParams
+from training.pipeline import TrainRequest
 
 log = logging.getLogger("ftarena")
 
@@ -177,9 +182,35 @@ def _parser() -> argparse.ArgumentParser:
     judge.add_argument("--limit", type=int, default=None, help="at most N comparisons")
     judge.add_argument("--matchup", default=None)
 
-    models = _command(sub, "models", "list the configured matchups and models",
-                      "ftarena models --check --config examples/ollama.toml")
+    models = _command(sub, "models", "list the matchups, models and registered contenders; add or retire one",
+                      "ftarena models add tuned-v2 --parent smollm2-135m-instruct --lora out/adapter")
+    models.add_argument("action", nargs="?", choices=("add", "remove"),
+                        help="add NAME --parent P --lora PATH: register an adapter trained elsewhere; "
+                             "remove NAME: retire a contender (its votes stay)")
+    models.add_argument("name", nargs="?", help="the contender's name (add, remove)")
+    models.add_argument("--parent", help="add: the configured model the adapter was trained on")
+    models.add_argument("--lora", help="add: a GGUF LoRA file, a PEFT adapter folder, or (OpenAI-compatible "
+                                       "parents) the served LoRA's model name")
+    models.add_argument("--adapters-dir", default=None, help="add: where converted adapters go (arena.adapters_dir)")
     models.add_argument("--check", action="store_true", help="ping each model with a one-token request")
+
+    trainer = _command(sub, "train", "train the next fine-tune from a matchup's votes and enter it in the arena",
+                       "ftarena train --matchup embedded --min-pairs 20 --epochs 2")
+    trainer.add_argument("--matchup", default=None, help="whose votes; its fine-tuned model is the parent")
+    trainer.add_argument("--min-votes", type=int, default=1, help="dpo: decided votes a comparison needs")
+    trainer.add_argument("--min-pairs", type=int, default=MIN_PAIRS,
+                         help=f"refuse to train on fewer usable examples (default {MIN_PAIRS})")
+    trainer.add_argument("--majority", action="store_true", help="dpo: one row per comparison, its majority")
+    trainer.add_argument("--include-cut", action="store_true",
+                         help="keep comparisons with a reply the length limit cut (left out by default)")
+    trainer.add_argument("--name", default=None, help="the new contender's name (default PARENT+METHOD-N)")
+    trainer.add_argument("--adapters-dir", default=None,
+                         help="where adapters go (default arena.adapters_dir, ./trained)")
+    trainer.add_argument("--emit", metavar="DIR", default=None,
+                         help="train elsewhere: write the dataset and a TRL command into DIR instead")
+    trainer.add_argument("--hf-model", default=None, help="--emit: the checkpoint TRL trains (default: the "
+                                                          "model's hf_model option, or the embedded model's)")
+    TrainParams.add_arguments(trainer)
 
     serve_cmd = _command(sub, "serve", "run the front ends: discord, slack, web, or several at once",
                          "DISCORD_TOKEN=... ftarena serve discord web --log-format json")
@@ -227,15 +258,41 @@ def _job(args: argparse.Namespace, console: Console, settings: Settings) -> Call
         return lambda s: judge_jobs.run_backfill(s, console, args.limit, args.matchup)
     if args.command == "report":
         return lambda s: jobs.write_report(s, console, _query(args), args.output)
-    if args.command == "models":
-        return lambda s: jobs.check(s, console)
     if args.command == "forget":
         return lambda s: jobs.forget(s, console, args.voter_id, args.dry_run)
+    if args.command in ("models", "train"):
+        return _registry_job(args, console, settings)
     sliced = any(getattr(args, k) for k in ("matchup", "platform", "server", "channel", "voter", "since", "until"))
     query = dataclasses.replace(_query(args), drop_identity_leaks=False, drop_failed=False) if sliced else None
     return lambda s: jobs.export_votes(s, console, args.format, args.output, query, export.ExportOptions(
         salt=s.export_salt, raw_voters=args.raw_voters, min_votes=args.min_votes, majority=args.majority,
         include_cut=args.include_cut))
+
+
+def _registry_job(args: argparse.Namespace, console: Console,
+                  settings: Settings) -> Callable[[ArenaService], Awaitable[None]]:
+    from adapters.console import train
+
+    adapters_dir = Path(args.adapters_dir or settings.arena.adapters_dir)
+
+    if args.command == "train":
+        request = TrainRequest(matchup=args.matchup, params=TrainParams.from_namespace(args),
+                               min_pairs=args.min_pairs, min_votes=args.min_votes, majority=args.majority,
+                               include_cut=args.include_cut, name=args.name)
+        if args.emit:
+            return lambda s: train.emit(s, console, request, Path(args.emit), args.hf_model)
+        return lambda s: train.train(s, console, request, adapters_dir)
+    if args.action and not args.name:
+        raise ArenaError(f"ftarena models {args.action} needs the contender's NAME.")
+    if args.action == "add":
+        if not (args.parent and args.lora):
+            raise ArenaError("ftarena models add NAME needs --parent MODEL and --lora PATH.")
+        return lambda s: train.add(s, console, args.name, args.parent, args.lora, adapters_dir)
+    if args.action == "remove":
+        return lambda s: train.remove(s, console, args.name)
+    if args.check:
+        return lambda s: jobs.check(s, console)
+    return lambda s: train.list_registry(s, console)
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -257,9 +314,10 @@ def run(argv: list[str] | None = None) -> int:
                                             args.battles, args.rounds, style=args.style))
             return 0
         settings = _settings(args)
-        if args.command == "models" and not args.check:
+        if args.command == "models" and not args.check and not args.action:
             matchups = [settings.matchups[n] for n in sorted(settings.matchups)]
             console.print(render.models_view(matchups, settings.arena.default_matchup))
+            event_loop.run(_with_service(settings, _job(args, console, settings)))
         elif args.command == "web":
             chosen = {k: v for k, v in (("port", args.port), ("host", args.host)) if v is not None}
             settings = dataclasses.replace(settings, sections={
@@ -276,6 +334,9 @@ def run(argv: list[str] | None = None) -> int:
     except StorageError as exc:
         errors.print(f"[bold red]error:[/] {escape(exc.user_message)}")
         return EXIT_UNAVAILABLE
+    except TrainingFailedError as exc:  # the run started and failed; the log has the worker's last words
+        errors.print(f"[bold red]failed:[/] {escape(exc.user_message)}")
+        return EXIT_FAILED
     except ArenaError as exc:
         errors.print(f"[bold red]error:[/] {escape(exc.user_message)}")
         return EXIT_USAGE

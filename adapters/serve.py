@@ -90,6 +90,9 @@ async def serve(settings: Settings, platforms: list[str], *, http_port: int | No
         slack = slack_credentials(settings.slack, env, http=http_port is not None)
     service = await open_service(settings, rate_limited=True)
     runners: list[Callable[[], Coroutine[Any, Any, None]]] = [lambda: sweep_stale(service, settings)]
+    view = service.registry_view
+    if view is not None:  # contenders trained or added while this process runs join its matchups
+        runners.append(view.keep_fresh)
     try:
         if "discord" in platforms:
             from adapters.discord.client import serve_discord

@@ -73,6 +73,8 @@ class ArenaSettings:
     allowed_users: tuple[str, ...] = ()
     # Tell each channel where a matchup was voted, once, when its anytime-valid decision is reached.
     announce_decisions: bool = True
+    # Where ftarena train and /arena-train put trained adapters, one folder per contender.
+    adapters_dir: str = "trained"
 
 
 class Section(Protocol):

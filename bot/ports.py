@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Protocol, runtime_checkable
 
 from bot.channels import StoredSetting
 from bot.domain import Choice, Comparison, Counts, GenerationParams, LengthLimit, ModelInput, Place, Reply, Vote
@@ -15,6 +15,7 @@ from bot.statistics.vote_table import VoteTable
 
 if TYPE_CHECKING:  # bot.export imports Battle from here: at run time this import would be circular
     from bot.export import ExportOptions
+    from bot.registry import Contender
 
 
 class Provider(Protocol):
@@ -229,4 +230,34 @@ class Repository(Protocol):
     async def prune_rate_slots(self, before: datetime) -> int:
         """Forget the members whose latest counted comparison is older than ``before`` (their window is empty);
         returns how many."""
+
+@runtime_checkable
+class ContenderRegistry(Protocol):
+    """The model registry (``bot/registry.py``) and the installation's training lock. Contenders are never
+    deleted: retiring one keeps its row, its lineage and its votes."""
+
+    async def contenders(self, include_retired: bool = False) -> list[Contender]:
+        """Registered contenders, oldest first."""
+        ...
+
+    async def register_contender(self, contender: Contender) -> None:
+        """Raise RegistryError when a contender (live or retired) already has the name."""
+        ...
+
+    async def retire_contender(self, name: str, at: datetime) -> bool:
+        """Mark a live contender retired; False when there is no live contender of that name."""
+        ...
+
+    async def registry_version(self) -> str:
+        """A token that changes whenever a contender is registered or retired (cheap: polled by every bot)."""
+        ...
+
+    async def claim_training(self, holder: str, at: datetime, stale_before: datetime) -> str | None:
+        """Take the installation's one training slot for ``holder``: None when taken, else the current holder.
+        The holder claiming again renews its claim (a heartbeat); a claim last renewed before ``stale_before``
+        belongs to a dead run and is taken over."""
+        ...
+
+    async def release_training(self, holder: str) -> None:
+        """Give the slot back, if ``holder`` holds it."""
         ...

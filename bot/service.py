@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from bot import conversation, export
 from bot.announcements import DecisionWatch
@@ -53,6 +53,9 @@ from bot.statistics.verdicts import OUTLIER_STEP, Verdicts, outlier_report
 from bot.statistics.verdicts import verdicts as verdicts_of
 from bot.statistics.win_rates import outcome_counts_of, tallies
 from bot.tracing import request_id
+
+if TYPE_CHECKING:
+    from bot.registry import RegistryView
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +97,9 @@ class ArenaService:
         if not matchups:
             raise ArenaError("No matchup is configured.")
         self.matchups = dict(matchups)
+        self.config_matchups = dict(matchups)
+        self.registry_matchups: tuple[str, ...] = ()  # live registered contenders' (bot/registry.py)
+        self.registry_view: RegistryView | None = None  # set by the composition root when there is a registry
         self.providers = dict(providers)
         self.repository = repository
         self.default_matchup = default_matchup or next(iter(self.matchups))
@@ -141,7 +147,7 @@ class ArenaService:
         refuse bad requests at once and acknowledge good ones before the slow part (``take_turn`` next).
         ``blind`` overrides the matchup's own (a channel's setting)."""
         text = clean_prompt(prompt, self.max_prompt_chars)
-        chosen = self.matchup(matchup) if matchup or len(self.sample_matchups) < 2 else self._draw_matchup()
+        chosen = self.matchup(matchup) if matchup or len(self._sample_pool()) < 2 else self._draw_matchup()
         if blind is not None:
             chosen = replace(chosen, blind=blind)
         base_side, left, right = self._draw_sides(chosen)
@@ -299,9 +305,27 @@ class ArenaService:
         reply.latency_ms = round((time.perf_counter() - started) * 1000)
         progress.changed()
 
+    def _sample_pool(self) -> tuple[str, ...]:
+        """What a /compare naming no matchup draws from: the configured sample (else the default matchup) and
+        every live registered contender's matchup, so a new fine-tune is put in front of people at once."""
+        if not self.registry_matchups:
+            return self.sample_matchups
+        return tuple(dict.fromkeys((*(self.sample_matchups or (self.default_matchup,)), *self.registry_matchups)))
+
+    async def set_registry_matchups(self, matchups: Mapping[str, Matchup], providers: Mapping[str, Provider]) -> None:
+        """Serve config + ``matchups`` from now on (``bot.registry.RegistryView`` calls this when the registry
+        changed), with ``providers`` for models not seen before. A config matchup keeps its name."""
+        added = {name: m for name, m in matchups.items() if name not in self.config_matchups}
+        self.providers.update(providers)
+        self.matchups = {**self.config_matchups, **added}
+        self.decisions.matchups = self.matchups  # a new contender's matchup is announced when decided, too
+        self.registry_matchups = tuple(added)
+        if added:
+            await self.refresh_matchup_votes()
+
     def _draw_matchup(self) -> Matchup:
         """Weight 1 / (1 + votes so far): a pair nobody has voted on is drawn most often."""
-        pool = [self.matchups[name] for name in self.sample_matchups]
+        pool = [self.matchups[name] for name in self._sample_pool()]
         weights = [1 / (1 + self._matchup_votes.get(m.name, 0)) for m in pool]
         return self._rng.choices(pool, weights)[0]
 

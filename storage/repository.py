@@ -2,7 +2,7 @@
 
 Each call runs its blocking database work in a worker thread, in one short transaction (storage/transactions.py);
 clicks and comparison writes go through group commit (storage/group_commit.py). What each job does lives in its
-module: votes.py, comparisons.py, battles.py, csv_export.py, people.py."""
+module: votes.py, comparisons.py, battles.py, csv_export.py, people.py, registry.py (the model registry)."""
 
 from __future__ import annotations
 
@@ -26,11 +26,12 @@ from storage import announcements, battles, browse, channels, csv_export, judgem
 from storage.comparisons import ADD, SAVE, Write, load_comparisons, write_comparisons
 from storage.group_commit import GroupCommit
 from storage.orm import ComparisonRow
+from storage.registry import RegistryStore
 from storage.transactions import Transactions
 from storage.votes import VoteOutcome, VoteRequest, counts_in, upsert_vote, write_votes
 
 
-class SqlAlchemyRepository:
+class SqlAlchemyRepository(RegistryStore):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._transactions = Transactions(engine)

@@ -39,13 +39,57 @@ from bot.ports import (
     OutcomeCount,
 )
 from bot.providers.common import collect_reply
+from bot.registry import Contender, RegistryError
 from bot.statistics.battles import BattleCount
 from bot.statistics.slices import BattleQuery, BattleSet, FilterStep
 from bot.statistics.style import style_features
 from bot.statistics.vote_table import VoteRecord, VoteTable, table_from_records
 
 
-class InMemoryRepository:
+class InMemoryRegistry:
+    """The ContenderRegistry port in memory (mixed into InMemoryRepository), held to the same contract suite."""
+
+    registered: dict[str, Contender]
+    training_holder: tuple[str, datetime] | None = None
+
+    def _registry(self) -> dict[str, Contender]:
+        if not hasattr(self, "registered"):
+            self.registered = {}
+        return self.registered
+
+    async def contenders(self, include_retired: bool = False) -> list[Contender]:
+        found = [c for c in self._registry().values() if include_retired or c.live]
+        return sorted(found, key=lambda c: (c.created_at or datetime.min.replace(tzinfo=UTC), c.name))
+
+    async def register_contender(self, contender: Contender) -> None:
+        if contender.name in self._registry():
+            raise RegistryError(f"A model named {contender.name} is already registered.")
+        self._registry()[contender.name] = contender
+
+    async def retire_contender(self, name: str, at: datetime) -> bool:
+        found = self._registry().get(name)
+        if found is None or not found.live:
+            return False
+        self._registry()[name] = dataclasses.replace(found, retired_at=at)
+        return True
+
+    async def registry_version(self) -> str:
+        registered = self._registry().values()
+        return f"{len(registered)}:{sum(not c.live for c in registered)}"
+
+    async def claim_training(self, holder: str, at: datetime, stale_before: datetime) -> str | None:
+        current = self.training_holder
+        if current is not None and current[0] != holder and current[1] >= stale_before:
+            return current[0]
+        self.training_holder = (holder, at)
+        return None
+
+    async def release_training(self, holder: str) -> None:
+        if self.training_holder is not None and self.training_holder[0] == holder:
+            self.training_holder = None
+
+
+class InMemoryRepository(InMemoryRegistry):
     """The Repository port in memory, held to the same contract suite as the SQL repository
     (tests/contract/test_repository_contract.py)."""
 

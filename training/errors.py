@@ -7,6 +7,7 @@
         ├── NotEnoughPairsError       fewer usable examples than asked for; carries ``have`` and ``need``
         ├── HyperParameterError       a hyper-parameter is out of range; names it
         ├── TrainingFailedError       the worker process failed or was killed; nothing was written
+        ├── TrainingBusyError         another run holds the installation's training slot
         └── ConversionError           the adapter cannot be written in llama.cpp's format
 """
 
@@ -50,4 +51,8 @@ class TrainingFailedError(TrainingError):
 
 
 class ConversionError(TrainingError):
+    pass
+
+
+class TrainingBusyError(TrainingError):
     pass

@@ -18,6 +18,21 @@ MAX_LORA_R = 256
 MAX_LENGTH = 8192
 
 
+HELP = {
+    "method": "dpo (preference pairs) or kto (liked and disliked replies)",
+    "epochs": "passes over the examples",
+    "learning_rate": "the optimizer's step size",
+    "lora_r": "the adapter's rank",
+    "lora_alpha": "the adapter's scale is alpha / r",
+    "max_length": "tokens of prompt and reply kept per example",
+    "batch_size": "examples per step",
+    "beta": "how far from the parent the preference loss lets the model move",
+    "max_steps": "stop after this many steps (0: as many as the epochs take)",
+    "seed": "random seed",
+    "chat": "frame the rows with the tokenizer's chat template, as the arena prompted a chat model",
+}
+
+
 @dataclass(frozen=True)
 class TrainParams:
     method: str = "dpo"
@@ -69,10 +84,11 @@ class TrainParams:
         for field in fields(TrainParams):
             option = "--" + field.name.replace("_", "-")
             default: Any = field.default
+            help_text = f"{HELP[field.name]} (default {default})"
             if isinstance(default, bool):
-                parser.add_argument(option, action=argparse.BooleanOptionalAction, default=default)
+                parser.add_argument(option, action=argparse.BooleanOptionalAction, default=default, help=help_text)
             else:
-                parser.add_argument(option, type=type(default), default=default)
+                parser.add_argument(option, type=type(default), default=default, help=help_text)
 
     @staticmethod
     def from_namespace(args: argparse.Namespace) -> TrainParams:

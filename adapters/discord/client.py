@@ -1,11 +1,12 @@
-"""The Discord bot: slash commands (/compare, /leaderboard, /models, /export, /arena-settings, /arena-forget-me) on
-the chat flow.
+"""The Discord bot: slash commands (/compare, /leaderboard, /models, /export, /arena-settings, /arena-forget-me,
+/arena-train) on the chat flow.
 
 Each handler parses the interaction and hands it to the flow as a ``DiscordSurface``. No privileged intents."""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -26,6 +27,7 @@ from adapters.discord.conversation import NewMessageSurface, ThreadSurface
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.surface import DiscordSurface
 from adapters.flow import SOMETHING_WENT_WRONG, ChatFlow
+from adapters.train_flow import TRAIN_COMMAND, TrainingChat
 from bot.channels import KEYS, SCOPES
 from bot.config import Settings
 from bot.errors import ConfigError
@@ -50,6 +52,7 @@ class ArenaClient(discord.Client):
         super().__init__(intents=discord.Intents.default(), allowed_mentions=render.NO_MENTIONS, **options)
         self.service = service
         self.flow = ChatFlow(service)
+        self.training = TrainingChat(service, Path(settings.arena.adapters_dir))
         self.settings = settings
         self.tree = app_commands.CommandTree(self)
         self.tree.error(self._on_command_error)
@@ -137,6 +140,13 @@ def add_commands(tree: app_commands.CommandTree[ArenaClient], client: ArenaClien
                                   app_commands.Choice(name="JSON Lines", value="jsonl")])
     async def export(interaction: discord.Interaction, format: app_commands.Choice[str]) -> None:
         await flow.export(client.surface(interaction), format.value)
+
+    @tree.command(name=TRAIN_COMMAND.removeprefix("/"),
+                  description="Train the next fine-tune from a matchup's votes (Manage Server only)")
+    @app_commands.describe(matchup="Whose votes; its fine-tuned model is the parent (default if empty)")
+    @app_commands.autocomplete(matchup=matchup_names)
+    async def arena_train(interaction: discord.Interaction, matchup: str | None = None) -> None:
+        await client.training.train(client.surface(interaction), matchup)
 
 
 async def serve_discord(service: ArenaService, settings: Settings, token: str) -> None:

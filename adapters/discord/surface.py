@@ -114,6 +114,10 @@ class DiscordSurface:
     async def ask_follow_up(self, comparison_id: str) -> None:
         await open_follow_up(self.interaction, comparison_id)
 
+    async def show_status(self, text: str) -> None:
+        await self.interaction.edit_original_response(content=render.safe(text), embeds=[],
+                                                      allowed_mentions=render.NO_MENTIONS)
+
     async def send_file(self, path: Path, text: str) -> None:
         size = path.stat().st_size
         limit = getattr(self.interaction, "attachment_size_limit", ATTACHMENT_LIMIT)

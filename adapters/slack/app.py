@@ -1,5 +1,5 @@
 """The Slack bot on Bolt's AsyncApp: /compare, vote and *Why?* buttons, /leaderboard, /arena-models, /export,
-/arena-settings, /arena-forget-me.
+/arena-settings, /arena-forget-me, /arena-train.
 
 Each handler parses the request and hands it to the chat flow as a ``SlackSurface``; the flow acknowledges
 first (Slack's 3-second rule), then does the slow work."""
@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -27,6 +28,7 @@ from adapters.flow import SOMETHING_WENT_WRONG, ChatFlow
 from adapters.slack import render
 from adapters.slack.settings import SlackSettings
 from adapters.slack.surface import SlackSurface
+from adapters.train_flow import TrainingChat
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.service import ArenaService
@@ -95,6 +97,7 @@ def follow_up_place(view: dict[str, Any]) -> tuple[str, str, str | None]:
 def build_app(service: ArenaService, settings: Settings, credentials: SlackCredentials) -> AsyncApp:
     slack = settings.slack
     flow = ChatFlow(service)
+    training = TrainingChat(service, Path(settings.arena.adapters_dir))
     client = AsyncWebClient(token=credentials.bot_token, base_url=slack.api_base_url)
     # Several comparisons streaming at once can hit chat.update's rate limit: wait and retry, as Slack asks.
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
@@ -198,6 +201,12 @@ def build_app(service: ArenaService, settings: Settings, credentials: SlackCrede
     async def settings_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
         await flow.settings_text(command_surface(client, ack, command), slack.settings_command,
                                  unescape(command.get("text", "")))
+
+    @app.command(slack.train_command)
+    async def train(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
+        # "matchup:M" as /compare takes it, or the bare name.
+        text = command.get("text", "").strip().removeprefix("matchup:").strip()
+        await training.train(command_surface(client, ack, command), text or None)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], client: AsyncWebClient) -> None:

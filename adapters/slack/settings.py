@@ -21,3 +21,4 @@ class SlackSettings:
     export_command: str = "/export"
     settings_command: str = "/arena-settings"
     forget_command: str = "/arena-forget-me"
+    train_command: str = "/arena-train"

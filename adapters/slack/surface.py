@@ -50,6 +50,7 @@ class SlackSurface:
         self.message_ts = message_ts  # the comparison message, once posted (or the one clicked)
         self.thread_ts = thread_ts  # the thread new messages go in (a conversation's), if any
         self.trigger_id = trigger_id  # a click's, for opening a modal
+        self.status_ts: str | None = None  # a training run's status message, once posted
         self.acked = False
         # A slash command's ack can carry a private answer; a click's or a modal submission's cannot.
         self._ack_answers = ack_answers
@@ -103,6 +104,13 @@ class SlackSurface:
             self.message_ts = str(response["ts"])
         else:
             await self.client.chat_update(channel=self.channel, ts=self.message_ts, text=text, blocks=blocks)
+
+    async def show_status(self, text: str) -> None:
+        if self.status_ts is None:
+            response = await self.client.chat_postMessage(channel=self.channel, text=render.escape(text))
+            self.status_ts = str(response["ts"])
+        else:
+            await self.client.chat_update(channel=self.channel, ts=self.status_ts, text=render.escape(text))
 
     async def show_leaderboard(self, tallies: list[Tally], report: ArenaReport | None, chart: bytes | None,
                                heading: str = "", private: bool = False) -> None:

@@ -96,7 +96,7 @@ async def test_compare_defers_streams_and_posts_buttons(fake: FakeDiscord, tmp_p
     async with running_bot(fake, settings_for(fake, tmp_path)) as bot:
         put = await fake.wait_for(lambda r: r.method == "PUT" and r.path.endswith("/commands"))
         assert {c["name"] for c in put.json} == {"compare", "leaderboard", "models", "export", "arena-settings",
-                                                 "arena-forget-me"}
+                                                 "arena-forget-me", "arena-train"}
         interaction = await slash(fake, bot, "compare", prompt="Tell me how to train my dog to sit")
         callback = await fake.wait_for_callback(interaction)
         assert callback.json["type"] == 5 and callback.at - interaction.dispatched_at < 3

@@ -80,7 +80,7 @@ def test_the_slack_manifest_shows_the_request_url_for_every_command_and_interact
     settings = load_settings(None, {})
     assert commands == [settings.slack.compare_command, settings.slack.leaderboard_command,
                         settings.slack.models_command, settings.slack.export_command,
-                        settings.slack.settings_command, settings.slack.forget_command]
+                        settings.slack.settings_command, settings.slack.forget_command, settings.slack.train_command]
     # Each command and interactivity carry a commented request URL to uncomment for HTTP mode.
     for name in commands:
         block = text.split(f"- command: {name}\n")[1].split("- command:")[0].split("oauth_config:")[0]
