@@ -3,8 +3,6 @@ contenders with their roles, and a LoRA example whose adapter is the file its do
 
 from __future__ import annotations
 
-import importlib.util
-import re
 from pathlib import Path
 
 import pytest
@@ -40,15 +38,16 @@ def test_the_seed_lab_has_its_three_contenders_and_their_roles() -> None:
     assert settings.models["chatgpt"].options["api_key_env"] == "OPENAI_API_KEY"  # never a key in the file
 
 
-def test_the_lora_example_points_at_the_adapter_its_commands_write() -> None:
+def test_the_lora_example_points_at_the_adapter_its_command_writes() -> None:
+    from adapters.cli import _parser
+    from training.pipeline import ADAPTER_FILE
+
     text = (EXAMPLES / "lora.toml").read_text()
     settings = load_settings(EXAMPLES / "lora.toml", {})
     lora_path = Path(str(settings.models["base-plus-lora"].options["lora_path"]))
-    commands = [line.removeprefix("#   ") for line in text.splitlines() if line.startswith("#   ")]
-    assert commands[1].startswith("ftarena export --format dpo -o prefs.jsonl")
-    trained = re.search(r"python -m training\.run --model \"\$BASE\" --data prefs\.jsonl --out (\S+)", text)
-    written = re.search(r'convert_adapter\(Path\("([^"]+)"\), Path\(sys\.argv\[1\]\), Path\("([^"]+)"\)\)', text)
-    assert trained and written and written[1] == trained[1] and Path(written[2]) == lora_path
-    assert importlib.util.find_spec("training.run") is not None
-    source = (Path(__file__).resolve().parents[2] / "training" / "convert.py").read_text()
-    assert "def convert_adapter(adapter_dir: Path, parent_gguf: Path, out: Path)" in source
+    [command] = [line.removeprefix("#   ") for line in text.splitlines() if line.startswith("#   ftarena train")]
+    args = _parser().parse_args(command.split()[1:])
+    assert args.command == "train" and args.matchup == "embedded"
+    assert lora_path == Path(settings.arena.adapters_dir) / args.name / ADAPTER_FILE
+    # The adapter's parent is the embedded matchup's fine-tuned model, which this file pairs it with.
+    assert load_settings(None, {}).matchups["embedded"].finetuned.model == settings.models["base"].model
