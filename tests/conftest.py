@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import uuid
@@ -42,9 +43,9 @@ def _postgres_base_url() -> str | None:
     return os.environ.get(POSTGRES_ENV)
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL URL with a schema of its own for this test session, dropped afterwards."""
+@contextlib.contextmanager
+def _postgres_schema() -> Iterator[str]:
+    """A PostgreSQL URL whose search path is a new schema of its own, dropped afterwards."""
     base = _postgres_base_url()
     if not base:
         pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/test)")
@@ -63,6 +64,21 @@ def postgres_url() -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL with a schema of its own for this test session, dropped afterwards."""
+    with _postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def private_postgres_url() -> Iterator[str]:
+    """A schema for one test, for state every process on a database shares (the model registry): what it
+    registers never reaches another test's bots."""
+    with _postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -23,7 +23,7 @@ async def registry(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     if request.param == "sqlite":
         repository = await open_repository(f"sqlite:///{tmp_path_factory.mktemp('db') / 'arena.db'}")
     else:
-        repository = await open_repository(str(request.getfixturevalue("postgres_url")))
+        repository = await open_repository(str(request.getfixturevalue("private_postgres_url")))
     assert isinstance(repository, ContenderRegistry)
     return repository
 
