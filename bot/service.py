@@ -5,7 +5,6 @@ Adapters call this and nothing below it; storage and model backends come in as p
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import random
 import secrets
@@ -16,7 +15,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING
 
-from bot import conversation, export
+from bot import conversation, export, model_checks
 from bot.announcements import DecisionWatch
 from bot.channels import CONFIG, ChannelControl, ConfigDefaults, Effective
 from bot.domain import (
@@ -43,15 +42,11 @@ from bot.judge_queue import JudgeQueue
 from bot.outcomes import parse_choice
 from bot.ports import Forgotten, Provider, Repository
 from bot.progress import Progress, UpdateCallback
-from bot.prompts import MAX_PROMPT_CHARS, apply_template, clean_prompt, clean_reason
+from bot.prompts import MAX_PROMPT_CHARS, clean_prompt, clean_reason
 from bot.ratelimit import Limiter
-from bot.statistics import bradley_terry
-from bot.statistics.bias import bias_report
+from bot.reports import Reports
 from bot.statistics.report import ArenaReport
-from bot.statistics.slices import BattleQuery, BattleSet, FilterStep
-from bot.statistics.verdicts import OUTLIER_STEP, Verdicts, outlier_report
-from bot.statistics.verdicts import verdicts as verdicts_of
-from bot.statistics.win_rates import outcome_counts_of, tallies
+from bot.statistics.slices import BattleQuery
 from bot.tracing import request_id
 
 if TYPE_CHECKING:
@@ -62,14 +57,8 @@ log = logging.getLogger(__name__)
 STREAM_INTERVAL_S = 1.0
 # Every turn stores the whole conversation before it (exports carry it): this bounds what one row holds.
 MAX_TURNS = 20
-# Chat members may ask for the leaderboard often; a few seconds of staleness spares the CPU.
-REPORT_CACHE_S = 10.0
 FINISHED_CACHE_SIZE = 4096
 CANCELLED = "Stopped before the reply was complete."
-
-_CHECK_STATUS = {"ProviderAuthError": "auth failed", "MissingKeyError": "key not set",
-                 "ModelNotFoundError": "not found", "ProviderRateLimitError": "rate limited",
-                 "ProviderTimeoutError": "timed out"}
 
 
 def new_comparison_id() -> str:
@@ -112,7 +101,7 @@ class ArenaService:
         self.sample_matchups = tuple(sample_matchups)
         self.export_salt = export_salt
         self._finished: OrderedDict[str, Comparison] = OrderedDict()
-        self._reports: dict[tuple[object, ...], tuple[float, ArenaReport]] = {}
+        self.reports = Reports(repository, lambda: self.matchups, self.matchup)
         self._matchup_votes: dict[str, int] = {}
         self._rng = rng or random.SystemRandom()
         self._clock = clock
@@ -411,78 +400,14 @@ class ArenaService:
 
     async def leaderboard(self, matchup: str | None = None, query: BattleQuery | None = None, *,
                           verdicts: bool = False, style: bool = False) -> list[Tally]:
-        """Tallies for every configured matchup (or one), including those with no votes yet; of the votes in
-        ``query``'s slice (a member's, a channel's) when given, with no quality filter, as the board counts. With
-        ``verdicts`` each with its length-controlled win rate and decision (from the report of the same slice,
-        cached; with ``style`` the style-controlled ratings too, for a caller that shows them from that report)."""
-        names = [self.matchup(matchup).name] if matchup else sorted(self.matchups)
-        if query is None:
-            counted = await self.repository.outcome_counts(matchup)
-        else:
-            counted = [row for name in names for row in outcome_counts_of(self.matchups[name], (
-                await self.repository.battle_set(replace(query, matchup=name, drop_identity_leaks=False,
-                                                             drop_failed=False))).counts)]
-        # A matchup whose models were swapped in the config keeps its name: count only the current pair.
-        found = {t.matchup: t for t in tallies(counted)
-                 if t.matchup in self.matchups and (t.base, t.finetuned) ==
-                 (self.matchups[t.matchup].base.name, self.matchups[t.matchup].finetuned.name)}
-        result = []
-        for name in names:
-            m = self.matchups[name]
-            result.append(found.get(name) or Tally(
-                matchup=name, base=m.base.name, finetuned=m.finetuned.name, wins=0, losses=0, ties=0,
-                both_bad=0, win_rate=None, ci_low=None, ci_high=None,
-            ))
-        if verdicts:
-            found_verdicts = (await self.report(query or BattleQuery(matchup=matchup), verdicts=True,
-                                                style=style)).verdicts
-            judged = found_verdicts.matchups if found_verdicts else {}
-            result = [replace(t, lc_win_rate=judged[t.matchup].length.lc_win_rate,
-                              decision=judged[t.matchup].decision.describe()) if t.matchup in judged else t
-                      for t in result]
-        return result
+        """Tallies per matchup (``Reports.leaderboard``)."""
+        return await self.reports.leaderboard(matchup, query, verdicts=verdicts, style=style)
 
     async def report(self, query: BattleQuery | None = None, *, rounds: int = 100, seed: int = 0,
                      verdicts: bool = False, style: bool = False, style_rounds: int | None = None) -> ArenaReport:
-        """Bradley-Terry ratings with bootstrap intervals, win rates, bias checks and filter tolls for a slice;
-        with ``verdicts`` (or ``query.drop_outliers``) also the LC win rates, decisions and outlier voters, and
-        with ``style`` the style-controlled ratings (sandwich intervals, or bootstrap over ``style_rounds``).
-        Counting happens in the database; the fitting runs in a worker thread."""
-        query = query or BattleQuery()
-        key = (query, rounds, seed, verdicts, style, style_rounds)
-        cached = self._reports.get(key)
-        if cached and time.monotonic() - cached[0] < REPORT_CACHE_S:
-            return cached[1]
-        battles = await self.repository.battle_set(query)
-        found = None
-        if verdicts or style or query.drop_outliers:
-            battles, query, found = await self._verdicts(query, battles, style, style_rounds, seed)
-        board = await asyncio.to_thread(bradley_terry.leaderboard, battles.counts, rounds, seed)
-        matrix = bradley_terry.win_rate_matrix(battles.counts)
-        bias = bias_report(battles.counts, await self.repository.votes_per_voter(query))
-        report = ArenaReport(query=key[0], leaderboard=board, battles=battles, win_rates=matrix, bias=bias,
-                             verdicts=found)
-        self._reports = {k: v for k, v in self._reports.items() if time.monotonic() - v[0] < REPORT_CACHE_S}
-        self._reports[key] = (time.monotonic(), report)
-        return report
-
-    async def _verdicts(self, query: BattleQuery, battles: BattleSet, style: bool, style_rounds: int | None,
-                        seed: int) -> tuple[BattleSet, BattleQuery, Verdicts]:
-        """The verdicts of a slice; with ``query.drop_outliers`` also the slice without the flagged voters (the
-        votes they removed counted as the last filter step) and the query that reads it."""
-        table = await self.repository.vote_table(query)
-        outliers = await asyncio.to_thread(outlier_report, table)
-        if query.drop_outliers:
-            narrowed = battles
-            if outliers.outliers:
-                query = replace(query, without_voters=tuple(sorted(outliers.voter_ids)))
-                narrowed = await self.repository.battle_set(query)
-                table = table.without_voters(query.without_voters)
-            battles = BattleSet(counts=narrowed.counts, sliced=battles.sliced, steps=(
-                *narrowed.steps, FilterStep(OUTLIER_STEP, battles.kept - narrowed.kept)))
-        found = await asyncio.to_thread(functools.partial(
-            verdicts_of, table, outliers, style=style, dropped=query.drop_outliers, rounds=style_rounds, seed=seed))
-        return battles, query, found
+        """Ratings and verdicts for a slice (``Reports.report``)."""
+        return await self.reports.report(query, rounds=rounds, seed=seed, verdicts=verdicts, style=style,
+                                         style_rounds=style_rounds)
 
     async def export(self, fmt: str, out: IO[str], query: BattleQuery | None = None,
                      options: export.ExportOptions | None = None) -> int:
@@ -498,24 +423,8 @@ class ArenaService:
         return await asyncio.to_thread(writer, battles, out, options)
 
     async def check_models(self, timeout_s: float = 30.0) -> list[tuple[Model, str]]:
-        """Ping every model in a matchup with a one-token request, all at once; returns each model
-        with ``reachable``, ``auth failed``, ``not found``, ``rate limited``, ``unavailable`` or ``timed out``."""
-        models = {m.name: m for mu in self.matchups.values() for m in (mu.base, mu.finetuned)}
-
-        async def ping(model: Model) -> tuple[Model, str]:
-            provider = self.providers.get(model.name)
-            if provider is None:
-                return model, "unavailable"
-            try:
-                async with asyncio.timeout(min(timeout_s, model.timeout_s)):
-                    await provider.generate(apply_template(model.template, "Hi"), replace(model.params, max_tokens=1))
-            except TimeoutError:
-                return model, "timed out"
-            except ProviderError as exc:
-                return model, _CHECK_STATUS.get(type(exc).__name__, "unavailable")
-            return model, "reachable"
-
-        return list(await asyncio.gather(*(ping(m) for m in models.values())))
+        """Ping every model in a matchup (``model_checks.check_models``)."""
+        return await model_checks.check_models(self.matchups.values(), self.providers, timeout_s)
 
     async def aclose(self) -> None:
         if self.judge is not None:

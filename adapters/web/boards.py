@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from adapters import charts
 from bot.domain import Tally
 from bot.errors import ArenaError
-from bot.service import REPORT_CACHE_S, ArenaService
+from bot.reports import REPORT_CACHE_S
+from bot.service import ArenaService
 from bot.statistics.report import ArenaReport, report_json
 from bot.statistics.slices import BattleQuery
 

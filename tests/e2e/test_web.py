@@ -75,7 +75,7 @@ def _model_spec(model: Any) -> dict[str, Any]:
 @pytest.fixture
 async def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Site]:
     # Live updates in test time: the report cache (10 s in production) and the page's poll follow each other.
-    monkeypatch.setattr("bot.service.REPORT_CACHE_S", 0.5)
+    monkeypatch.setattr("bot.reports.REPORT_CACHE_S", 0.5)
     monkeypatch.setattr("adapters.web.boards.REPORT_CACHE_S", 0.5)
     settings = web_settings(tmp_path)
     service = await open_service(settings, rate_limited=True)

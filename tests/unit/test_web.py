@@ -198,7 +198,7 @@ async def test_boards_serve_the_stale_board_while_one_refresh_runs(monkeypatch: 
     from bot.statistics.slices import BattleQuery
 
     monkeypatch.setattr("adapters.web.boards.REPORT_CACHE_S", 0.0)
-    monkeypatch.setattr("bot.service.REPORT_CACHE_S", 0.0)
+    monkeypatch.setattr("bot.reports.REPORT_CACHE_S", 0.0)
     service = make_service()
     fits = []
     original = service.report
