@@ -51,7 +51,21 @@ class Base(DeclarativeBase):
     pass
 
 
-class ComparisonRow(Base):
+class StyleTotals:
+    """Both replies' style totals (STYLE_TOTALS: tokens, headers, list items, bold spans of A, then of B), as the
+    comparison holds them and each vote copies them."""
+
+    a_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    a_headers: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    a_lists: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    a_bold: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    b_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    b_headers: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    b_lists: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    b_bold: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class ComparisonRow(StyleTotals, Base):
     __tablename__ = "comparisons"
 
     id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
@@ -76,16 +90,8 @@ class ComparisonRow(Base):
     history: Mapped[str | None] = mapped_column(Text, nullable=True)
     regenerated_from: Mapped[str | None] = mapped_column(String(ID_LEN), nullable=True)
 
-    # Both replies' style totals (STYLE_TOTALS: tokens, headers, list items, bold spans of A, then of B), written
-    # with the replies, so that each vote copies them with its slice columns (NULL before the replies are in).
-    a_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    a_headers: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    a_lists: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    a_bold: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    b_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    b_headers: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    b_lists: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    b_bold: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Both replies' style totals (StyleTotals), written with the replies, so that each vote copies them with its
+    # slice columns (NULL before the replies are in).
 
     __table_args__ = (Index("ix_comparisons_matchup", "matchup"), Index("ix_comparisons_status", "status"))
 
@@ -118,7 +124,7 @@ class ReplyRow(Base):
     bold_underscores: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
-class VoteRow(Base):
+class VoteRow(StyleTotals, Base):
     __tablename__ = "votes"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -147,14 +153,6 @@ class VoteRow(Base):
     # Copied the same way for style control, the LC win rate and the decision (storage/vote_table.py): which side
     # the base model was on and both replies' style totals, so that reading them scans this one table.
     base_side: Mapped[str] = mapped_column(String(1), server_default="")
-    a_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    a_headers: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    a_lists: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    a_bold: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    b_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    b_headers: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    b_lists: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    b_bold: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     __table_args__ = (UniqueConstraint("comparison_id", "voter", name="uq_votes_comparison_voter"),
                       Index("ix_votes_updated_at", "updated_at"), Index("ix_votes_voter", "voter"),
