@@ -61,9 +61,8 @@ def test_bad_config_is_one_clear_message(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_one_shot_compare_and_export_with_a_configured_provider(tmp_path: Path) -> None:
-    config = tmp_path / "echo.toml"
-    config.write_text('''
+# Two echo models: one repeats the prompt, the other wraps it in Llama 2's chat tags.
+ECHO = '''
 [arena]
 default_matchup = "echo"
 [models.parrot-base]
@@ -77,7 +76,12 @@ template = "[INST] {prompt} [/INST]"
 [matchups.echo]
 base = "parrot-base"
 finetuned = "parrot-chat"
-''')
+'''
+
+
+def test_one_shot_compare_and_export_with_a_configured_provider(tmp_path: Path) -> None:
+    config = tmp_path / "echo.toml"
+    config.write_text(ECHO)
     result = run_ftarena(["--config", str(config), "compare", "--json", "What do you think of Mars?"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert "What do you think of Mars? What do you think of Mars?" in result.stdout

@@ -12,23 +12,7 @@ from pathlib import Path
 from adapters.bootstrap import open_service, parse_settings
 from bot.domain import Place
 from bot.export import SALT, pseudonym
-from tests.e2e.test_console_chat import run_ftarena
-
-ECHO = '''
-[arena]
-default_matchup = "echo"
-[models.parrot-base]
-provider = "echo"
-model = "parrot"
-reply = "{prompt} {prompt}"
-[models.parrot-chat]
-provider = "echo"
-model = "parrot-chat"
-template = "[INST] {prompt} [/INST]"
-[matchups.echo]
-base = "parrot-base"
-finetuned = "parrot-chat"
-'''
+from tests.e2e.test_console_chat import ECHO, run_ftarena
 
 
 def ftarena(args: list[str], tmp_path: Path, stdin: str = "") -> tuple[str, str]:
