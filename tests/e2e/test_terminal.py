@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import sys
@@ -43,15 +44,17 @@ finetuned = "slow-echo"
 """
 
 
-@pytest.fixture
-def chat(tmp_path: Path) -> Iterator[Any]:
+@contextlib.contextmanager
+def terminal_chat(tmp_path: Path, config_text: str, columns: int = 80) -> Iterator[Any]:
+    """``ftarena chat --user tess`` on a pseudo-terminal of ``columns`` columns, on ``config_text`` with a SQLite
+    database in ``tmp_path``; yielded at its first prompt."""
     config = tmp_path / "arena.toml"
-    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "arena.db"}"\n' + CONFIG)
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "arena.db"}"\n' + config_text)
     # pexpect is no terminal emulator: it cannot answer prompt_toolkit's cursor-position requests.
-    env = {**os.environ, "TERM": "xterm", "COLUMNS": "80", "LINES": "40", "PROMPT_TOOLKIT_NO_CPR": "1"}
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": str(columns), "LINES": "40", "PROMPT_TOOLKIT_NO_CPR": "1"}
     child = pexpect.spawn(sys.executable, ["-m", "adapters.cli", "--config", str(config), "chat", "--user", "tess"],
                           cwd=str(Path(__file__).parents[2]), env=env, encoding="utf-8", timeout=60,
-                          dimensions=(40, 80))
+                          dimensions=(40, columns))
     screen = (tmp_path / "screen.txt").open("w", encoding="utf-8")  # what the terminal showed, for a failing test
     child.logfile_read = screen
     child.expect_exact(PROMPT)
@@ -60,6 +63,12 @@ def chat(tmp_path: Path) -> Iterator[Any]:
     finally:
         child.close(force=True)
         screen.close()
+
+
+@pytest.fixture
+def chat(tmp_path: Path) -> Iterator[Any]:
+    with terminal_chat(tmp_path, CONFIG) as child:
+        yield child
 
 
 def rows(tmp_path: Path, query: str) -> list[tuple[Any, ...]]:

@@ -4,16 +4,13 @@ and the export holding both turns with every message."""
 from __future__ import annotations
 
 import json
-import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pexpect
 import pytest
 
-from tests.e2e.test_terminal import PROMPT, rows
+from tests.e2e.test_terminal import PROMPT, rows, terminal_chat
 
 # The chat model gets the message list and says which turn it was sent ({turn}); the completion model gets a
 # plain transcript, which it echoes whole ({prompt}).
@@ -37,20 +34,8 @@ finetuned = "chat-echo"
 
 @pytest.fixture
 def chat(tmp_path: Path) -> Iterator[Any]:
-    config = tmp_path / "arena.toml"
-    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "arena.db"}"\n' + CONFIG)
-    env = {**os.environ, "TERM": "xterm", "COLUMNS": "100", "LINES": "40", "PROMPT_TOOLKIT_NO_CPR": "1"}
-    child = pexpect.spawn(sys.executable, ["-m", "adapters.cli", "--config", str(config), "chat", "--user", "tess"],
-                          cwd=str(Path(__file__).parents[2]), env=env, encoding="utf-8", timeout=60,
-                          dimensions=(40, 100))
-    screen = (tmp_path / "screen.txt").open("w", encoding="utf-8")
-    child.logfile_read = screen
-    child.expect_exact(PROMPT)
-    try:
+    with terminal_chat(tmp_path, CONFIG, columns=100) as child:
         yield child
-    finally:
-        child.close(force=True)
-        screen.close()
 
 
 def say(chat: Any, line: str, *expected: str) -> None:
